@@ -1,0 +1,216 @@
+//! `pincer`: the headless gateway and the maintenance commands.
+
+mod model_choice;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use pincer_app::{ApiToken, App, AppConfig};
+use pincer_inference::catalog;
+use pincer_inference::EngineOptions;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "pincer", version, about = "Pincer: a local-first personal AI agent")]
+struct Cli {
+    /// Where Pincer keeps its database and token.
+    #[arg(long, global = true, env = "PINCER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log more (`-v` info, `-vv` debug); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the OpenAI-compatible gateway on loopback.
+    Serve(ServeArgs),
+    /// Print this install's API token (created on first use).
+    Token,
+    /// List the model catalog and what fits this machine.
+    Models,
+    /// Check the data folder, database and machine.
+    Doctor,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A .gguf file or a Hugging Face model folder. Without it, the catalog's
+    /// model (`--catalog-model`) is downloaded on first run.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Which catalog model to serve when `--model` is not given.
+    #[arg(long, default_value = catalog::DEFAULT_MODEL_ID)]
+    catalog_model: String,
+    /// The id clients use for the model (defaults to its file or folder name).
+    #[arg(long)]
+    model_id: Option<String>,
+    /// Address to bind. Anything but loopback exposes the gateway to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to bind.
+    #[arg(long, default_value_t = pincer_gateway::DEFAULT_PORT)]
+    port: u16,
+    /// CPU threads for inference (default: all cores).
+    #[arg(long, env = "PINCER_THREADS")]
+    threads: Option<usize>,
+    /// Requests decoded together.
+    #[arg(long, default_value_t = 8)]
+    max_running: usize,
+    /// Requests that may wait beyond those; more get 503 with Retry-After.
+    #[arg(long, default_value_t = 32)]
+    max_waiting: usize,
+    /// Prompt prefixes cached for reuse across turns (0 turns it off).
+    #[arg(long, default_value_t = 16)]
+    prefix_cache: usize,
+    /// Run on the CPU even when a GPU backend is compiled in.
+    #[arg(long)]
+    cpu: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    if let Command::Serve(args) = &cli.command {
+        if let Some(threads) = args.threads {
+            // Read by rayon and candle when their thread pools start, which
+            // happens after this point; set before any other thread exists.
+            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        }
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,pincer=info,pincer_gateway=info,pincer_app=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let data_dir = pincer_app::resolve_data_dir(cli.data_dir)?;
+    match cli.command {
+        Command::Serve(args) => serve(data_dir, args).await,
+        Command::Token => {
+            println!("{}", ApiToken::load_or_create(&data_dir)?.expose());
+            Ok(())
+        }
+        Command::Models => {
+            model_choice::print_catalog();
+            Ok(())
+        }
+        Command::Doctor => doctor(&data_dir),
+    }
+}
+
+async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
+    let token = ApiToken::load_or_create(&data_dir)?;
+    let source = model_choice::resolve(args.model.as_deref(), &args.catalog_model).await?;
+    let address = SocketAddr::new(args.host, args.port);
+    // Bind before the (slow) model load, so a taken port fails at once.
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}; is another Pincer running? choose another --port"))?;
+    if !args.host.is_loopback() {
+        tracing::warn!("binding {address}: the gateway is reachable from the network; only the token protects it");
+    }
+    eprintln!("loading {} ...", describe(&source));
+    let app = App::start(AppConfig {
+        data_dir,
+        model: source,
+        model_id: args.model_id,
+        engine: EngineOptions {
+            max_running: args.max_running,
+            max_waiting: args.max_waiting,
+            prefix_cache_sequences: args.prefix_cache,
+            force_cpu: args.cpu,
+        },
+    })
+    .await?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "Pincer is serving `{}` at http://{local}/v1 (OpenAI-compatible; `pincer token` prints the API token)",
+        app.model_id()
+    );
+    let router = pincer_gateway::router(app, token, pincer_gateway::DEFAULT_BODY_LIMIT);
+    pincer_gateway::serve(listener, router, shutdown_signal()).await?;
+    eprintln!("Pincer stopped");
+    Ok(())
+}
+
+fn describe(source: &pincer_inference::ModelSource) -> String {
+    match source {
+        pincer_inference::ModelSource::Gguf { path, architecture, quantization } => {
+            format!("{} ({architecture}, {quantization})", path.display())
+        }
+        pincer_inference::ModelSource::Safetensors { dir, model_type } => format!("{} ({model_type}, safetensors)", dir.display()),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}
+
+fn doctor(data_dir: &std::path::Path) -> Result<()> {
+    println!("data folder:      {}", data_dir.display());
+    let store = pincer_store::Store::open_in(data_dir)?;
+    println!("database:         {} (schema v{})", store.path().display(), store.schema_version()?);
+    println!("sqlite-vec:       {}", store.sqlite_vec_version()?);
+    let token_path = ApiToken::path(data_dir);
+    println!("api token file:   {}{}", token_path.display(), if token_path.exists() { "" } else { " (created on first `pincer serve` or `pincer token`)" });
+    let memory = catalog::Memory::current();
+    println!(
+        "memory:           {:.1} GB total, {:.1} GB available",
+        memory.total_bytes as f64 / 1e9,
+        memory.available_bytes as f64 / 1e9
+    );
+    match catalog::largest_fitting(memory) {
+        Some(entry) => println!("largest model that fits now: {} ({})", entry.id, entry.description),
+        None => println!("no catalog model fits the memory free now"),
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! `POST /v1/chat/completions`, streamed (SSE) and not.
+
+use crate::error::ApiError;
+use crate::openai::{self, ChoiceLogprobs, Provenance, Usage};
+use crate::GatewayState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::{Stream, StreamExt};
+use pincer_app::{ChatCall, ChatStream};
+use pincer_inference::{FinishReason, GenerationEvent, GenerationStats, InferenceError};
+use serde_json::{json, Value};
+use std::convert::Infallible;
+
+/// The header clients use to group requests into one session.
+pub const SESSION_HEADER: &str = "x-session-id";
+
+pub async fn chat_completions(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.body_limit)
+        } else {
+            ApiError::invalid(format!("Could not read the request body: {rejection}"), None)
+        }
+    })?;
+    let checked = openai::parse(&body)?;
+    if checked.model != state.app.model_id() {
+        return Err(ApiError::model_not_found(&checked.model, state.app.model_id()));
+    }
+    let session_key = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_string);
+    let chat = state
+        .app
+        .chat(ChatCall { session_key, source: "gateway".into(), request: checked.generation })
+        .await?;
+    let meta = Meta {
+        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        created: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+        model: state.app.model_id().to_string(),
+        session_id: chat.session_id().to_string(),
+    };
+    let session_header = HeaderValue::from_str(&meta.session_id).ok();
+    let mut response = if checked.stream {
+        Sse::new(sse_events(chat, meta, checked.include_usage))
+            .keep_alive(KeepAlive::default())
+            .into_response()
+    } else {
+        complete(chat, meta).await?.into_response()
+    };
+    if let Some(value) = session_header {
+        response.headers_mut().insert("x-pincer-session-id", value);
+    }
+    Ok(response)
+}
+
+struct Meta {
+    id: String,
+    created: u64,
+    model: String,
+    session_id: String,
+}
+
+fn generation_error(error: InferenceError) -> ApiError {
+    ApiError::from(pincer_app::AppError::from(error))
+}
+
+async fn complete(mut chat: ChatStream, meta: Meta) -> Result<Json<Value>, ApiError> {
+    let mut content = String::new();
+    let mut logprobs: Option<ChoiceLogprobs> = None;
+    let mut finish: Option<(FinishReason, GenerationStats)> = None;
+    while let Some(event) = chat.next().await {
+        match event.map_err(generation_error)? {
+            GenerationEvent::Delta { text, logprob } => {
+                content.push_str(&text);
+                if let Some(logprob) = logprob {
+                    logprobs.get_or_insert_with(Default::default).content.push(logprob);
+                }
+            }
+            GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
+        }
+    }
+    let (reason, stats) = finish.ok_or_else(|| generation_error(InferenceError::Generation("the engine stopped without finishing".into())))?;
+    Ok(Json(json!({
+        "id": meta.id,
+        "object": "chat.completion",
+        "created": meta.created,
+        "model": meta.model,
+        "system_fingerprint": null,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "logprobs": logprobs,
+            "finish_reason": reason.as_str(),
+        }],
+        "usage": Usage::from(&stats),
+        "pincer": Provenance::local(&meta.session_id, &stats),
+    })))
+}
+
+fn chunk(meta: &Meta, delta: Value, logprobs: Option<Value>, finish_reason: Option<&str>) -> Value {
+    json!({
+        "id": meta.id,
+        "object": "chat.completion.chunk",
+        "created": meta.created,
+        "model": meta.model,
+        "system_fingerprint": null,
+        "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}],
+    })
+}
+
+fn data(value: &Value) -> Event {
+    Event::default().data(value.to_string())
+}
+
+/// The SSE body: a role chunk, content chunks, a finish chunk, optionally a
+/// usage chunk, then `[DONE]`. The stream owns the chat, so a client that
+/// hangs up drops it and generation is canceled.
+fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool) -> impl Stream<Item = Result<Event, Infallible>> {
+    let first = data(&chunk(&meta, json!({"role": "assistant", "content": ""}), None, None));
+    let state = (chat, meta, false);
+    let body = futures::stream::unfold(state, move |(mut chat, meta, finished)| async move {
+        if finished {
+            return None;
+        }
+        let (events, done): (Vec<Event>, bool) = match chat.next().await {
+            Some(Ok(GenerationEvent::Delta { text, logprob })) => {
+                let logprobs = logprob.map(|l| json!({"content": [l]}));
+                (vec![data(&chunk(&meta, json!({"content": text}), logprobs, None))], false)
+            }
+            Some(Ok(GenerationEvent::Finished { reason, stats })) => {
+                let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
+                last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));
+                let mut events = vec![data(&last)];
+                if include_usage {
+                    let mut usage = chunk(&meta, json!({}), None, None);
+                    usage["choices"] = json!([]);
+                    usage["usage"] = json!(Usage::from(&stats));
+                    events.push(data(&usage));
+                }
+                events.push(Event::default().data("[DONE]"));
+                (events, true)
+            }
+            Some(Err(error)) => {
+                let error = generation_error(error);
+                (vec![Event::default().data(error.to_json()), Event::default().data("[DONE]")], true)
+            }
+            None => (vec![Event::default().data("[DONE]")], true),
+        };
+        Some((futures::stream::iter(events), (chat, meta, done)))
+    });
+    futures::stream::once(async move { first })
+        .chain(body.flatten())
+        .map(Ok)
+}

@@ -1,0 +1,85 @@
+//! Pincer's one SQLite database.
+//!
+//! Everything Pincer records lives in one file: sessions and messages now,
+//! the memory index, trajectories, the audit chain and exposure records in
+//! later migrations. Opening a [`Store`] registers the sqlite-vec extension,
+//! turns on WAL, foreign keys and a busy timeout, and brings the schema up to
+//! date with versioned migrations.
+//!
+//! ```no_run
+//! let store = pincer_store::Store::open(std::path::Path::new("/tmp/pincer.db"))?;
+//! let session = store.create_session(pincer_store::NewSession::default())?;
+//! # Ok::<(), pincer_store::StoreError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod connection;
+mod migrations;
+mod sessions;
+
+pub use connection::Store;
+pub use migrations::SCHEMA_VERSION;
+pub use sessions::{Message, MessageStats, NewMessage, NewSession, Session};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused an operation (disk full, locked past the busy timeout, constraint).
+    #[error("database error while {context}: {source}")]
+    Sqlite {
+        /// What the store was doing.
+        context: &'static str,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database folder could not be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was written by a newer Pincer; opening it could lose data.
+    #[error("the database {path} has schema version {found}, newer than this Pincer understands ({supported}); upgrade Pincer or point --data-dir elsewhere")]
+    SchemaTooNew {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The version in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A row the caller named does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// The kind of row.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+}
+
+/// The store's result type.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub(crate) trait SqliteContext<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> SqliteContext<T> for std::result::Result<T, rusqlite::Error> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| StoreError::Sqlite { context, source })
+    }
+}
+
+/// Seconds since the Unix epoch, the store's one time format.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,66 @@
+//! Versioned schema migrations, tracked in SQLite's `user_version`.
+//!
+//! Each entry is applied once, in order, inside its own transaction, so a
+//! process killed mid-migration leaves the file at the previous version.
+//! Entries are never edited once released; a change is a new entry.
+
+use crate::{Result, SqliteContext, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: sessions and messages.
+    r#"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        client_key TEXT UNIQUE,
+        source TEXT NOT NULL,
+        title TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL,
+        model TEXT,
+        finish_reason TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        time_to_first_token_ms REAL,
+        decode_tokens_per_second REAL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (session_id, position)
+    );
+    CREATE INDEX messages_by_session ON messages(session_id, position);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn apply(connection: &mut Connection, path: &Path) -> Result<()> {
+    let found: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .context("reading the schema version")?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let transaction = connection.transaction().context("starting a migration")?;
+        transaction.execute_batch(sql).context("applying a migration")?;
+        transaction
+            .pragma_update(None, "user_version", version)
+            .context("recording the schema version")?;
+        transaction.commit().context("committing a migration")?;
+        tracing::debug!(version, "applied database migration");
+    }
+    Ok(())
+}
