@@ -5,10 +5,8 @@
 //! `model.safetensors`, `tokenizer.json`, `tokenizer_config.json`) and
 //! `<dir>/model.gguf`. `--shape qwen3-0.6b` writes a benchmark-sized one.
 
-mod model;
-mod vocab;
-
 use anyhow::Result;
+use xtask::model;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

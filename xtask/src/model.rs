@@ -15,13 +15,21 @@ use std::path::Path;
 /// The dimensions of a Qwen3 decoder.
 #[derive(Clone, Copy, Debug)]
 pub struct Qwen3Shape {
+    /// Tokens in the vocabulary (special tokens included).
     pub vocab_size: usize,
+    /// Width of the residual stream.
     pub hidden_size: usize,
+    /// Width of the MLP.
     pub intermediate_size: usize,
+    /// Decoder layers.
     pub layers: usize,
+    /// Query heads.
     pub heads: usize,
+    /// Key/value heads (grouped-query attention).
     pub kv_heads: usize,
+    /// Width of one head.
     pub head_dim: usize,
+    /// Longest context the config advertises.
     pub context_length: usize,
 }
 
@@ -55,9 +63,13 @@ impl Qwen3Shape {
 /// How GGUF stores the matrices (norms always stay f32).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum GgufType {
+    /// 32-bit floats.
     F32,
+    /// 16-bit floats (the input llama.cpp's quantizer expects).
     F16,
+    /// 8-bit blocks.
     Q8_0,
+    /// 4-bit k-quants.
     Q4k,
 }
 
@@ -129,10 +141,15 @@ fn random_weights(shape: &Qwen3Shape, vocab: &Vocab, seed: u64) -> Vec<Weight> {
 
 /// What to write, and where.
 pub struct Plan<'a> {
+    /// The folder to write into.
     pub dir: &'a Path,
+    /// Model dimensions.
     pub shape: Qwen3Shape,
+    /// Seed for weights and vocabulary.
     pub seed: u64,
+    /// How GGUF stores the matrices.
     pub gguf_type: GgufType,
+    /// Also write `model.safetensors`.
     pub write_safetensors: bool,
 }
 

@@ -1,6 +1,7 @@
 //! The local engine: a loaded mistral.rs model, admission control, and
 //! streaming generation that stops when its reader goes away.
 
+use crate::stop::StopFilter;
 use crate::types::*;
 use crate::{InferenceError, ModelSource, Result};
 use futures::Stream;
@@ -125,6 +126,15 @@ impl Engine {
         (self.capacity - self.admission.available_permits(), self.capacity)
     }
 
+    /// Waits until no generation is running or waiting (for shutdown, and for
+    /// tests that check a canceled generation really stopped).
+    pub async fn wait_idle(&self) {
+        match self.admission.acquire_many(self.capacity as u32).await {
+            Ok(all) => drop(all),
+            Err(_) => tracing::debug!("admission semaphore closed"),
+        }
+    }
+
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]
     /// when the engine already holds as many requests as it may.
     ///
@@ -175,6 +185,7 @@ async fn run_generation(
     _permit: OwnedSemaphorePermit,
 ) {
     let started = Instant::now();
+    let mut stop_filter = StopFilter::new(request.params.stop.clone());
     let mut first_token_at: Option<Instant> = None;
     let mut last_token_at = started;
     let mut delta_count = 0usize;
@@ -215,9 +226,14 @@ async fn run_generation(
                         first_token_at.get_or_insert(now);
                         last_token_at = now;
                         delta_count += 1;
-                        events.push(Ok(GenerationEvent::Delta { text, logprob: choice.logprobs.map(convert_logprob) }));
+                        let released = stop_filter.push(text, choice.logprobs.map(convert_logprob));
+                        events.extend(released.into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })));
                     }
                     if let Some(reason) = choice.finish_reason {
+                        if !stop_filter.stopped() {
+                            let held = stop_filter.finish();
+                            events.extend(held.into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })));
+                        }
                         let usage = chunk.usage.clone();
                         let completion_tokens = usage.as_ref().map_or(delta_count, |u| u.completion_tokens);
                         let first = first_token_at.unwrap_or(last_token_at);
@@ -233,7 +249,8 @@ async fn run_generation(
                                 0.0
                             },
                         };
-                        events.push(Ok(GenerationEvent::Finished { reason: FinishReason::from_engine(&reason), stats }));
+                        let reason = if stop_filter.stopped() { FinishReason::Stop } else { FinishReason::from_engine(&reason) };
+                        events.push(Ok(GenerationEvent::Finished { reason, stats }));
                     }
                 }
                 events
@@ -258,7 +275,7 @@ async fn run_generation(
     }
 }
 
-fn convert_logprob(logprob: mistralrs::ResponseLogprob) -> TokenLogprob {
+fn convert_logprob(logprob: mistralrs::core::ResponseLogprob) -> TokenLogprob {
     TokenLogprob {
         bytes: Some(logprob.token.as_bytes().to_vec()),
         token: logprob.token,

@@ -28,6 +28,7 @@ pub mod catalog;
 mod engine;
 pub mod hub;
 mod model_file;
+mod stop;
 mod types;
 
 pub use engine::{Engine, EngineOptions, GenerationStream};

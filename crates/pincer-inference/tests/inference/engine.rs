@@ -1,0 +1,108 @@
+//! Real generation with mistral.rs on the tiny model.
+
+use crate::tiny_model;
+use futures::StreamExt;
+use pincer_inference::*;
+
+fn ask(text: &str, params: GenerationParams) -> GenerationRequest {
+    GenerationRequest { messages: vec![ChatMessage { role: Role::User, content: text.into() }], params }
+}
+
+fn greedy(max_tokens: usize) -> GenerationParams {
+    GenerationParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() }
+}
+
+async fn load(path: std::path::PathBuf, options: EngineOptions) -> Engine {
+    let source = ModelSource::inspect(&path).expect("inspect");
+    Engine::load(source, options).await.expect("load")
+}
+
+async fn run(engine: &Engine, request: GenerationRequest) -> (String, Vec<TokenLogprob>, FinishReason, GenerationStats) {
+    let mut stream = engine.try_generate(request).expect("start");
+    let (mut text, mut logprobs, mut finish) = (String::new(), Vec::new(), None);
+    while let Some(event) = stream.next().await {
+        match event.expect("event") {
+            GenerationEvent::Delta { text: piece, logprob } => {
+                assert!(finish.is_none(), "no text may follow Finished");
+                text.push_str(&piece);
+                logprobs.extend(logprob);
+            }
+            GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
+        }
+    }
+    let (reason, stats) = finish.expect("every stream ends with Finished");
+    (text, logprobs, reason, stats)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gguf_generates_exactly_max_tokens_with_counts_and_timings() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    assert_eq!(engine.id(), "model");
+    let (text, _, reason, stats) = run(&engine, ask("Hello there", greedy(12))).await;
+    assert_eq!(reason, FinishReason::Length, "the tiny model never picks end-of-turn greedily");
+    assert_eq!(stats.completion_tokens, 12);
+    assert!(stats.prompt_tokens >= 5, "the chat template adds role markers: {}", stats.prompt_tokens);
+    assert!(!text.is_empty());
+    assert!(stats.time_to_first_token.as_nanos() > 0 && stats.decode_tokens_per_second > 0.0, "{stats:?}");
+    let (again, _, _, _) = run(&engine, ask("Hello there", greedy(12))).await;
+    assert_eq!(text, again, "greedy decoding is deterministic");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safetensors_folder_generates_too() {
+    let engine = load(tiny_model(), EngineOptions::default()).await;
+    let (text, _, reason, stats) = run(&engine, ask("Hi", greedy(6))).await;
+    assert_eq!((reason, stats.completion_tokens), (FinishReason::Length, 6));
+    assert!(!text.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logprobs_come_with_every_token_and_alternatives_are_ranked() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let params = GenerationParams { logprobs: true, top_logprobs: 3, ..greedy(5) };
+    let (_, logprobs, _, stats) = run(&engine, ask("Count", params)).await;
+    assert_eq!(logprobs.len(), stats.completion_tokens, "one logprob entry per generated token");
+    for entry in &logprobs {
+        assert!(entry.logprob <= 0.0, "a log-probability is never positive: {}", entry.logprob);
+        assert_eq!(entry.top_logprobs.len(), 3);
+        let ranked = entry.top_logprobs.windows(2).all(|w| w[0].logprob >= w[1].logprob);
+        assert!(ranked, "alternatives are sorted best first: {:?}", entry.top_logprobs);
+        assert!((entry.top_logprobs[0].logprob - entry.logprob).abs() < 1e-4, "greedy picks the top alternative");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_strings_end_generation_early() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let (full, _, _, _) = run(&engine, ask("stop test", greedy(20))).await;
+    // Stop on a piece of what greedy decoding is known to produce.
+    let stop: String = full.chars().skip(3).take(2).collect();
+    let params = GenerationParams { stop: vec![stop.clone()], ..greedy(20) };
+    let (text, _, reason, stats) = run(&engine, ask("stop test", params)).await;
+    assert_eq!(reason, FinishReason::Stop, "text {full:?}, stop {stop:?}");
+    assert!(stats.completion_tokens < 20);
+    assert!(!text.contains(&stop), "the stop string is not part of the answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_engine_refuses_and_a_dropped_stream_frees_its_place() {
+    let options = EngineOptions { max_running: 1, max_waiting: 0, ..Default::default() };
+    let engine = load(tiny_model().join("model.gguf"), options).await;
+    let mut first = engine.try_generate(ask("long", greedy(4000))).expect("first request");
+    assert!(matches!(first.next().await, Some(Ok(GenerationEvent::Delta { .. }))), "generation started");
+    let refused = engine.try_generate(ask("second", greedy(4)));
+    assert!(matches!(refused, Err(InferenceError::Busy { capacity: 1 })), "got {:?}", refused.err());
+    drop(first);
+    // Returns only once the canceled generation has let go of its place;
+    // a generation left running would hold it for all 4000 tokens.
+    engine.wait_idle().await;
+    let (_, _, reason, _) = run(&engine, ask("third", greedy(3))).await;
+    assert_eq!(reason, FinishReason::Length);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_conversation_is_an_invalid_request() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let error = engine.try_generate(GenerationRequest { messages: vec![], params: greedy(3) }).err();
+    assert!(matches!(error, Some(InferenceError::InvalidRequest(_))));
+}
