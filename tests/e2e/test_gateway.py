@@ -3,13 +3,28 @@
 import json
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
-import httpx
 import openai
 import pytest
 
 from conftest import MODEL_DIR, PINCER_BIN, start_server, stop
+
+
+def raw(server, method, path, body=None, token=True, headers=None):
+    """A plain HTTP request (for what an SDK will not send); returns (status, headers, body bytes)."""
+    request = urllib.request.Request(server.base_url + path, data=body, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {server.token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
 
 GREEDY = {"temperature": 0}
 
@@ -58,11 +73,10 @@ def test_streamed_completion_ends_with_usage_and_matches_the_unstreamed_text(ser
 
 def test_stream_ends_with_done_on_the_wire(server, model_id):
     body = {"model": model_id, "messages": [{"role": "user", "content": "x"}], "max_tokens": 3, "stream": True}
-    with httpx.stream(
-        "POST", server.base_url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {server.token}"}
-    ) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    status, headers, payload = raw(server, "POST", "/v1/chat/completions", json.dumps(body).encode())
+    assert status == 200
+    assert headers["content-type"].startswith("text/event-stream")
+    lines = [line for line in payload.decode().splitlines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     assert json.loads(lines[0][6:])["choices"][0]["delta"]["role"] == "assistant"
 
@@ -83,10 +97,10 @@ def test_wrong_or_missing_token_is_401(server, model_id):
     with pytest.raises(openai.AuthenticationError) as error:
         openai.OpenAI(base_url=server.base_url + "/v1", api_key="not-the-token", max_retries=0).models.list()
     assert error.value.status_code == 401
-    response = httpx.get(server.base_url + "/v1/models")
-    assert response.status_code == 401
-    assert "pincer token" in response.json()["error"]["message"]
-    assert httpx.get(server.base_url + "/health").status_code == 200, "health needs no token"
+    status, _, body = raw(server, "GET", "/v1/models", token=False)
+    assert status == 401
+    assert "pincer token" in json.loads(body)["error"]["message"]
+    assert raw(server, "GET", "/health", token=False)[0] == 200, "health needs no token"
 
 
 def test_unknown_model_is_404(server):
@@ -107,13 +121,9 @@ def test_unknown_model_is_404(server):
     ],
 )
 def test_malformed_bodies_are_400_naming_the_field(server, body, param):
-    response = httpx.post(
-        server.base_url + "/v1/chat/completions",
-        content=body,
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-    )
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
+    status, _, payload = raw(server, "POST", "/v1/chat/completions", body)
+    assert status == 400, payload
+    error = json.loads(payload)["error"]
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param, error
     if param:
@@ -128,11 +138,9 @@ def test_out_of_range_sampling_is_rejected_through_the_sdk(server, model_id):
 
 def test_oversized_body_is_413(server, model_id):
     huge = {"model": model_id, "messages": [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]}
-    response = httpx.post(
-        server.base_url + "/v1/chat/completions", json=huge, headers={"Authorization": f"Bearer {server.token}"}
-    )
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "request_too_large"
+    status, _, payload = raw(server, "POST", "/v1/chat/completions", json.dumps(huge).encode())
+    assert status == 413
+    assert json.loads(payload)["error"]["code"] == "request_too_large"
 
 
 def wait_for(condition, what: str, deadline_s: float = 30.0):

@@ -92,7 +92,11 @@ pub fn parse(body: &[u8]) -> Result<Checked, ApiError> {
         } else {
             format!("Invalid value for `{path}`: {inner}")
         };
-        let param = (path != ".").then_some(path).or_else(|| missing_field(&message));
+        let param = if inner.is_syntax() || inner.is_eof() {
+            None
+        } else {
+            (path != ".").then_some(path).or_else(|| missing_field(&message))
+        };
         ApiError::invalid(message, param)
     })?;
     check(request)
@@ -117,7 +121,7 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
             other => {
                 return Err(invalid(
                     &format!("messages[{index}].role"),
-                    format!("Unknown role `{other}`; use system, developer, user, assistant or tool."),
+                    format!("Unknown role `{other}` in `messages[{index}].role`; use system, developer, user, assistant or tool."),
                 ))
             }
         };
@@ -132,7 +136,7 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                         (kind, _) => {
                             return Err(invalid(
                                 &format!("messages[{index}].content[{part_index}].type"),
-                                format!("Content part type `{kind}` is not supported by this text model; send text parts."),
+                                format!("Content part type `{kind}` in `messages[{index}].content[{part_index}]` is not supported by this text model; send text parts."),
                             ))
                         }
                     }
@@ -176,11 +180,6 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
     if top_logprobs > 0 && !logprobs {
         return Err(invalid("top_logprobs", "`top_logprobs` needs `logprobs` set to true.".into()));
     }
-    if request.seed.is_some() {
-        // Accepted for compatibility; mistral.rs 0.8.1 samples from one
-        // engine-wide generator, so only temperature 0 is reproducible.
-        tracing::debug!("`seed` accepted; sampling is reproducible only at temperature 0");
-    }
     let stream = request.stream.unwrap_or(false);
     Ok(Checked {
         model: request.model,
@@ -196,6 +195,8 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                 stop,
                 logprobs,
                 top_logprobs: top_logprobs as usize,
+                // Any 64-bit pattern is a seed; negative ones included.
+                seed: request.seed.map(|seed| seed as u64),
             },
         },
     })

@@ -1,7 +1,9 @@
 //! The local engine: a loaded mistral.rs model, admission control, and
 //! streaming generation that stops when its reader goes away.
 
+use crate::sampling::{RecordingSampler, Step, Steps};
 use crate::stop::StopFilter;
+use std::collections::HashMap;
 use crate::types::*;
 use crate::{InferenceError, ModelSource, Result};
 use futures::Stream;
@@ -155,27 +157,88 @@ impl Engine {
     }
 }
 
-fn to_builder(request: GenerationRequest) -> RequestBuilder {
+fn mistral_role(role: Role) -> TextMessageRole {
+    match role {
+        Role::System => TextMessageRole::System,
+        Role::User => TextMessageRole::User,
+        Role::Assistant => TextMessageRole::Assistant,
+        Role::Tool => TextMessageRole::Tool,
+    }
+}
+
+/// The mistral.rs request, and the recorded steps when Pincer samples itself.
+fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder, Option<Steps>) {
     let mut builder = RequestBuilder::new();
     for message in request.messages {
-        let role = match message.role {
-            Role::System => TextMessageRole::System,
-            Role::User => TextMessageRole::User,
-            Role::Assistant => TextMessageRole::Assistant,
-            Role::Tool => TextMessageRole::Tool,
-        };
-        builder = builder.add_message(role, message.content);
+        builder = builder.add_message(mistral_role(message.role), message.content);
     }
     let p = request.params;
+    let temperature = p.temperature.filter(|t| *t >= 1e-7);
     let mut sampling = SamplingParams::neutral();
-    sampling.temperature = p.temperature.filter(|t| *t >= 1e-7);
-    sampling.top_k = if sampling.temperature.is_none() { Some(1) } else { None };
-    sampling.top_p = p.top_p;
-    sampling.max_len = p.max_tokens;
+    sampling.max_len = Some(max_tokens);
     sampling.stop_toks = (!p.stop.is_empty()).then(|| StopTokens::Seqs(p.stop.clone()));
-    sampling.top_n_logprobs = if p.logprobs { p.top_logprobs } else { 0 };
     sampling.n_choices = 1;
-    builder.set_sampling(sampling).return_logprobs(p.logprobs)
+    let mut steps = None;
+    if p.logprobs || p.seed.is_some() {
+        let top_n = if p.logprobs { p.top_logprobs } else { 0 };
+        let (sampler, recorded) = RecordingSampler::new(temperature, p.top_p, top_n, p.seed);
+        builder = builder.add_logits_processor(Arc::new(sampler));
+        // Only the token our sampler chose survives its mask; mistral.rs
+        // just takes it. Its own logprobs are asked for so that every token
+        // arrives in a chunk of its own, keeping steps and chunks aligned.
+        sampling.top_k = Some(1);
+        steps = p.logprobs.then_some(recorded);
+    } else {
+        sampling.temperature = temperature;
+        // Greedy decoding in mistral.rs 0.8.1 needs top_k = 1 to take the argmax.
+        sampling.top_k = if temperature.is_none() { Some(1) } else { None };
+        sampling.top_p = p.top_p;
+    }
+    (builder.set_sampling(sampling).return_logprobs(steps.is_some()), steps)
+}
+
+/// Counts the prompt with the model's own tokenizer and chat template, and
+/// caps the answer to the context that is left (mistral.rs 0.8.1 fails inside
+/// the model instead of stopping when a sequence outgrows its context).
+async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, usize)> {
+    let mut messages = mistralrs::TextMessages::new();
+    for message in &request.messages {
+        messages = messages.add_message(mistral_role(message.role), message.content.clone());
+    }
+    let prompt = model
+        .tokenize(either::Either::Left(messages), None, true, true, None)
+        .await
+        .map_err(|e| InferenceError::Generation(format!("tokenizing the prompt: {e}")))?
+        .len();
+    let context = model.max_sequence_length().ok().flatten().unwrap_or(usize::MAX);
+    if prompt + 1 >= context {
+        return Err(InferenceError::InvalidRequest(format!(
+            "the conversation is {prompt} tokens but the model's context holds {context}; shorten it"
+        )));
+    }
+    let room = context - prompt - 1;
+    Ok((prompt, request.params.max_tokens.map_or(room, |m| m.min(room))))
+}
+
+/// Reads the mistral.rs stream into an unbounded channel, so the engine never
+/// waits on us (we may be asking it to detokenize meanwhile). When our side
+/// of the channel is dropped, the next send fails, the mistral.rs stream is
+/// dropped, and the engine cancels the sequence.
+async fn pump(model: Arc<Model>, builder: RequestBuilder, out: mpsc::UnboundedSender<std::result::Result<Response, String>>) {
+    let mut stream = match model.stream_chat_request(builder).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            if out.send(Err(error.to_string())).is_err() {
+                tracing::debug!("generation failed to start after its reader left");
+            }
+            return;
+        }
+    };
+    while let Some(response) = stream.next().await {
+        if out.send(Ok(response)).is_err() {
+            return;
+        }
+    }
 }
 
 async fn run_generation(
@@ -189,16 +252,19 @@ async fn run_generation(
     let mut first_token_at: Option<Instant> = None;
     let mut last_token_at = started;
     let mut delta_count = 0usize;
-    let mut stream = match model.stream_chat_request(to_builder(request)).await {
-        Ok(stream) => stream,
+    let (prompt_tokens, max_tokens) = match budget(&model, &request).await {
+        Ok(budget) => budget,
         Err(error) => {
-            // The reader may be gone already; nothing else to tell.
-            if sender.send(Err(InferenceError::Generation(error.to_string()))).await.is_err() {
-                tracing::debug!("generation failed after its reader left");
+            if sender.send(Err(error)).await.is_err() {
+                tracing::debug!("request refused after its reader left");
             }
             return;
         }
     };
+    let (builder, steps) = to_builder(request, max_tokens);
+    let (responses_in, mut responses) = mpsc::unbounded_channel();
+    tokio::spawn(pump(Arc::clone(&model), builder, responses_in));
+    let mut names = TokenNames::default();
     loop {
         let response = tokio::select! {
             // The reader left: dropping `stream` makes the engine's next send
@@ -207,12 +273,38 @@ async fn run_generation(
                 tracing::debug!("generation canceled: its reader went away");
                 return;
             }
-            response = stream.next() => response,
+            response = responses.recv() => response,
+        };
+        let response = match response {
+            Some(Ok(response)) => Some(response),
+            Some(Err(message)) => {
+                if sender.send(Err(InferenceError::Generation(message))).await.is_err() {
+                    tracing::debug!("generation failed after its reader left");
+                }
+                return;
+            }
+            None => None,
         };
         let Some(response) = response else {
-            let error = InferenceError::Generation("the engine ended the stream without finishing".into());
-            if sender.send(Err(error)).await.is_err() {
-                tracing::debug!("stream ended after its reader left");
+            // mistral.rs 0.8.1 finishes a sequence without a last chunk when
+            // its final allowed token is an incomplete UTF-8 piece; the only
+            // way a stream ends silently is reaching max_len.
+            let mut events: Vec<Result<GenerationEvent>> =
+                stop_filter.finish().into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })).collect();
+            let first = first_token_at.unwrap_or(last_token_at);
+            let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
+            let stats = GenerationStats {
+                prompt_tokens,
+                completion_tokens: max_tokens,
+                time_to_first_token: first.duration_since(started),
+                prefill_tokens_per_second: 0.0,
+                decode_tokens_per_second: if decode_seconds > 0.0 { (max_tokens - 1) as f64 / decode_seconds } else { 0.0 },
+            };
+            events.push(Ok(GenerationEvent::Finished { reason: FinishReason::Length, stats }));
+            for event in events {
+                if sender.send(event).await.is_err() {
+                    return;
+                }
             }
             return;
         };
@@ -226,7 +318,17 @@ async fn run_generation(
                         first_token_at.get_or_insert(now);
                         last_token_at = now;
                         delta_count += 1;
-                        let released = stop_filter.push(text, choice.logprobs.map(convert_logprob));
+                        let logprob = match (&steps, choice.logprobs) {
+                            (Some(steps), Some(_)) => {
+                                let step = steps.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                                match step {
+                                    Some(step) => Some(names.logprob(&model, &text, step).await),
+                                    None => None,
+                                }
+                            }
+                            _ => None,
+                        };
+                        let released = stop_filter.push(text, logprob);
                         events.extend(released.into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })));
                     }
                     if let Some(reason) = choice.finish_reason {
@@ -239,7 +341,7 @@ async fn run_generation(
                         let first = first_token_at.unwrap_or(last_token_at);
                         let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
                         let stats = GenerationStats {
-                            prompt_tokens: usage.as_ref().map_or(0, |u| u.prompt_tokens),
+                            prompt_tokens: usage.as_ref().map_or(prompt_tokens, |u| u.prompt_tokens),
                             completion_tokens,
                             time_to_first_token: first.duration_since(started),
                             prefill_tokens_per_second: usage.as_ref().map_or(0.0, |u| f64::from(u.avg_prompt_tok_per_sec)),
@@ -275,19 +377,27 @@ async fn run_generation(
     }
 }
 
-fn convert_logprob(logprob: mistralrs::core::ResponseLogprob) -> TokenLogprob {
-    TokenLogprob {
-        bytes: Some(logprob.token.as_bytes().to_vec()),
-        token: logprob.token,
-        logprob: logprob.logprob,
-        top_logprobs: logprob
-            .top_logprobs
-            .into_iter()
-            .map(|top| {
-                let token = top.bytes.clone().unwrap_or_else(|| format!("<{}>", top.token));
-                TopLogprob { bytes: Some(token.as_bytes().to_vec()), token, logprob: top.logprob }
-            })
-            .collect(),
+/// Token texts for log-probability alternatives, decoded once per id.
+#[derive(Default)]
+struct TokenNames(HashMap<u32, String>);
+
+impl TokenNames {
+    async fn name(&mut self, model: &Model, id: u32) -> String {
+        if let Some(name) = self.0.get(&id) {
+            return name.clone();
+        }
+        let name = model.detokenize(vec![id], false).await.unwrap_or_else(|_| format!("<{id}>"));
+        self.0.insert(id, name.clone());
+        name
+    }
+
+    async fn logprob(&mut self, model: &Model, text: &str, step: Step) -> TokenLogprob {
+        let mut top_logprobs = Vec::with_capacity(step.top.len());
+        for (id, logprob) in step.top {
+            let token = self.name(model, id).await;
+            top_logprobs.push(TopLogprob { bytes: Some(token.as_bytes().to_vec()), token, logprob });
+        }
+        TokenLogprob { token: text.to_string(), bytes: Some(text.as_bytes().to_vec()), logprob: step.logprob, top_logprobs }
     }
 }
 

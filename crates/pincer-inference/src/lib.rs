@@ -28,6 +28,7 @@ pub mod catalog;
 mod engine;
 pub mod hub;
 mod model_file;
+mod sampling;
 mod stop;
 mod types;
 

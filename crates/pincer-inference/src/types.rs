@@ -53,6 +53,8 @@ pub struct GenerationParams {
     pub logprobs: bool,
     /// How many alternatives to return with each token (needs `logprobs`).
     pub top_logprobs: usize,
+    /// Makes sampling at a temperature reproducible.
+    pub seed: Option<u64>,
 }
 
 /// A chat generation to run.

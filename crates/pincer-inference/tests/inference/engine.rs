@@ -68,7 +68,23 @@ async fn logprobs_come_with_every_token_and_alternatives_are_ranked() {
         let ranked = entry.top_logprobs.windows(2).all(|w| w[0].logprob >= w[1].logprob);
         assert!(ranked, "alternatives are sorted best first: {:?}", entry.top_logprobs);
         assert!((entry.top_logprobs[0].logprob - entry.logprob).abs() < 1e-4, "greedy picks the top alternative");
+        assert!(
+            entry.top_logprobs[2].logprob > -100.0,
+            "greedy decoding must not mask the alternatives' probabilities: {:?}",
+            entry.top_logprobs
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_makes_sampling_reproducible() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let seeded = |seed| GenerationParams { temperature: Some(1.0), seed: Some(seed), max_tokens: Some(16), ..Default::default() };
+    let (a, _, _, _) = run(&engine, ask("Tell me", seeded(42))).await;
+    let (b, _, _, _) = run(&engine, ask("Tell me", seeded(42))).await;
+    let (c, _, _, _) = run(&engine, ask("Tell me", seeded(43))).await;
+    assert_eq!(a, b, "the same seed must give the same answer");
+    assert_ne!(a, c, "another seed samples differently");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,4 +121,23 @@ async fn an_empty_conversation_is_an_invalid_request() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
     let error = engine.try_generate(GenerationRequest { messages: vec![], params: greedy(3) }).err();
     assert!(matches!(error, Some(InferenceError::InvalidRequest(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_max_tokens_generation_stops_at_the_context_edge() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let unbounded = GenerationParams { temperature: Some(0.0), ..Default::default() };
+    let (_, _, reason, stats) = run(&engine, ask("go on forever", unbounded)).await;
+    assert_eq!(reason, FinishReason::Length, "mistral.rs would fail inside the model past its context");
+    assert_eq!(stats.prompt_tokens + stats.completion_tokens, 4095, "the tiny model's context is 4096 tokens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
+    let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
+    let mut stream = engine.try_generate(ask(&"many words ".repeat(3000), greedy(4))).expect("start");
+    match stream.next().await {
+        Some(Err(InferenceError::InvalidRequest(message))) => assert!(message.contains("context holds 4096"), "{message}"),
+        other => panic!("expected an invalid request, got {other:?}"),
+    }
 }
