@@ -1,5 +1,6 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
+mod bench;
 mod model_choice;
 
 use anyhow::{Context, Result};
@@ -34,6 +35,8 @@ enum Command {
     Models,
     /// Check the data folder, database and machine.
     Doctor,
+    /// Measure prefill and decode speed of a model run in-process (JSON).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -74,8 +77,12 @@ struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    if let Command::Serve(args) = &cli.command {
-        if let Some(threads) = args.threads {
+    let threads = match &cli.command {
+        Command::Serve(args) => args.threads,
+        _ => None,
+    };
+    {
+        if let Some(threads) = threads {
             // Read by rayon and candle when their thread pools start, which
             // happens after this point; set before any other thread exists.
             std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
@@ -121,6 +128,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Doctor => doctor(&data_dir),
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
