@@ -71,6 +71,7 @@ def stream_once(base: str, token: str | None, model: str, text: str, max_tokens:
     started = time.perf_counter()
     first = last = None
     usage = None
+    pieces = 0
     with urllib.request.urlopen(request, timeout=600) as response:
         for raw in response:
             line = raw.decode().strip()
@@ -81,10 +82,25 @@ def stream_once(base: str, token: str | None, model: str, text: str, max_tokens:
                 usage = chunk["usage"]
             for choice in chunk.get("choices", []):
                 if (choice.get("delta") or {}).get("content"):
+                    pieces += 1
                     now = time.perf_counter()
                     first = first or now
                     last = now
+    if usage is None:
+        # llama-cpp-python's server ignores include_usage: it streams one
+        # token per chunk, and a one-token request reports the prompt size.
+        usage = {"prompt_tokens": prompt_tokens(base, token, model, text), "completion_tokens": pieces}
     return first - started, last - first, usage["prompt_tokens"], usage["completion_tokens"]
+
+
+def prompt_tokens(base, token, model, text):
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": text}], "max_tokens": 1}).encode()
+    request = urllib.request.Request(base + "/v1/chat/completions", data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.load(response)["usage"]["prompt_tokens"]
 
 
 def measure_http(name, base, token, model, pid, words, max_tokens, runs):

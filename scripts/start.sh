@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-cargo build --release --locked --workspace
+cargo build --release --locked --workspace --all-targets
 target_dir="${CARGO_TARGET_DIR:-target}"
 echo "API token (for Authorization: Bearer ...): $("$target_dir/release/pincer" token)"
 exec "$target_dir/release/pincer" serve "$@"
