@@ -77,16 +77,10 @@ struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let threads = match &cli.command {
-        Command::Serve(args) => args.threads,
-        _ => None,
-    };
-    {
-        if let Some(threads) = threads {
-            // Read by rayon and candle when their thread pools start, which
-            // happens after this point; set before any other thread exists.
-            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-        }
+    if let Command::Serve(ServeArgs { threads: Some(threads), .. }) = &cli.command {
+        // Read by rayon and candle when their thread pools start, which
+        // happens after this point; set before any other thread exists.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

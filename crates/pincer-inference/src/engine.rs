@@ -224,7 +224,15 @@ async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, us
 /// waits on us (we may be asking it to detokenize meanwhile). When our side
 /// of the channel is dropped, the next send fails, the mistral.rs stream is
 /// dropped, and the engine cancels the sequence.
-async fn pump(model: Arc<Model>, builder: RequestBuilder, out: mpsc::UnboundedSender<std::result::Result<Response, String>>) {
+///
+/// It holds the admission permit: the engine's place is freed when the
+/// mistral.rs stream is handed back, not merely when our reader leaves.
+async fn pump(
+    model: Arc<Model>,
+    builder: RequestBuilder,
+    out: mpsc::UnboundedSender<std::result::Result<Response, String>>,
+    _permit: OwnedSemaphorePermit,
+) {
     let mut stream = match model.stream_chat_request(builder).await {
         Ok(stream) => stream,
         Err(error) => {
@@ -245,7 +253,7 @@ async fn run_generation(
     model: Arc<Model>,
     request: GenerationRequest,
     sender: mpsc::Sender<Result<GenerationEvent>>,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 ) {
     let started = Instant::now();
     let mut stop_filter = StopFilter::new(request.params.stop.clone());
@@ -263,7 +271,7 @@ async fn run_generation(
     };
     let (builder, steps) = to_builder(request, max_tokens);
     let (responses_in, mut responses) = mpsc::unbounded_channel();
-    tokio::spawn(pump(Arc::clone(&model), builder, responses_in));
+    tokio::spawn(pump(Arc::clone(&model), builder, responses_in, permit));
     let mut names = TokenNames::default();
     loop {
         let response = tokio::select! {

@@ -109,8 +109,9 @@ async fn a_full_engine_refuses_and_a_dropped_stream_frees_its_place() {
     let refused = engine.try_generate(ask("second", greedy(4)));
     assert!(matches!(refused, Err(InferenceError::Busy { capacity: 1 })), "got {:?}", refused.err());
     drop(first);
-    // Returns only once the canceled generation has let go of its place;
-    // a generation left running would hold it for all 4000 tokens.
+    // Returns once the engine's stream for the dropped request is handed back,
+    // which is what makes mistral.rs cancel the sequence (it stops when a
+    // send to a dropped receiver fails); a leaked place would hang here.
     engine.wait_idle().await;
     let (_, _, reason, _) = run(&engine, ask("third", greedy(3))).await;
     assert_eq!(reason, FinishReason::Length);
