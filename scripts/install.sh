@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Pincer needs to build, run and test on Debian/Ubuntu:
-# a C toolchain (SQLite and sqlite-vec are compiled from source), Python's
-# venv for the end-to-end tests, and the pinned test client in .venv.
+# a C toolchain (SQLite and sqlite-vec are compiled from source), the GTK and
+# WebKitGTK libraries of the Tauri desktop app, the UI's npm packages, and
+# for the tests: Python's venv with the pinned OpenAI client, Xvfb,
+# WebKitWebDriver + tauri-driver (window tests) and Chromium (browser tests).
 # Rust itself comes from rustup (https://rustup.rs), which this script checks for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +12,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo not found. Install Rust with rustup (https://rustup.rs), then run this again." >&2
   exit 1
 fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm not found. Install Node.js 20 or newer (https://nodejs.org), then run this again." >&2
+  exit 1
+fi
 
+packages=(build-essential pkg-config python3-venv
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+  webkit2gtk-driver xvfb xauth dbus chromium)
 need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$package")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -22,6 +31,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
 fi
+
+# tauri-driver bridges WebDriver to the app window (kept outside the clone).
+tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+  cargo install --quiet --locked --root "$tools" tauri-driver --version 2.1.0
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# README command 2: the whole test suite. Rust unit and integration tests
-# (real SQLite + sqlite-vec, real mistral.rs on a generated model), then the
-# end-to-end tests that drive the real `pincer serve` with the official
-# OpenAI Python client. Everything builds in one release profile, so the
-# mistral.rs tree is compiled once for tests, binaries and benchmarks.
+# README command 2: the whole test suite.
+#  1. the UI is built (Tauri embeds it; `pincer serve --ui` serves it);
+#  2. Rust unit and integration tests (real SQLite + sqlite-vec, real
+#     mistral.rs on a generated model, the IPC contract and bindings check);
+#  3. end-to-end tests of `pincer serve` with the official OpenAI client;
+#  4. the UI flows in the real desktop window (tauri-driver, Xvfb) and in
+#     headless Chromium against web mode; screenshots land in
+#     $PINCER_UI_ARTIFACTS (default target/ui-artifacts).
+# Everything builds in one release profile, so the mistral.rs tree is
+# compiled once for tests, binaries and benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"
 target_dir="$(cd "$target_dir" && pwd)"
+tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
 
-[ -x .venv/bin/python ] || bash scripts/install.sh
+{ [ -x .venv/bin/python ] && [ -d node_modules ] && [ -x "$tools/bin/tauri-driver" ]; } || bash scripts/install.sh
+
+echo "== building the UI"
+npm run --silent ui:build
 
 echo "== building (release profile)"
 cargo build --release --locked --workspace --all-targets
@@ -27,3 +36,11 @@ cargo test --release --locked --workspace
 echo "== end-to-end tests (pincer serve + openai client)"
 PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir" \
   .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+
+echo "== UI tests (desktop window under Xvfb, and headless Chromium)"
+export PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir"
+export PINCER_DESKTOP_BIN="$target_dir/release/pincer-desktop" TAURI_DRIVER="$tools/bin/tauri-driver"
+export PINCER_UI_ARTIFACTS="${PINCER_UI_ARTIFACTS:-$PWD/target/ui-artifacts}"
+xvfb-run -a -s "-screen 0 1920x1080x24" dbus-run-session -- \
+  node --test --test-concurrency=1 tests/ui/
+echo "screenshots: $PINCER_UI_ARTIFACTS"

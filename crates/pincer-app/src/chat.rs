@@ -1,13 +1,13 @@
 //! Chat: run a generation and record the exchange as a session.
 
-use crate::{App, Result};
+use crate::{blocking, App, AppError, Result};
 use futures::{Stream, StreamExt};
-use pincer_inference::{FinishReason, GenerationEvent, GenerationRequest, GenerationStats};
+use pincer_inference::{ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role};
 use pincer_store::{MessageStats, NewMessage, NewSession, Store};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// One chat request from any transport.
 #[derive(Clone, Debug)]
@@ -15,10 +15,16 @@ pub struct ChatCall {
     /// The client's key grouping requests into one session (`x-session-id`);
     /// `None` starts a new session.
     pub session_key: Option<String>,
+    /// An existing session to continue (the app's own chats), which takes
+    /// precedence over `session_key`.
+    pub session_id: Option<String>,
     /// Which surface asked (`gateway`, `desktop`, `cli`).
     pub source: String,
     /// What to generate.
     pub request: GenerationRequest,
+    /// Put the workspace's soul files in front as the system prompt (not
+    /// saved in the session: the files and their history hold it).
+    pub with_soul: bool,
 }
 
 /// The events of one chat; dropping it cancels generation, and what was
@@ -26,12 +32,24 @@ pub struct ChatCall {
 pub struct ChatStream {
     session_id: String,
     receiver: mpsc::Receiver<pincer_inference::Result<GenerationEvent>>,
+    saved: Option<oneshot::Receiver<()>>,
 }
 
 impl ChatStream {
     /// The session the exchange is recorded in.
     pub fn session_id(&self) -> &str {
         &self.session_id
+    }
+
+    /// A future that completes once the exchange is in the database (after
+    /// the stream ended or was dropped), so a reader sees the saved answer.
+    pub fn saved(&mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let saved = self.saved.take();
+        async move {
+            if let Some(saved) = saved {
+                let _ = saved.await;
+            }
+        }
     }
 }
 
@@ -45,39 +63,60 @@ impl Stream for ChatStream {
 
 impl App {
     /// Starts a chat. Fails at once when the engine is busy or the request is invalid.
-    pub async fn chat(&self, call: ChatCall) -> Result<ChatStream> {
-        let store = Arc::clone(&self.store);
+    pub async fn chat(&self, mut call: ChatCall) -> Result<ChatStream> {
+        if self.is_halted() {
+            return Err(AppError::Halted);
+        }
+        let engine = self.engine().ok_or(AppError::NoModel)?;
+        let store = Arc::clone(self.store());
         let key = call.session_key.clone();
         let source = call.source.clone();
-        let session = blocking(move || store.create_session(NewSession { client_key: key, source, title: None })).await?;
+        let title = call.request.messages.iter().find(|m| m.role == Role::User).map(|m| title_from(&m.content));
+        let existing = call.session_id.clone();
+        let session = blocking(move || match existing {
+            Some(id) => Ok(store.session(&id)?),
+            None => Ok(store.create_session(NewSession { client_key: key, source, title })?),
+        })
+        .await?;
         let request_messages: Vec<NewMessage> = call
             .request
             .messages
             .iter()
             .map(|m| NewMessage::new(m.role.as_str(), m.content.clone()))
             .collect();
-        let generation = self.engine.try_generate(call.request)?;
+        if call.with_soul {
+            if let Some(prompt) = self.soul_prompt().await {
+                call.request.messages.insert(0, ChatMessage { role: Role::System, content: prompt });
+            }
+        }
+        let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);
+        let (saved_sender, saved) = oneshot::channel();
         let recorder = Recorder {
-            store: Arc::clone(&self.store),
+            saved: saved_sender,
+            store: Arc::clone(self.store()),
             session_id: session.id.clone(),
-            model: self.model_id().to_string(),
+            model: engine.id().to_string(),
             request_messages,
         };
         tokio::spawn(recorder.run(generation, sender));
-        Ok(ChatStream { session_id: session.id, receiver })
+        Ok(ChatStream { session_id: session.id, receiver, saved: Some(saved) })
     }
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> pincer_store::Result<T> + Send + 'static) -> Result<T> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => Ok(result?),
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
+/// A session title from the first words of a message.
+pub(crate) fn title_from(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("New chat");
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
     }
+    title
 }
 
 /// Forwards a generation to its reader and saves the exchange when it ends.
 struct Recorder {
+    saved: oneshot::Sender<()>,
     store: Arc<Store>,
     session_id: String,
     model: String,
@@ -130,6 +169,7 @@ impl Recorder {
             },
         };
         let store = self.store;
+        let saved_signal = self.saved;
         let session_id = self.session_id;
         let request = self.request_messages;
         let saved = tokio::task::spawn_blocking(move || store.record_exchange(&session_id, &request, &answer)).await;
@@ -138,5 +178,6 @@ impl Recorder {
             Ok(Err(error)) => tracing::error!(%error, "could not record a chat exchange"),
             Err(join) => tracing::error!(%join, "recording a chat exchange panicked"),
         }
+        let _ = saved_signal.send(());
     }
 }

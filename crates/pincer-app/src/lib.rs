@@ -4,19 +4,31 @@
 #![deny(missing_docs)]
 
 mod chat;
+mod control;
+pub mod ipc;
+mod models;
 mod paths;
+mod sessions;
+mod settings;
+mod soul;
 mod token;
+mod turns;
 
 pub use chat::{ChatCall, ChatStream};
+pub use control::{dispatch, EventSink, COMMANDS};
+pub use settings::Settings;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
 pub use pincer_store as store;
 pub use token::ApiToken;
 
+use ipc::AppMode;
 use pincer_inference::{Engine, EngineOptions, InferenceError, ModelSource};
 use pincer_store::{Store, StoreError};
-use std::path::PathBuf;
-use std::sync::Arc;
+use pincer_workspace::{Workspace, WorkspaceError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything the app can fail with, grouped by what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +40,21 @@ pub enum AppError {
     /// From loading or running the model.
     #[error(transparent)]
     Inference(#[from] InferenceError),
+    /// From the workspace's soul files.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// Chat was asked for with no model loaded.
+    #[error("no model is loaded; open Models to load a local .gguf file or folder, or download one")]
+    NoModel,
+    /// The owner halted the agent from the tray or the UI.
+    #[error("the agent is halted; choose Resume agent in the tray menu or the status bar to continue")]
+    Halted,
+    /// A value the caller sent is out of range.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Not possible in this mode.
+    #[error("{0}")]
+    Unavailable(String),
     /// Local file trouble outside the store.
     #[error("{context}: {source}")]
     Io {
@@ -62,6 +89,10 @@ impl AppError {
             Self::Inference(InferenceError::InvalidRequest(_)) => ErrorCode::InvalidRequest,
             Self::Inference(InferenceError::Busy { .. }) => ErrorCode::Busy,
             Self::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
+            Self::InvalidInput(_) | Self::Workspace(WorkspaceError::UnknownFile(_) | WorkspaceError::TooLarge { .. }) => {
+                ErrorCode::InvalidRequest
+            }
+            Self::NoModel | Self::Halted => ErrorCode::Busy,
             _ => ErrorCode::Internal,
         }
     }
@@ -73,52 +104,149 @@ pub type Result<T> = std::result::Result<T, AppError>;
 /// What the app is built from.
 #[derive(Clone, Debug)]
 pub struct AppConfig {
-    /// Where the database and the token live.
+    /// Where the database, settings and workspace live.
     pub data_dir: PathBuf,
-    /// The checked model to load.
-    pub model: ModelSource,
+    /// The checked model to load at start; `None` starts without one (the
+    /// desktop app loads the last used model in the background).
+    pub model: Option<ModelSource>,
     /// The id clients use for it (defaults to the file or folder name).
     pub model_id: Option<String>,
-    /// Engine settings.
+    /// Engine settings, for this model and any loaded later.
     pub engine: EngineOptions,
+    /// Which shell runs the app.
+    pub mode: AppMode,
 }
 
-/// The running services, shared by every transport.
+/// The running services, shared by every transport. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     store: Arc<Store>,
-    engine: Arc<Engine>,
+    workspace: Workspace,
     data_dir: PathBuf,
+    mode: AppMode,
+    engine_options: EngineOptions,
+    engine: RwLock<Option<Arc<Engine>>>,
+    token: RwLock<ApiToken>,
+    settings: settings::SettingsFile,
+    gateway_status: Mutex<settings::GatewayStatus>,
+    turns: turns::Turns,
+    downloads: models::Downloads,
+    halted: AtomicBool,
 }
 
 impl App {
-    /// Opens the store and loads the model.
+    /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
         let store = Store::open_in(&config.data_dir)?;
-        let mut engine = Engine::load(config.model, config.engine).await?;
-        if let Some(id) = config.model_id {
-            engine.set_id(id);
+        let (workspace, created) = Workspace::open(config.data_dir.join("workspace"))?;
+        for file in created {
+            let text = workspace.read(file)?;
+            store.record_soul_version(file, &text, "default")?;
         }
-        Ok(Self { store: Arc::new(store), engine: Arc::new(engine), data_dir: config.data_dir })
+        let token = ApiToken::load_or_create(&config.data_dir)?;
+        let settings = settings::SettingsFile::load(&config.data_dir)?;
+        let app = Self {
+            inner: Arc::new(Inner {
+                store: Arc::new(store),
+                workspace,
+                data_dir: config.data_dir,
+                mode: config.mode,
+                engine_options: config.engine,
+                engine: RwLock::new(None),
+                token: RwLock::new(token),
+                settings,
+                gateway_status: Mutex::new(settings::GatewayStatus::default()),
+                turns: turns::Turns::default(),
+                downloads: models::Downloads::default(),
+                halted: AtomicBool::new(false),
+            }),
+        };
+        if let Some(model) = config.model {
+            app.load_engine(model, config.model_id).await?;
+        }
+        Ok(app)
     }
 
     /// The database.
     pub fn store(&self) -> &Arc<Store> {
-        &self.store
+        &self.inner.store
     }
 
-    /// The loaded model's id.
-    pub fn model_id(&self) -> &str {
-        self.engine.id()
+    /// The workspace folder with the soul files.
+    pub fn workspace(&self) -> &Workspace {
+        &self.inner.workspace
+    }
+
+    /// The loaded engine, if any.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.inner.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The loaded model's id, if a model is loaded.
+    pub fn model_id(&self) -> Option<String> {
+        self.engine().map(|engine| engine.id().to_string())
     }
 
     /// The data folder.
-    pub fn data_dir(&self) -> &std::path::Path {
-        &self.data_dir
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
     }
 
-    /// Requests running or waiting, and how many may be.
+    /// Desktop or web.
+    pub fn mode(&self) -> AppMode {
+        self.inner.mode
+    }
+
+    /// Requests running or waiting, and how many may be (zeros with no model).
     pub fn engine_load(&self) -> (usize, usize) {
-        self.engine.load_factor()
+        self.engine().map_or((0, 0), |engine| engine.load_factor())
+    }
+
+    /// Checks a bearer token presented by a client.
+    pub fn token_matches(&self, presented: &str) -> bool {
+        self.inner.token.read().unwrap_or_else(|e| e.into_inner()).matches(presented)
+    }
+
+    /// The API token's text, for the owner to copy into a client.
+    pub fn reveal_token(&self) -> String {
+        self.inner.token.read().unwrap_or_else(|e| e.into_inner()).expose().to_string()
+    }
+
+    /// Replaces the API token; the old one stops working at once.
+    pub fn rotate_token(&self) -> Result<String> {
+        let token = ApiToken::rotate(&self.inner.data_dir)?;
+        let text = token.expose().to_string();
+        *self.inner.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        Ok(text)
+    }
+
+    /// Whether the owner halted the agent.
+    pub fn is_halted(&self) -> bool {
+        self.inner.halted.load(Ordering::SeqCst)
+    }
+
+    /// Halts the agent: every running answer is stopped (and saved as
+    /// canceled) and no new one starts until [`App::resume`].
+    pub fn halt(&self) {
+        self.inner.halted.store(true, Ordering::SeqCst);
+        self.inner.turns.stop_all();
+    }
+
+    /// Lets the agent answer again after [`App::halt`].
+    pub fn resume(&self) {
+        self.inner.halted.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Runs blocking store or file work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
 }

@@ -34,11 +34,23 @@ impl ApiToken {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(AppError::Io { context: format!("reading {}", path.display()), source }),
         }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let token = Self(format!("pincer-{}", hex::encode(bytes)));
+        let token = Self::generate();
         token.write(&path)?;
         Ok(token)
+    }
+
+    /// Replaces the install's token with a new random one; the old one stops
+    /// working at once for every client.
+    pub fn rotate(data_dir: &Path) -> Result<Self> {
+        let token = Self::generate();
+        token.write(&Self::path(data_dir))?;
+        Ok(token)
+    }
+
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(format!("pincer-{}", hex::encode(bytes)))
     }
 
     /// The token text, for the `Authorization` header.

@@ -72,6 +72,9 @@ struct ServeArgs {
     /// Run on the CPU even when a GPU backend is compiled in.
     #[arg(long)]
     cpu: bool,
+    /// The built web UI (`ui/dist`) to serve at `/` ("web mode").
+    #[arg(long, env = "PINCER_UI_DIR")]
+    ui: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -127,7 +130,6 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
-    let token = ApiToken::load_or_create(&data_dir)?;
     let source = model_choice::resolve(args.model.as_deref(), &args.catalog_model).await?;
     let address = SocketAddr::new(args.host, args.port);
     // Bind before the (slow) model load, so a taken port fails at once.
@@ -140,8 +142,9 @@ async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
     eprintln!("loading {} ...", describe(&source));
     let app = App::start(AppConfig {
         data_dir,
-        model: source,
+        model: Some(source),
         model_id: args.model_id,
+        mode: pincer_app::ipc::AppMode::Web,
         engine: EngineOptions {
             max_running: args.max_running,
             max_waiting: args.max_waiting,
@@ -153,9 +156,19 @@ async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     eprintln!(
         "Pincer is serving `{}` at http://{local}/v1 (OpenAI-compatible; `pincer token` prints the API token)",
-        app.model_id()
+        app.model_id().unwrap_or_default()
     );
-    let router = pincer_gateway::router(app, token, pincer_gateway::DEFAULT_BODY_LIMIT);
+    let ui_dir = match args.ui {
+        Some(dir) if dir.join("index.html").is_file() => Some(dir),
+        Some(dir) => anyhow::bail!("{} holds no built UI (index.html); run `npm run ui:build` first", dir.display()),
+        None => None,
+    };
+    if ui_dir.is_some() {
+        eprintln!("Open the UI at http://{local}/#token={}", app.reveal_token());
+    }
+    let extra_hosts = if args.host.is_loopback() { Vec::new() } else { vec![args.host.to_string()] };
+    let options = pincer_gateway::GatewayOptions { body_limit: pincer_gateway::DEFAULT_BODY_LIMIT, ui_dir, extra_hosts };
+    let router = pincer_gateway::router(app, options);
     pincer_gateway::serve(listener, router, shutdown_signal()).await?;
     eprintln!("Pincer stopped");
     Ok(())

@@ -32,8 +32,11 @@ pub async fn chat_completions(
         }
     })?;
     let checked = openai::parse(&body)?;
-    if checked.model != state.app.model_id() {
-        return Err(ApiError::model_not_found(&checked.model, state.app.model_id()));
+    let Some(model_id) = state.app.model_id() else {
+        return Err(ApiError::from(pincer_app::AppError::NoModel));
+    };
+    if checked.model != model_id {
+        return Err(ApiError::model_not_found(&checked.model, &model_id));
     }
     let session_key = headers
         .get(SESSION_HEADER)
@@ -43,7 +46,13 @@ pub async fn chat_completions(
         .map(str::to_string);
     let chat = state
         .app
-        .chat(ChatCall { session_key, source: "gateway".into(), request: checked.generation })
+        .chat(ChatCall {
+            session_key,
+            session_id: None,
+            source: "gateway".into(),
+            request: checked.generation,
+            with_soul: false,
+        })
         .await?;
     let meta = Meta {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
@@ -51,7 +60,7 @@ pub async fn chat_completions(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default(),
-        model: state.app.model_id().to_string(),
+        model: model_id,
         session_id: chat.session_id().to_string(),
     };
     let session_header = HeaderValue::from_str(&meta.session_id).ok();

@@ -1,16 +1,19 @@
 //! Pincer's HTTP gateway: OpenAI-compatible `/v1` routes over the [`App`],
 //! behind a bearer token, with body-size limits and engine admission control
-//! (503 + `Retry-After` when the engine queue is full).
+//! (503 + `Retry-After` when the engine queue is full); the UI's control API
+//! under `/api/control` and, in web mode, the UI itself.
 //!
 //! ```no_run
-//! # async fn demo(app: pincer_app::App, token: pincer_app::ApiToken) -> std::io::Result<()> {
+//! # async fn demo(app: pincer_app::App) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:18789").await?;
-//! pincer_gateway::serve(listener, pincer_gateway::router(app, token, pincer_gateway::DEFAULT_BODY_LIMIT), std::future::pending()).await
+//! let router = pincer_gateway::router(app, pincer_gateway::GatewayOptions::default());
+//! pincer_gateway::serve(listener, router, std::future::pending()).await
 //! # }
 //! ```
 #![deny(missing_docs)]
 
 mod chat;
+mod control;
 mod error;
 mod openai;
 
@@ -18,15 +21,18 @@ pub use chat::SESSION_HEADER;
 pub use error::ApiError;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Uri};
+use axum::http::{header, HeaderValue, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use pincer_app::{ApiToken, App};
+use pincer_app::App;
 use serde_json::json;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The port `pincer serve` binds by default.
 pub const DEFAULT_PORT: u16 = 18789;
@@ -35,27 +41,67 @@ pub const DEFAULT_PORT: u16 = 18789;
 /// model's context holds.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// The Content-Security-Policy of the web UI: nothing but its own files.
+pub const UI_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// How the router is built.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// The built UI (`ui/dist`) to serve at `/` for web mode; `None` serves no UI.
+    pub ui_dir: Option<PathBuf>,
+    /// Host names besides loopback that the UI and control API answer to
+    /// (the address the owner bound, when not loopback).
+    pub extra_hosts: Vec<String>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self { body_limit: DEFAULT_BODY_LIMIT, ui_dir: None, extra_hosts: Vec::new() }
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct GatewayState {
     app: App,
-    token: Arc<ApiToken>,
     body_limit: usize,
+    extra_hosts: Arc<Vec<String>>,
 }
 
-/// Builds the router: `/health` open, everything under `/v1` behind the token.
-pub fn router(app: App, token: ApiToken, body_limit: usize) -> Router {
-    let state = GatewayState { app, token: Arc::new(token), body_limit };
+/// Builds the router: `/health` open; `/v1` and `/api/control` behind the
+/// token (the latter same-origin only); the UI's files, when given, at `/`.
+pub fn router(app: App, options: GatewayOptions) -> Router {
+    let state = GatewayState {
+        app,
+        body_limit: options.body_limit,
+        extra_hosts: Arc::new(options.extra_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
+    };
     let v1 = Router::new()
         .route("/models", get(list_models))
         .route("/chat/completions", post(chat::chat_completions))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/health", get(health))
-        .nest("/v1", v1)
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+    let control = Router::new()
+        .route("/control/{command}", post(control::run_command))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
+    let mut router = Router::new().route("/health", get(health)).nest("/v1", v1).nest("/api", control);
+    router = match &options.ui_dir {
+        Some(dir) => {
+            let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            let ui = Router::new()
+                .fallback_service(files)
+                .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(UI_CSP)))
+                .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+                .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+                .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
+            router.merge(ui)
+        }
+        None => router.fallback(not_found),
+    };
+    router.layer(DefaultBodyLimit::max(options.body_limit)).with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
@@ -75,7 +121,7 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     match presented {
-        Some(token) if state.token.matches(token) => next.run(request).await,
+        Some(token) if state.app.token_matches(token) => next.run(request).await,
         Some(_) => ApiError::unauthorized("Incorrect API token. `pincer token` prints this install's token.").into_response(),
         None => ApiError::unauthorized(
             "Missing `Authorization: Bearer <token>` header. `pincer token` prints this install's token.",
@@ -90,10 +136,13 @@ async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {
 }
 
 async fn list_models(State(state): State<GatewayState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "object": "list",
-        "data": [{"id": state.app.model_id(), "object": "model", "created": 0, "owned_by": "pincer-local"}],
-    }))
+    let data: Vec<serde_json::Value> = state
+        .app
+        .model_id()
+        .into_iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "pincer-local"}))
+        .collect();
+    Json(json!({ "object": "list", "data": data }))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

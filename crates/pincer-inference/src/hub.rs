@@ -209,3 +209,17 @@ fn link_snapshot(blob: &Path, snapshot: &Path) -> Result<()> {
         std::fs::copy(blob, snapshot).map(|_| ()).map_err(io("copying the snapshot"))
     }
 }
+
+/// Deletes the partial downloads of `file`'s repository (a canceled
+/// download); finished files in the cache are kept.
+pub fn discard_partial(config: &HubConfig, file: &HubFile) -> Result<()> {
+    let blobs = repo_dir(config, &file.repo).join("blobs");
+    let Ok(listing) = std::fs::read_dir(&blobs) else { return Ok(()) };
+    for entry in listing.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "incomplete") {
+            std::fs::remove_file(&path).map_err(io(format!("removing {}", path.display())))?;
+        }
+    }
+    Ok(())
+}

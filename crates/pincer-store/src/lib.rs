@@ -16,10 +16,12 @@
 mod connection;
 mod migrations;
 mod sessions;
+mod soul;
 
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
 pub use sessions::{Message, MessageStats, NewMessage, NewSession, Session};
+pub use soul::{content_sha256, SoulVersion};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -36,6 +36,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_by_session ON messages(session_id, position);
     "#,
+    // 2: saved versions of the workspace's soul files (SOUL.md, AGENTS.md, ...).
+    r#"
+    CREATE TABLE soul_versions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file TEXT NOT NULL,
+        content TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        saved_at INTEGER NOT NULL
+    );
+    CREATE INDEX soul_versions_by_file ON soul_versions(file, id);
+    "#,
 ];
 
 /// The schema version this build writes.

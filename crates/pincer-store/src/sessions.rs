@@ -144,6 +144,27 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().context("listing sessions")
     }
 
+    /// Gives a session a new title.
+    pub fn rename_session(&self, id: &str, title: &str) -> Result<Session> {
+        let changed = self
+            .lock()
+            .execute("UPDATE sessions SET title = ?2 WHERE id = ?1", params![id, title])
+            .context("renaming a session")?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "session", id: id.to_string() });
+        }
+        self.session(id)
+    }
+
+    /// Deletes a session and its messages.
+    pub fn delete_session(&self, id: &str) -> Result<()> {
+        let changed = self.lock().execute("DELETE FROM sessions WHERE id = ?1", [id]).context("deleting a session")?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "session", id: id.to_string() });
+        }
+        Ok(())
+    }
+
     /// The messages of a session, in order.
     pub fn messages(&self, session_id: &str) -> Result<Vec<Message>> {
         let connection = self.lock();

@@ -1,0 +1,82 @@
+//! The sessions list and history as the chat pane shows them.
+
+use crate::ipc::{AnswerStats, ChatMessageView, SessionSummary};
+use crate::{blocking, App, AppError, Result};
+use pincer_store::{Message, NewSession, Session};
+
+/// Sessions the list shows at most.
+const LIST_LIMIT: u32 = 500;
+
+impl App {
+    /// Sessions, most recently active first.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionSummary>> {
+        let store = self.store().clone();
+        blocking(move || Ok(store.recent_sessions(LIST_LIMIT)?.into_iter().map(summary).collect())).await
+    }
+
+    /// Starts an empty session from the app.
+    pub async fn create_session(&self, title: Option<String>) -> Result<SessionSummary> {
+        let title = checked_title(title.unwrap_or_default().as_str()).unwrap_or_else(|_| "New chat".to_string());
+        let store = self.store().clone();
+        blocking(move || {
+            Ok(summary(store.create_session(NewSession { client_key: None, source: "desktop".into(), title: Some(title) })?))
+        })
+        .await
+    }
+
+    /// Renames a session.
+    pub async fn rename_session(&self, session_id: String, title: String) -> Result<SessionSummary> {
+        let title = checked_title(&title)?;
+        let store = self.store().clone();
+        blocking(move || Ok(summary(store.rename_session(&session_id, &title)?))).await
+    }
+
+    /// Deletes a session with its messages, stopping its answer if one runs.
+    pub async fn delete_session(&self, session_id: String) -> Result<()> {
+        self.stop_generation(&session_id);
+        let store = self.store().clone();
+        blocking(move || Ok(store.delete_session(&session_id)?)).await
+    }
+
+    /// A session's messages, oldest first.
+    pub async fn session_messages(&self, session_id: String) -> Result<Vec<ChatMessageView>> {
+        let store = self.store().clone();
+        blocking(move || {
+            store.session(&session_id)?;
+            Ok(store.messages(&session_id)?.into_iter().map(message_view).collect())
+        })
+        .await
+    }
+}
+
+fn checked_title(title: &str) -> Result<String> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AppError::InvalidInput("a session title needs 1 to 200 characters".into()));
+    }
+    Ok(title.to_string())
+}
+
+fn summary(session: Session) -> SessionSummary {
+    SessionSummary {
+        title: session.title.clone().unwrap_or_else(|| "Untitled".into()),
+        id: session.id,
+        source: session.source,
+        updated_at: session.updated_at as f64,
+    }
+}
+
+pub(crate) fn message_view(message: Message) -> ChatMessageView {
+    let stats = (message.role == "assistant").then(|| {
+        let s = &message.stats;
+        AnswerStats {
+            model: s.model.clone().unwrap_or_default(),
+            finish_reason: s.finish_reason.clone().unwrap_or_default(),
+            prompt_tokens: s.prompt_tokens.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32,
+            completion_tokens: s.completion_tokens.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32,
+            time_to_first_token_ms: s.time_to_first_token_ms.unwrap_or_default(),
+            tokens_per_second: s.decode_tokens_per_second.unwrap_or_default(),
+        }
+    });
+    ChatMessageView { role: message.role, content: message.content, stats }
+}

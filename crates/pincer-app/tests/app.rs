@@ -1,0 +1,228 @@
+//! The app service as the desktop shell and the control API use it: real
+//! store, real workspace files, real mistral.rs on the generated tiny model.
+
+use pincer_app::ipc::{AppMode, ChatEvent, ErrorKind, GatewaySettings, SendMessage};
+use pincer_app::{dispatch, App, AppConfig, AppError, EventSink};
+use pincer_inference::{EngineOptions, ModelSource};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+fn tiny_model() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        xtask::write_tiny_model(dir.path()).expect("generate the tiny model");
+        dir
+    })
+    .path()
+    .join("model.gguf")
+}
+
+async fn start(data_dir: &Path, with_model: bool) -> App {
+    let model = with_model.then(|| ModelSource::inspect(&tiny_model()).expect("tiny model"));
+    App::start(AppConfig {
+        data_dir: data_dir.to_path_buf(),
+        model,
+        model_id: Some("tiny".into()),
+        engine: EngineOptions { max_running: 2, ..Default::default() },
+        mode: AppMode::Desktop,
+    })
+    .await
+    .expect("app starts")
+}
+
+type Events = Arc<Mutex<Vec<ChatEvent>>>;
+
+fn recording_sink() -> (EventSink, Events) {
+    let events: Events = Arc::default();
+    let seen = Arc::clone(&events);
+    (Box::new(move |event| {
+        seen.lock().unwrap().push(event);
+        true
+    }), events)
+}
+
+fn message(session_id: Option<String>, text: &str, max_tokens: u32) -> SendMessage {
+    SendMessage { session_id, text: text.into(), max_tokens: Some(max_tokens) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_streams_and_is_saved_before_it_returns() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), true).await;
+    let (sink, events) = recording_sink();
+    let summary = app.send_message(message(None, "Hello there", 12), sink).await.unwrap();
+    let events = events.lock().unwrap().clone();
+    assert!(matches!(&events[0], ChatEvent::Started { session_id, model } if *session_id == summary.session_id && model == "tiny"));
+    let streamed: String = events.iter().filter_map(|e| if let ChatEvent::Delta { text } = e { Some(text.as_str()) } else { None }).collect();
+    assert_eq!(streamed, summary.answer);
+    assert!(matches!(events.last(), Some(ChatEvent::Finished { stats }) if stats.finish_reason == "length" && stats.completion_tokens == 12));
+    // Saved by the time the command returned: the UI reloads from here.
+    let saved = app.session_messages(summary.session_id.clone()).await.unwrap();
+    assert_eq!(saved.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant"]);
+    assert_eq!(saved[1].content, summary.answer);
+    assert_eq!(saved[1].stats.as_ref().unwrap().model, "tiny");
+    let sessions = app.list_sessions().await.unwrap();
+    assert_eq!(sessions[0].title, "Hello there");
+    // The soul's system prompt is not stored in the session.
+    let (sink, _) = recording_sink();
+    app.send_message(message(Some(summary.session_id.clone()), "Again", 4), sink).await.unwrap();
+    let saved = app.session_messages(summary.session_id).await.unwrap();
+    assert_eq!(saved.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant", "user", "assistant"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_saved_soul_enters_the_next_prompt() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), true).await;
+    let prompt_tokens = |app: &App| {
+        let app = app.clone();
+        async move {
+            let (sink, _) = recording_sink();
+            app.send_message(message(None, "Hi", 1), sink).await.unwrap().stats.prompt_tokens
+        }
+    };
+    let before = prompt_tokens(&app).await;
+    let soul = app.read_soul_file("SOUL.md".into()).await.unwrap();
+    let longer = format!("{}\n{}", soul.content, "Always greet the owner by name, kindly and briefly. ".repeat(10));
+    app.save_soul_file("SOUL.md".into(), longer).await.unwrap();
+    let after = prompt_tokens(&app).await;
+    assert!(after > before + 50, "prompt tokens went from {before} to {after}");
+    // A SOUL.md damaged on disk falls back to its last saved version.
+    std::fs::write(app.workspace().path("SOUL.md").unwrap(), b"\xff\xfe broken").unwrap();
+    assert_eq!(prompt_tokens(&app).await, after);
+    let error = app.read_soul_file("SOUL.md".into()).await.unwrap_err();
+    assert!(error.to_string().contains("restore an earlier version"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_generation_keeps_the_partial_answer_as_canceled() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), true).await;
+    let stopper = app.clone();
+    let deltas = Arc::new(Mutex::new(0usize));
+    let counted = Arc::clone(&deltas);
+    let mut session = None;
+    let sink: EventSink = Box::new(move |event| {
+        match event {
+            ChatEvent::Started { session_id, .. } => session = Some(session_id),
+            ChatEvent::Delta { .. } => {
+                let mut n = counted.lock().unwrap();
+                *n += 1;
+                if *n == 3 {
+                    assert!(stopper.stop_generation(session.as_deref().unwrap()));
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    let summary = app.send_message(message(None, "Tell me everything", 4000), sink).await.unwrap();
+    assert_eq!(summary.stats.finish_reason, "canceled");
+    let written = *deltas.lock().unwrap();
+    assert!((3..100).contains(&written), "{written} deltas after the stop");
+    let saved = app.session_messages(summary.session_id).await.unwrap();
+    assert_eq!(saved[1].stats.as_ref().unwrap().finish_reason, "canceled");
+    assert_eq!(saved[1].content, summary.answer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halted_agents_and_missing_models_refuse_with_what_to_do() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), false).await;
+    let (sink, _) = recording_sink();
+    let error = app.send_message(message(None, "Hi", 4), sink).await.unwrap_err();
+    assert!(matches!(error, AppError::NoModel), "{error}");
+    assert!(error.to_string().contains("open Models"));
+    // A truncated model file is refused and nothing is loaded.
+    let broken = data.path().join("broken.gguf");
+    std::fs::write(&broken, &std::fs::read(tiny_model()).unwrap()[..4096]).unwrap();
+    let error = app.load_model(broken.display().to_string()).await.unwrap_err();
+    assert_eq!(pincer_app::ipc::ControlError::from(&error).kind, ErrorKind::InvalidInput, "{error}");
+    assert!(app.active_model().is_none());
+    let active = app.load_model(tiny_model().display().to_string()).await.unwrap();
+    assert_eq!(active.format, "gguf");
+    assert_eq!(app.settings().last_model.as_deref(), Some(tiny_model().as_path()));
+    app.halt();
+    let (sink, _) = recording_sink();
+    assert!(matches!(app.send_message(message(None, "Hi", 4), sink).await, Err(AppError::Halted)));
+    app.resume();
+    let (sink, _) = recording_sink();
+    assert!(app.send_message(message(None, "Hi", 2), sink).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soul_history_records_saves_outside_edits_and_restores() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), false).await;
+    let original = app.read_soul_file("SOUL.md".into()).await.unwrap();
+    assert!(!original.changed_outside);
+    let saved = app.save_soul_file("SOUL.md".into(), "Be brief.".into()).await.unwrap();
+    assert_eq!(saved.origin, "owner");
+    let path = app.workspace().path("SOUL.md").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "Be brief.");
+    std::fs::write(&path, "Edited in vim.").unwrap();
+    let reread = app.read_soul_file("SOUL.md".into()).await.unwrap();
+    assert!(reread.changed_outside);
+    let history = app.soul_history("SOUL.md".into()).await.unwrap();
+    assert_eq!(history.iter().map(|v| v.origin.as_str()).collect::<Vec<_>>(), ["external", "owner", "default"]);
+    let restored = app.restore_soul_version(history[2].id).await.unwrap();
+    assert_eq!(restored.origin, "restore");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original.content);
+    assert!(app.read_soul_file("../secrets".into()).await.is_err());
+    // A save that cannot be written changes nothing: not the file, not the history.
+    std::fs::create_dir_all(path.with_file_name(".SOUL.md.saving").join("x")).unwrap();
+    let error = app.save_soul_file("SOUL.md".into(), "lost?".into()).await.unwrap_err();
+    assert!(error.to_string().contains("your text is still in the editor"), "{error}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original.content);
+    assert_eq!(app.soul_history("SOUL.md".into()).await.unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_survive_a_damaged_file_and_the_token_rotates() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("settings.json"), "{ not json").unwrap();
+    let app = start(data.path(), false).await;
+    assert!(app.settings().gateway_enabled);
+    let kept: Vec<_> = std::fs::read_dir(data.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("settings.json.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the damaged file is kept aside");
+    let view = app.update_gateway(GatewaySettings { enabled: false, port: 20001 }).await.unwrap();
+    assert_eq!((view.gateway_enabled, view.gateway_port), (false, 20001));
+    assert!(app.update_gateway(GatewaySettings { enabled: true, port: 80 }).await.is_err());
+    let old = app.reveal_token();
+    let new = app.rotate_token().unwrap();
+    assert_ne!(old, new);
+    assert!(app.token_matches(&new) && !app.token_matches(&old));
+    // A restart reads what was saved.
+    drop(app);
+    let app = start(data.path(), false).await;
+    assert_eq!(app.settings().gateway_port, 20001);
+    assert!(app.token_matches(&new));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_names_bad_arguments_and_unknown_commands() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), false).await;
+    let error = dispatch(&app, "rename_session", serde_json::json!({"request": {"sessionId": 5}}), None).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert!(error.message.contains("request.sessionId"), "{}", error.message);
+    let error = dispatch(&app, "format_disk", serde_json::json!({}), None).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotFound);
+    let created = dispatch(&app, "create_session", serde_json::json!({"request": {"title": "Plans"}}), None).await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let renamed = dispatch(&app, "rename_session", serde_json::json!({"request": {"sessionId": id, "title": "Trips"}}), None)
+        .await
+        .unwrap();
+    assert_eq!(renamed["title"], "Trips");
+    dispatch(&app, "delete_session", serde_json::json!({"request": {"sessionId": id}}), None).await.unwrap();
+    let error = dispatch(&app, "session_messages", serde_json::json!({"request": {"sessionId": id}}), None).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotFound);
+    let info = dispatch(&app, "app_info", serde_json::json!({}), None).await.unwrap();
+    assert_eq!(info["mode"], "desktop");
+    assert!(info["model"].is_null());
+}

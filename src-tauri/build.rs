@@ -1,0 +1,38 @@
+//! Reads the root `tauri.conf.json` (the one the Tauri CLI uses too) and
+//! declares Pincer's commands, so each becomes a permission that
+//! `capabilities/main-window.json` grants explicitly (least privilege).
+
+/// Every Tauri command; a test checks this equals `pincer_app::COMMANDS`.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_sessions",
+    "create_session",
+    "rename_session",
+    "delete_session",
+    "session_messages",
+    "send_message",
+    "stop_generation",
+    "halt_agent",
+    "resume_agent",
+    "list_catalog",
+    "start_download",
+    "pause_download",
+    "cancel_download",
+    "load_model",
+    "unload_model",
+    "read_soul_file",
+    "save_soul_file",
+    "soul_history",
+    "restore_soul_version",
+    "get_settings",
+    "update_gateway",
+    "reveal_token",
+    "rotate_token",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    tauri_build::try_build(attributes).expect("tauri-build failed: check tauri.conf.json and src-tauri/capabilities");
+}

@@ -1,0 +1,222 @@
+//! The Tauri commands: each translates one IPC call to the app service, with
+//! nothing of its own. The gateway's control API serves the same set by name
+//! (`pincer_app::dispatch`), and `ui/src/bindings.ts` is generated from here.
+
+use pincer_app::ipc::*;
+use pincer_app::{App, EventSink};
+use tauri::ipc::Channel;
+use tauri::State;
+
+/// A command's result as the UI receives it.
+type Reply<T> = Result<T, ControlError>;
+
+/// The app at a glance.
+#[tauri::command]
+#[specta::specta]
+pub async fn app_info(app: State<'_, App>) -> Reply<AppInfo> {
+    Ok(app.app_info())
+}
+
+/// Sessions, most recently active first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_sessions(app: State<'_, App>) -> Reply<Vec<SessionSummary>> {
+    Ok(app.list_sessions().await?)
+}
+
+/// Starts an empty session.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_session(app: State<'_, App>, request: CreateSession) -> Reply<SessionSummary> {
+    Ok(app.create_session(request.title).await?)
+}
+
+/// Renames a session.
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_session(app: State<'_, App>, request: RenameSession) -> Reply<SessionSummary> {
+    Ok(app.rename_session(request.session_id, request.title).await?)
+}
+
+/// Deletes a session and its messages.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_session(app: State<'_, App>, request: SessionRef) -> Reply<()> {
+    Ok(app.delete_session(request.session_id).await?)
+}
+
+/// A session's messages.
+#[tauri::command]
+#[specta::specta]
+pub async fn session_messages(app: State<'_, App>, request: SessionRef) -> Reply<Vec<ChatMessageView>> {
+    Ok(app.session_messages(request.session_id).await?)
+}
+
+/// Sends the owner's message; the answer streams through `on_event`.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_message(
+    app: State<'_, App>,
+    window: tauri::Window,
+    request: SendMessage,
+    on_event: Channel<ChatEvent>,
+) -> Reply<TurnSummary> {
+    let sink: EventSink = Box::new(move |event| on_event.send(event).is_ok());
+    let summary = app.send_message(request, sink).await?;
+    crate::notify::answer_finished(&window, &summary);
+    Ok(summary)
+}
+
+/// Stops the answer being written in a session.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_generation(app: State<'_, App>, request: SessionRef) -> Reply<bool> {
+    Ok(app.stop_generation(&request.session_id))
+}
+
+/// Stops every answer and refuses new ones until resumed.
+#[tauri::command]
+#[specta::specta]
+pub async fn halt_agent(app: State<'_, App>, tray: State<'_, crate::tray::TrayMenu>) -> Reply<()> {
+    app.halt();
+    tray.show_halted(true);
+    Ok(())
+}
+
+/// Lets the agent answer again.
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_agent(app: State<'_, App>, tray: State<'_, crate::tray::TrayMenu>) -> Reply<()> {
+    app.resume();
+    tray.show_halted(false);
+    Ok(())
+}
+
+/// The model catalog with this machine's fit and downloads.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_catalog(app: State<'_, App>) -> Reply<Vec<CatalogModel>> {
+    Ok(app.catalog())
+}
+
+/// Starts or resumes a download.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_download(app: State<'_, App>, request: CatalogRef) -> Reply<DownloadView> {
+    Ok(app.start_download(&request.id)?)
+}
+
+/// Pauses a download, keeping its partial file.
+#[tauri::command]
+#[specta::specta]
+pub async fn pause_download(app: State<'_, App>, request: CatalogRef) -> Reply<DownloadView> {
+    Ok(app.pause_download(&request.id)?)
+}
+
+/// Cancels a download and deletes its partial file.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_download(app: State<'_, App>, request: CatalogRef) -> Reply<DownloadView> {
+    Ok(app.cancel_download(&request.id)?)
+}
+
+/// Loads a local `.gguf` file or model folder.
+#[tauri::command]
+#[specta::specta]
+pub async fn load_model(app: State<'_, App>, request: LoadModel) -> Reply<ActiveModel> {
+    Ok(app.load_model(request.path).await?)
+}
+
+/// Unloads the model.
+#[tauri::command]
+#[specta::specta]
+pub async fn unload_model(app: State<'_, App>) -> Reply<()> {
+    app.unload_model();
+    Ok(())
+}
+
+/// Opens a soul file.
+#[tauri::command]
+#[specta::specta]
+pub async fn read_soul_file(app: State<'_, App>, request: SoulFileRef) -> Reply<SoulFile> {
+    Ok(app.read_soul_file(request.file).await?)
+}
+
+/// Saves a soul file as a new version.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_soul_file(app: State<'_, App>, request: SaveSoulFile) -> Reply<SoulVersionView> {
+    Ok(app.save_soul_file(request.file, request.content).await?)
+}
+
+/// A soul file's versions, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn soul_history(app: State<'_, App>, request: SoulFileRef) -> Reply<Vec<SoulVersionView>> {
+    Ok(app.soul_history(request.file).await?)
+}
+
+/// Writes an earlier version back.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_soul_version(app: State<'_, App>, request: SoulVersionRef) -> Reply<SoulVersionView> {
+    Ok(app.restore_soul_version(request.version_id).await?)
+}
+
+/// The settings pane's view.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(app: State<'_, App>) -> Reply<SettingsView> {
+    Ok(app.settings_view())
+}
+
+/// Switches the gateway and sets its port.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_gateway(app: State<'_, App>, request: GatewaySettings) -> Reply<SettingsView> {
+    Ok(app.update_gateway(request).await?)
+}
+
+/// The API token, for the owner to copy.
+#[tauri::command]
+#[specta::specta]
+pub async fn reveal_token(app: State<'_, App>) -> Reply<String> {
+    Ok(app.reveal_token())
+}
+
+/// A new API token; the old one stops working.
+#[tauri::command]
+#[specta::specta]
+pub async fn rotate_token(app: State<'_, App>) -> Reply<String> {
+    Ok(app.rotate_token()?)
+}
+
+/// The builder that registers every command and exports the bindings.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        app_info,
+        list_sessions,
+        create_session,
+        rename_session,
+        delete_session,
+        session_messages,
+        send_message,
+        stop_generation,
+        halt_agent,
+        resume_agent,
+        list_catalog,
+        start_download,
+        pause_download,
+        cancel_download,
+        load_model,
+        unload_model,
+        read_soul_file,
+        save_soul_file,
+        soul_history,
+        restore_soul_version,
+        get_settings,
+        update_gateway,
+        reveal_token,
+        rotate_token,
+    ])
+}

@@ -1,0 +1,68 @@
+// Shared set-up for the UI suites: a fresh data folder, a broken model
+// file, where screenshots go, and polling for a condition with a deadline.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+
+export function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run the suite through scripts/test.sh`);
+  return value;
+}
+
+/** A data folder whose settings point at the test model, and a truncated GGUF. */
+export function prepareDataDir(label, { lastModel } = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pincer-ui-${label}-`));
+  if (lastModel) fs.writeFileSync(path.join(dataDir, "settings.json"), JSON.stringify({ lastModel, gatewayEnabled: false }));
+  const brokenModel = path.join(dataDir, "broken.gguf");
+  const gguf = fs.readdirSync(requireEnv("PINCER_TEST_MODEL")).find((f) => f.endsWith(".gguf"));
+  const bytes = fs.readFileSync(path.join(requireEnv("PINCER_TEST_MODEL"), gguf));
+  fs.writeFileSync(brokenModel, bytes.subarray(0, 4096));
+  return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel };
+}
+
+export function artifactsDir(label) {
+  const base = process.env.PINCER_UI_ARTIFACTS ?? path.join(ROOT, "target", "ui-artifacts");
+  const dir = path.join(base, label);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Polls `check` until it is true; fails naming `what` after `timeoutMs`. */
+export async function waitFor(what, check, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Resolves once `stream` prints a line matching `pattern`. */
+export function waitForLine(child, pattern, what, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output so far:\n${seen}`)), timeoutMs);
+    const onData = (chunk) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: the process exited with ${code}; output:\n${seen}`));
+    });
+  });
+}

@@ -1,0 +1,270 @@
+import { LitElement, html, nothing } from "lit";
+import { unsafeHTML } from "lit/directives/unsafe-html.js";
+import { Channel } from "@tauri-apps/api/core";
+import { call, commands, errorKind, errorText } from "../api";
+import type { AnswerStats, AppInfo, ChatEvent, ChatMessageView, SessionSummary } from "../api";
+import { renderMarkdown } from "../markdown";
+
+interface Shown extends ChatMessageView {
+  streaming?: boolean;
+  error?: string;
+}
+
+function describeStats(stats: AnswerStats): string {
+  const parts = [stats.model, `${stats.completionTokens} tokens`];
+  if (stats.tokensPerSecond > 0) parts.push(`${stats.tokensPerSecond.toFixed(1)} tok/s`);
+  if (stats.timeToFirstTokenMs > 0) parts.push(`first token ${Math.round(stats.timeToFirstTokenMs)} ms`);
+  if (stats.finishReason && stats.finishReason !== "stop") parts.push(stats.finishReason === "length" ? "cut at the length limit" : stats.finishReason);
+  return parts.join(" · ");
+}
+
+function whatToDo(kind: string | null): string {
+  switch (kind) {
+    case "noModel":
+      return "Open Models (Ctrl+2) to load or download a model.";
+    case "halted":
+      return "Resume the agent from the status bar or the tray.";
+    case "busy":
+      return "The engine is busy; send again in a moment.";
+    default:
+      return "";
+  }
+}
+
+/** Sessions on the left, the conversation on the right, the composer below. */
+export class ChatPane extends LitElement {
+  static properties = {
+    info: { attribute: false },
+    sessions: { state: true },
+    current: { state: true },
+    messages: { state: true },
+    draft: { state: true },
+    sending: { state: true },
+    renaming: { state: true },
+    listError: { state: true },
+  };
+  declare info: AppInfo | null;
+  declare sessions: SessionSummary[];
+  declare current: string | null;
+  declare messages: Shown[];
+  declare draft: string;
+  declare sending: boolean;
+  declare renaming: string | null;
+  declare listError: string | null;
+
+  constructor() {
+    super();
+    this.sessions = [];
+    this.current = sessionStorage.getItem("pincer.session");
+    this.messages = [];
+    this.draft = "";
+    this.sending = false;
+    this.renaming = null;
+    this.listError = null;
+  }
+
+  createRenderRoot() {
+    return this;
+  }
+
+  async connectedCallback() {
+    super.connectedCallback();
+    this.addEventListener("click", this.onCopy);
+    await this.loadSessions();
+    if (this.current) await this.open(this.current);
+  }
+
+  onCopy = async (event: Event) => {
+    const button = (event.target as HTMLElement).closest("[data-copy]") as HTMLElement | null;
+    if (!button) return;
+    const text =
+      button.dataset.copy ||
+      button.closest(".code")?.querySelector("code")?.textContent ||
+      button.closest(".message")?.querySelector(".body")?.textContent ||
+      "";
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Copy failed";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 1500);
+  };
+
+  async loadSessions() {
+    try {
+      this.sessions = await call(commands.listSessions());
+      this.listError = null;
+    } catch (error) {
+      this.listError = errorText(error);
+    }
+  }
+
+  async open(sessionId: string) {
+    this.current = sessionId;
+    sessionStorage.setItem("pincer.session", sessionId);
+    try {
+      this.messages = (await call(commands.sessionMessages({ sessionId }))).filter((m) => m.role !== "system");
+    } catch (error) {
+      if (errorKind(error) === "notFound") {
+        this.current = null;
+        sessionStorage.removeItem("pincer.session");
+      }
+      this.messages = [];
+    }
+    await this.updateComplete;
+    this.scrollDown();
+  }
+
+  async newSession() {
+    this.current = null;
+    sessionStorage.removeItem("pincer.session");
+    this.messages = [];
+    await this.updateComplete;
+    (this.querySelector("#composer") as HTMLTextAreaElement | null)?.focus();
+  }
+
+  async rename(session: SessionSummary, title: string) {
+    this.renaming = null;
+    if (!title.trim() || title === session.title) return;
+    try {
+      await call(commands.renameSession({ sessionId: session.id, title }));
+    } catch (error) {
+      this.listError = errorText(error);
+    }
+    await this.loadSessions();
+  }
+
+  async remove(session: SessionSummary) {
+    if (!confirm(`Delete “${session.title}” and its messages?`)) return;
+    try {
+      await call(commands.deleteSession({ sessionId: session.id }));
+      if (this.current === session.id) await this.newSession();
+    } catch (error) {
+      this.listError = errorText(error);
+    }
+    await this.loadSessions();
+  }
+
+  scrollDown() {
+    const log = this.querySelector(".messages");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  async send() {
+    const text = this.draft.trim();
+    if (!text || this.sending) return;
+    this.sending = true;
+    const answer: Shown = { role: "assistant", content: "", stats: null, streaming: true };
+    this.messages = [...this.messages, { role: "user", content: text, stats: null }, answer];
+    this.draft = "";
+    const onEvent = new Channel<ChatEvent>();
+    onEvent.onmessage = (event) => {
+      if (event.type === "started") {
+        this.current = event.sessionId;
+        sessionStorage.setItem("pincer.session", event.sessionId);
+        answer.stats = { model: event.model, finishReason: "", promptTokens: 0, completionTokens: 0, timeToFirstTokenMs: 0, tokensPerSecond: 0 };
+      } else if (event.type === "delta") {
+        answer.content += event.text;
+      } else if (event.type === "failed") {
+        answer.error = event.error.message;
+      } else if (event.type === "finished") {
+        answer.stats = event.stats;
+        answer.streaming = false;
+      }
+      this.messages = [...this.messages];
+      this.updateComplete.then(() => this.scrollDown());
+    };
+    try {
+      await call(commands.sendMessage({ sessionId: this.current, text, maxTokens: null }, onEvent));
+    } catch (error) {
+      // Nothing was sent: show why in place and give the text back.
+      this.messages = this.messages.slice(0, -2);
+      this.messages = [...this.messages, { role: "error", content: text, stats: null, error: `${errorText(error)} ${whatToDo(errorKind(error))}`.trim() }];
+      this.draft = text;
+    } finally {
+      answer.streaming = false;
+      this.sending = false;
+      await this.loadSessions();
+    }
+  }
+
+  async stop() {
+    if (this.current) await call(commands.stopGeneration({ sessionId: this.current }));
+  }
+
+  onComposerKey(event: KeyboardEvent) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.send();
+    } else if (event.key === "Escape" && this.sending) {
+      this.stop();
+    }
+  }
+
+  renderSession(s: SessionSummary) {
+    if (this.renaming === s.id) {
+      return html`<li><input class="rename" data-testid="rename-input" .value=${s.title} aria-label="New title"
+        @keydown=${(e: KeyboardEvent) => {
+          if (e.key === "Enter") this.rename(s, (e.target as HTMLInputElement).value);
+          if (e.key === "Escape") this.renaming = null;
+        }}
+        @blur=${(e: Event) => this.rename(s, (e.target as HTMLInputElement).value)} /></li>`;
+    }
+    return html`<li class="session ${this.current === s.id ? "active" : ""}">
+      <button class="session-open" data-testid="session" title=${s.title} @click=${() => this.open(s.id)}>
+        <span class="title">${s.title}</span><span class="meta">${s.source} · ${new Date(s.updatedAt * 1000).toLocaleString()}</span>
+      </button>
+      <button class="icon" title="Rename" aria-label="Rename ${s.title}" @click=${async () => {
+        this.renaming = s.id;
+        await this.updateComplete;
+        (this.querySelector(".rename") as HTMLInputElement | null)?.select();
+      }}>✎</button>
+      <button class="icon" title="Delete" aria-label="Delete ${s.title}" data-testid="delete-session" @click=${() => this.remove(s)}>🗑</button>
+    </li>`;
+  }
+
+  renderMessage(m: Shown) {
+    if (m.role === "error") {
+      return html`<div class="message error-message" role="alert" data-testid="chat-error">
+        <div class="who">Not sent</div><div class="body">${m.error}</div></div>`;
+    }
+    const assistant = m.role === "assistant";
+    return html`<article class="message ${m.role}" data-testid="message-${m.role}">
+      <div class="who">${assistant ? "Pincer" : "You"}</div>
+      <div class="body ${assistant ? "markdown" : "plain"}">${assistant ? unsafeHTML(renderMarkdown(m.content)) : m.content}${m.streaming ? html`<span class="cursor" aria-hidden="true">▍</span>` : nothing}</div>
+      ${m.error ? html`<p class="error" role="alert">${m.error}</p>` : nothing}
+      ${assistant && m.stats && !m.streaming ? html`<footer class="stats" data-testid="answer-stats">${describeStats(m.stats)}
+        <button class="small" data-copy=${m.content}>Copy</button></footer>` : nothing}
+    </article>`;
+  }
+
+  render() {
+    const noModel = this.info && !this.info.model;
+    return html`<div class="chat">
+      <aside class="sessions">
+        <button class="primary wide" data-testid="new-session" @click=${() => this.newSession()}>New chat</button>
+        ${this.listError ? html`<p class="error" role="alert">${this.listError}</p>` : nothing}
+        <ul>${this.sessions.map((s) => this.renderSession(s))}</ul>
+      </aside>
+      <section class="conversation">
+        <div class="messages" aria-live="polite">
+          ${this.messages.length === 0
+            ? html`<div class="empty"><h2>What can I help with?</h2>
+                <p>${noModel ? html`No model is loaded yet. <a href="#" @click=${(e: Event) => { e.preventDefault(); this.dispatchEvent(new CustomEvent("pincer:pane", { bubbles: true, detail: "models" })); }}>Load one in Models</a> (Ctrl+2).` : "Answers run on this machine. Enter sends, Shift+Enter adds a line, Esc stops."}</p></div>`
+            : this.messages.map((m) => this.renderMessage(m))}
+        </div>
+        <form class="composer" @submit=${(e: Event) => { e.preventDefault(); this.send(); }}>
+          <textarea id="composer" data-testid="composer" rows="3" placeholder="Message Pincer…" aria-label="Message"
+            .value=${this.draft} @input=${(e: Event) => (this.draft = (e.target as HTMLTextAreaElement).value)}
+            @keydown=${(e: KeyboardEvent) => this.onComposerKey(e)}></textarea>
+          ${this.sending
+            ? html`<button type="button" class="danger" data-testid="stop" @click=${() => this.stop()}>Stop</button>`
+            : html`<button type="submit" class="primary" data-testid="send" ?disabled=${!this.draft.trim()}>Send</button>`}
+        </form>
+      </section>
+    </div>`;
+  }
+}
+
+customElements.define("chat-pane", ChatPane);

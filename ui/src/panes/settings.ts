@@ -1,0 +1,154 @@
+import { LitElement, html, nothing } from "lit";
+import { call, commands, errorText } from "../api";
+import type { AppInfo, SettingsView } from "../api";
+import { applyTheme, loadPrefs, savePref, type Prefs } from "../prefs";
+
+/** Data folder, gateway switch and port, the API token, the theme. */
+export class SettingsPane extends LitElement {
+  static properties = {
+    info: { attribute: false },
+    settings: { state: true },
+    port: { state: true },
+    token: { state: true },
+    theme: { state: true },
+    problem: { state: true },
+    notice: { state: true },
+  };
+  declare info: AppInfo | null;
+  declare settings: SettingsView | null;
+  declare port: string;
+  declare token: string | null;
+  declare theme: Prefs["theme"];
+  declare problem: string | null;
+  declare notice: string | null;
+
+  constructor() {
+    super();
+    this.settings = null;
+    this.port = "";
+    this.token = null;
+    this.theme = "system";
+    this.problem = null;
+    this.notice = null;
+  }
+
+  createRenderRoot() {
+    return this;
+  }
+
+  async connectedCallback() {
+    super.connectedCallback();
+    this.theme = (await loadPrefs()).theme;
+    await this.refresh();
+  }
+
+  async refresh() {
+    try {
+      this.settings = await call(commands.getSettings());
+      this.port = String(this.settings.gatewayPort);
+    } catch (error) {
+      this.problem = errorText(error);
+    }
+  }
+
+  async applyGateway(enabled: boolean) {
+    const port = Number(this.port);
+    if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+      this.problem = "The port must be a whole number from 1024 to 65535.";
+      return;
+    }
+    try {
+      this.settings = await call(commands.updateGateway({ enabled, port }));
+      this.problem = null;
+      this.notice = this.info?.mode === "web" ? "Saved. `pincer serve` uses its --port; the desktop app uses this one." : "Saved.";
+      // The desktop shell restarts the gateway; read back where it listens.
+      for (let tries = 0; tries < 20 && this.info?.mode === "desktop"; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await this.refresh();
+        const s = this.settings as SettingsView | null;
+        const settled = !enabled ? !s?.gatewayAddress : s?.gatewayAddress?.includes(`:${port}/`) || s?.gatewayError?.includes(String(port));
+        if (settled) break;
+      }
+    } catch (error) {
+      this.problem = errorText(error);
+    }
+  }
+
+  async reveal() {
+    this.token = this.token ? null : await call(commands.revealToken());
+  }
+
+  async rotate() {
+    if (!confirm("Every client using the current token will need the new one. Rotate?")) return;
+    try {
+      this.token = await call(commands.rotateToken());
+      if (this.info?.mode === "web") sessionStorage.setItem("pincer.token", this.token);
+      this.notice = "A new token is in use; the old one no longer works.";
+    } catch (error) {
+      this.problem = errorText(error);
+    }
+  }
+
+  async copy() {
+    const token = this.token ?? (await call(commands.revealToken()));
+    try {
+      await navigator.clipboard.writeText(token);
+      this.notice = "Token copied.";
+    } catch {
+      this.token = token;
+      this.notice = "Copying is not allowed here; select the token and copy it.";
+    }
+  }
+
+  setTheme(theme: Prefs["theme"]) {
+    this.theme = theme;
+    applyTheme(theme);
+    savePref("theme", theme);
+  }
+
+  render() {
+    const s = this.settings;
+    return html`<div class="settings scroll">
+      ${this.problem ? html`<p class="error banner" role="alert" data-testid="settings-error">${this.problem}</p>` : nothing}
+      ${this.notice ? html`<p class="notice banner">${this.notice}</p>` : nothing}
+      <section class="card">
+        <h2>Data</h2>
+        <dl>
+          <dt>Data folder</dt><dd><code data-testid="data-dir">${s?.dataDir ?? ""}</code></dd>
+          <dt>Workspace (soul files)</dt><dd><code>${s?.workspaceDir ?? ""}</code></dd>
+        </dl>
+        <p class="meta">Set with <code>--data-dir</code> or <code>PINCER_DATA_DIR</code>.</p>
+      </section>
+      <section class="card">
+        <h2>Gateway</h2>
+        <p>The OpenAI-compatible API for other tools, on this machine only (loopback), behind the token.</p>
+        <label class="check"><input type="checkbox" data-testid="gateway-enabled" .checked=${s?.gatewayEnabled ?? false}
+          @change=${(e: Event) => this.applyGateway((e.target as HTMLInputElement).checked)} /> Serve the API</label>
+        <form class="row" @submit=${(e: Event) => { e.preventDefault(); this.applyGateway(s?.gatewayEnabled ?? true); }}>
+          <label for="port">Port</label>
+          <input id="port" data-testid="gateway-port" inputmode="numeric" .value=${this.port} @input=${(e: Event) => (this.port = (e.target as HTMLInputElement).value)} />
+          <button class="small" type="submit" data-testid="gateway-apply">Apply</button>
+        </form>
+        <p data-testid="gateway-status">${s?.gatewayAddress ? html`Listening at <code>${s.gatewayAddress}</code>` : s?.gatewayError ? html`<span class="error">${s.gatewayError}</span>` : "Not running."}</p>
+      </section>
+      <section class="card">
+        <h2>API token</h2>
+        <div class="row">
+          <code class="token" data-testid="token">${this.token ?? "••••••••••••••••••••••••"}</code>
+          <button class="small" data-testid="token-reveal" @click=${() => this.reveal()}>${this.token ? "Hide" : "Reveal"}</button>
+          <button class="small" @click=${() => this.copy()}>Copy</button>
+          <button class="small danger" data-testid="token-rotate" @click=${() => this.rotate()}>Rotate</button>
+        </div>
+      </section>
+      <section class="card">
+        <h2>Appearance</h2>
+        <div class="row" role="radiogroup" aria-label="Theme">
+          ${(["system", "light", "dark"] as const).map((t) => html`<label class="check"><input type="radio" name="theme" data-testid="theme-${t}"
+            .checked=${this.theme === t} @change=${() => this.setTheme(t)} /> ${t[0].toUpperCase() + t.slice(1)}</label>`)}
+        </div>
+      </section>
+    </div>`;
+  }
+}
+
+customElements.define("settings-pane", SettingsPane);
