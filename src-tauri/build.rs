@@ -31,6 +31,8 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    // The built UI is embedded by `generate_context!`; rebuild when it changes.
+    println!("cargo:rerun-if-changed=../ui/dist");
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -4,7 +4,7 @@ import { defineConfig } from "vite";
 // as is. Output goes to ui/dist, which Tauri embeds and `pincer serve --ui`
 // serves in web mode.
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   clearScreen: false,
   server: { port: 5173, strictPort: true },
   build: {

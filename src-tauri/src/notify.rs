@@ -1,6 +1,7 @@
 //! Native notifications for things that finish while the owner looks elsewhere.
 
 use pincer_app::ipc::TurnSummary;
+use tauri::Manager;
 use tauri_plugin_notification::NotificationExt;
 
 /// Tells the owner an answer is ready, unless the window has the focus.

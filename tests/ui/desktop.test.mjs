@@ -30,7 +30,7 @@ function adapter(driver) {
         text,
       ),
     value: (id) => driver.executeScript("return document.querySelector(arguments[0]).value", sel(id)),
-    texts: async (id) => Promise.all((await all(id)).map((e) => e.getText())),
+    texts: (id) => driver.executeScript("return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText)", sel(id)),
     count: async (id) => (await all(id)).length,
     waitFor,
     screenshot: async (name) => fs.writeFileSync(path.join(shots, `${name}.png`), await driver.takeScreenshot(), "base64"),
@@ -77,6 +77,7 @@ test("the gateway reports a port in use, then serves on a free one", async () =>
   const busyPort = blocker.address().port;
   try {
     await ui.goto("settings");
+    await waitFor("the settings to load", async () => (await ui.value("gateway-port")) !== "");
     await ui.fill("gateway-port", String(busyPort));
     await ui.click("gateway-enabled");
     await waitFor("the port-in-use message", async () => /in use/.test((await ui.texts("gateway-status"))[0] ?? ""));

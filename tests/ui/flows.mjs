@@ -39,7 +39,7 @@ export async function stopFlow(ui) {
   await ui.click("new-session");
   await ui.fill("composer", "Write a long story");
   await ui.click("send");
-  await ui.waitFor("the answer to start", async () => (await ui.count("stop")) === 1 && (await ui.texts("message-assistant"))[0]?.length > 8);
+  await ui.waitFor("the answer to start streaming", async () => (await ui.count("streaming")) === 1);
   await ui.click("stop");
   await ui.waitFor("the stopped answer", async () => (await ui.count("answer-stats")) === 1);
   const [stats] = await ui.texts("answer-stats");

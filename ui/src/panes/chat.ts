@@ -12,8 +12,10 @@ interface Shown extends ChatMessageView {
 
 function describeStats(stats: AnswerStats): string {
   const parts = [stats.model, `${stats.completionTokens} tokens`];
-  if (stats.tokensPerSecond > 0) parts.push(`${stats.tokensPerSecond.toFixed(1)} tok/s`);
-  if (stats.timeToFirstTokenMs > 0) parts.push(`first token ${Math.round(stats.timeToFirstTokenMs)} ms`);
+  const speed = stats.tokensPerSecond ?? 0;
+  const firstToken = stats.timeToFirstTokenMs ?? 0;
+  if (speed > 0) parts.push(`${speed.toFixed(1)} tok/s`);
+  if (firstToken > 0) parts.push(`first token ${Math.round(firstToken)} ms`);
   if (stats.finishReason && stats.finishReason !== "stop") parts.push(stats.finishReason === "length" ? "cut at the length limit" : stats.finishReason);
   return parts.join(" · ");
 }
@@ -135,7 +137,7 @@ export class ChatPane extends LitElement {
     await this.loadSessions();
   }
 
-  async remove(session: SessionSummary) {
+  async deleteSession(session: SessionSummary) {
     if (!confirm(`Delete “${session.title}” and its messages?`)) return;
     try {
       await call(commands.deleteSession({ sessionId: session.id }));
@@ -213,14 +215,14 @@ export class ChatPane extends LitElement {
     }
     return html`<li class="session ${this.current === s.id ? "active" : ""}">
       <button class="session-open" data-testid="session" title=${s.title} @click=${() => this.open(s.id)}>
-        <span class="title">${s.title}</span><span class="meta">${s.source} · ${new Date(s.updatedAt * 1000).toLocaleString()}</span>
+        <span class="title">${s.title}</span><span class="meta">${s.source} · ${new Date((s.updatedAt ?? 0) * 1000).toLocaleString()}</span>
       </button>
       <button class="icon" title="Rename" aria-label="Rename ${s.title}" @click=${async () => {
         this.renaming = s.id;
         await this.updateComplete;
         (this.querySelector(".rename") as HTMLInputElement | null)?.select();
       }}>✎</button>
-      <button class="icon" title="Delete" aria-label="Delete ${s.title}" data-testid="delete-session" @click=${() => this.remove(s)}>🗑</button>
+      <button class="icon" title="Delete" aria-label="Delete ${s.title}" data-testid="delete-session" @click=${() => this.deleteSession(s)}>×</button>
     </li>`;
   }
 
@@ -232,7 +234,7 @@ export class ChatPane extends LitElement {
     const assistant = m.role === "assistant";
     return html`<article class="message ${m.role}" data-testid="message-${m.role}">
       <div class="who">${assistant ? "Pincer" : "You"}</div>
-      <div class="body ${assistant ? "markdown" : "plain"}">${assistant ? unsafeHTML(renderMarkdown(m.content)) : m.content}${m.streaming ? html`<span class="cursor" aria-hidden="true">▍</span>` : nothing}</div>
+      <div class="body ${assistant ? "markdown" : "plain"}">${assistant ? unsafeHTML(renderMarkdown(m.content)) : m.content}${m.streaming ? html`<span class="cursor" aria-hidden="true" data-testid=${m.stats ? "streaming" : "waiting"}>▍</span>` : nothing}</div>
       ${m.error ? html`<p class="error" role="alert">${m.error}</p>` : nothing}
       ${assistant && m.stats && !m.streaming ? html`<footer class="stats" data-testid="answer-stats">${describeStats(m.stats)}
         <button class="small" data-copy=${m.content}>Copy</button></footer>` : nothing}

@@ -4,7 +4,8 @@ import type { AppInfo, CatalogModel, DownloadView } from "../api";
 
 const GB = 1e9;
 
-function size(bytes: number): string {
+function size(value: number | null): string {
+  const bytes = value ?? 0;
   return bytes >= GB ? `${(bytes / GB).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }
 
@@ -99,11 +100,12 @@ export class ModelsPane extends LitElement {
       return html`<button class="small" @click=${() => { this.path = m.localPath ?? ""; this.load(); }}>Load</button>`;
     }
     if (!d || d.state === "canceled") return html`<button class="small" ?disabled=${m.fit === "tooLarge"} @click=${start}>Download</button>`;
-    const total = d.totalBytes ?? m.sizeBytes;
-    const percent = total > 0 ? Math.min(100, (100 * d.doneBytes) / total) : 0;
+    const total = d.totalBytes ?? m.sizeBytes ?? 0;
+    const done = d.doneBytes ?? 0;
+    const percent = total > 0 ? Math.min(100, (100 * done) / total) : 0;
     return html`<div class="download">
       <progress max="100" .value=${percent} aria-label="Download of ${m.id}"></progress>
-      <span>${size(d.doneBytes)} / ${size(total)} · ${d.state}</span>
+      <span>${size(done)} / ${size(total)} · ${d.state}</span>
       ${d.state === "running" ? html`<button class="small" @click=${() => this.act((id) => call(commands.pauseDownload({ id })), m.id)}>Pause</button>` : nothing}
       ${d.state === "paused" || d.state === "failed" ? html`<button class="small" @click=${start}>Resume</button>` : nothing}
       ${d.state !== "done" ? html`<button class="small" @click=${() => this.act((id) => call(commands.cancelDownload({ id })), m.id)}>Cancel</button>` : nothing}

@@ -159,7 +159,7 @@ export class SoulPane extends LitElement {
             ${this.history.map((v) => html`<li data-testid="soul-version" data-origin=${v.origin}>
               <div><strong>v${v.id}</strong> <span class="origin">${v.origin}</span>
                 ${v.id === this.loaded?.versionId && !this.dirty ? html`<span class="current">current</span>` : nothing}</div>
-              <div class="meta">${new Date(v.savedAt * 1000).toLocaleString()} · ${v.content.length} chars</div>
+              <div class="meta">${new Date((v.savedAt ?? 0) * 1000).toLocaleString()} · ${v.content.length} chars</div>
               <div class="actions">
                 <button class="small" data-testid="soul-diff" @click=${() => (this.comparing = v)}>Diff</button>
                 <button class="small" data-testid="soul-restore" @click=${() => this.restore(v)}>Restore</button>
