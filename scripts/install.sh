@@ -38,7 +38,9 @@ if [ ! -x "$tools/bin/tauri-driver" ]; then
   cargo install --quiet --locked --root "$tools" tauri-driver --version 2.1.0
 fi
 
-npm ci --no-audit --no-fund --loglevel=error
+# `npm install` (not `npm ci`): the lock lacks the Tauri CLI binaries of other
+# platforms, which npm ci insists on; install still follows the lock.
+npm install --no-audit --no-fund --loglevel=error
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
