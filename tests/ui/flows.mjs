@@ -105,12 +105,20 @@ export async function errorFlow(ui, { workspaceDir, brokenModel }) {
   await ui.waitFor("the retried save", async () => (await ui.count("soul-error")) === 0 && (await ui.count("unsaved")) === 0);
 }
 
+/** What shows that a pane has loaded its data. */
+const PANE_READY = {
+  chat: async (ui) => (await ui.count("session")) > 0,
+  models: async (ui) => (await ui.count("catalog-row")) > 0,
+  soul: async (ui) => (await ui.value("soul-editor")).length > 0 && (await ui.count("soul-version")) > 0,
+  settings: async (ui) => (await ui.value("gateway-port")) !== "",
+};
+
 /** Screenshots of every pane at 1280x800, and the chat at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
   for (const pane of ["chat", "models", "soul", "settings"]) {
     await ui.goto(pane);
-    await ui.waitFor(`the ${pane} pane`, async () => (await ui.count(`pane-${pane}`)) === 1);
+    await ui.waitFor(`the ${pane} pane with its data`, async () => (await ui.count(`pane-${pane}`)) === 1 && (await PANE_READY[pane](ui)));
     await ui.screenshot(`${pane}-1280x800`);
   }
   await ui.click("theme-dark");
