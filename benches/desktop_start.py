@@ -72,16 +72,17 @@ def desktop_run():
         ready, _ = wait_line(proc, rb"pincer-desktop: interactive", 60)
         time.sleep(5)
         rss, names = tree_rss_kb(proc.pid)
-        main_rss, _ = tree_rss_kb_single(proc.pid)
-        return ready - start, rss, main_rss, names
+        main_rss, main_anon = tree_rss_kb_single(proc.pid)
+        return ready - start, rss, (main_rss, main_anon), names
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
 
 
 def tree_rss_kb_single(pid):
+    """VmRSS of one process and its private (anonymous) part, in kB."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)), None
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)), int(re.search(r"RssAnon:\s+(\d+)", status).group(1))
 
 
 def web_run(chromium):
@@ -112,16 +113,17 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
-    starts, totals, mains = [], [], []
+    starts, totals, mains, anons = [], [], [], []
     for _ in range(args.runs):
-        seconds, rss, main_rss, names = desktop_run()
+        seconds, rss, (main_rss, main_anon), names = desktop_run()
         starts.append(seconds)
         totals.append(rss / 1024)
         mains.append(main_rss / 1024)
+        anons.append(main_anon / 1024)
     print(f"desktop app, {args.runs} runs: cold start to interactive median {statistics.median(starts)*1000:.0f} ms "
           f"(min {min(starts)*1000:.0f}, max {max(starts)*1000:.0f})")
     print(f"  idle RSS, whole process tree ({', '.join(sorted(set(names)))}): median {statistics.median(totals):.0f} MB; "
-          f"main process alone {statistics.median(mains):.0f} MB")
+          f"main process alone {statistics.median(mains):.0f} MB, of which private (anonymous) {statistics.median(anons):.0f} MB")
     web = [web_run(args.chromium) for _ in range(min(args.runs, 3))]
     server = statistics.median(s for s, _ in web) / 1024
     browser = statistics.median(b for _, b in web) / 1024
