@@ -113,23 +113,29 @@ const PANE_READY = {
   settings: async (ui) => (await ui.value("gateway-port")) !== "",
 };
 
-/** Screenshots of every pane at 1280x800, and the chat at 800x600. */
+async function show(ui, pane) {
+  await ui.goto(pane);
+  await ui.waitFor(`the ${pane} pane with its data`, async () => (await ui.count(`pane-${pane}`)) === 1 && (await PANE_READY[pane](ui)));
+}
+
+/** Screenshots of every pane at 1280x800 (light and dark), and at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
   for (const pane of ["chat", "models", "soul", "settings"]) {
-    await ui.goto(pane);
-    await ui.waitFor(`the ${pane} pane with its data`, async () => (await ui.count(`pane-${pane}`)) === 1 && (await PANE_READY[pane](ui)));
+    await show(ui, pane);
     await ui.screenshot(`${pane}-1280x800`);
   }
   await ui.click("theme-dark");
-  await ui.goto("chat");
-  await ui.screenshot("chat-dark-1280x800");
-  await ui.goto("settings");
+  for (const pane of ["chat", "soul"]) {
+    await show(ui, pane);
+    await ui.screenshot(`${pane}-dark-1280x800`);
+  }
+  await show(ui, "settings");
   await ui.click("theme-light");
   await ui.resize(800, 600);
-  await ui.goto("chat");
-  await ui.screenshot("chat-800x600");
-  await ui.goto("soul");
-  await ui.screenshot("soul-800x600");
+  for (const pane of ["chat", "soul"]) {
+    await show(ui, pane);
+    await ui.screenshot(`${pane}-800x600`);
+  }
   await ui.resize(1280, 800);
 }
