@@ -21,6 +21,7 @@ export class SettingsPane extends LitElement {
   declare theme: Prefs["theme"];
   declare problem: string | null;
   declare notice: string | null;
+  private portEdited = false;
 
   constructor() {
     super();
@@ -45,7 +46,8 @@ export class SettingsPane extends LitElement {
   async refresh() {
     try {
       this.settings = await call(commands.getSettings());
-      this.port = String(this.settings.gatewayPort);
+      // Never overwrite a port the owner is typing.
+      if (!this.portEdited) this.port = String(this.settings.gatewayPort);
     } catch (error) {
       this.problem = errorText(error);
     }
@@ -59,6 +61,7 @@ export class SettingsPane extends LitElement {
     }
     try {
       this.settings = await call(commands.updateGateway({ enabled, port }));
+      this.portEdited = false;
       this.problem = null;
       this.notice = this.info?.mode === "web" ? "Saved. `pincer serve` uses its --port; the desktop app uses this one." : "Saved.";
       // The desktop shell restarts the gateway; read back where it listens.
@@ -126,7 +129,10 @@ export class SettingsPane extends LitElement {
           @change=${(e: Event) => this.applyGateway((e.target as HTMLInputElement).checked)} /> Serve the API</label>
         <form class="row" @submit=${(e: Event) => { e.preventDefault(); this.applyGateway(s?.gatewayEnabled ?? true); }}>
           <label for="port">Port</label>
-          <input id="port" data-testid="gateway-port" inputmode="numeric" .value=${this.port} @input=${(e: Event) => (this.port = (e.target as HTMLInputElement).value)} />
+          <input id="port" data-testid="gateway-port" inputmode="numeric" .value=${this.port} @input=${(e: Event) => {
+            this.port = (e.target as HTMLInputElement).value;
+            this.portEdited = true;
+          }} />
           <button class="small" type="submit" data-testid="gateway-apply">Apply</button>
         </form>
         <p data-testid="gateway-status">${s?.gatewayAddress ? html`Listening at <code>${s.gatewayAddress}</code>` : s?.gatewayError ? html`<span class="error">${s.gatewayError}</span>` : "Not running."}</p>
