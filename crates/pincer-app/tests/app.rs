@@ -5,17 +5,10 @@ use pincer_app::ipc::{AppMode, ChatEvent, ErrorKind, GatewaySettings, SendMessag
 use pincer_app::{dispatch, App, AppConfig, AppError, EventSink};
 use pincer_inference::{EngineOptions, ModelSource};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 fn tiny_model() -> PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        xtask::write_tiny_model(dir.path()).expect("generate the tiny model");
-        dir
-    })
-    .path()
-    .join("model.gguf")
+    xtask::shared_tiny_model().join("model.gguf")
 }
 
 async fn start(data_dir: &Path, with_model: bool) -> App {

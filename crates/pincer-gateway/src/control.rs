@@ -12,7 +12,7 @@
 use crate::GatewayState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,14 +24,18 @@ use tokio::sync::mpsc;
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
 fn control_error_response(error: ControlError) -> Response {
-    let status = match error.kind {
+    let status = status_of(&error);
+    (status, Json(json!({ "error": error }))).into_response()
+}
+
+fn status_of(error: &ControlError) -> StatusCode {
+    match error.kind {
         ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::NoModel | ErrorKind::Busy | ErrorKind::Halted => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Unavailable => StatusCode::CONFLICT,
         ErrorKind::Io | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, Json(json!({ "error": error }))).into_response()
+    }
 }
 
 /// Rejects requests whose `Host` is not a loopback name (or the address the
@@ -63,25 +67,14 @@ fn host_name(host: &str) -> &str {
 }
 
 fn forbidden(message: String) -> Response {
-    control_error_response(ControlError::new(ErrorKind::Unavailable, message)).map_status(StatusCode::FORBIDDEN)
-}
-
-trait MapStatus {
-    fn map_status(self, status: StatusCode) -> Self;
-}
-
-impl MapStatus for Response {
-    fn map_status(mut self, status: StatusCode) -> Self {
-        *self.status_mut() = status;
-        self
-    }
+    let error = ControlError::new(ErrorKind::Unavailable, message);
+    (StatusCode::FORBIDDEN, Json(json!({ "error": error }))).into_response()
 }
 
 /// `POST /api/control/{command}`.
 pub(crate) async fn run_command(
     State(state): State<GatewayState>,
     Path(command): Path<String>,
-    _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let args: Value = if body.is_empty() {
