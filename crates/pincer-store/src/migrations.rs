@@ -48,6 +48,58 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX soul_versions_by_file ON soul_versions(file, id);
     "#,
+    // 3: the memory index (rebuildable from the markdown). The vec0 table is
+    // created by pincer-memory, sized to the embedder it loads; deleting a
+    // chunk drops its keyword and vector rows in the same statement.
+    r#"
+    CREATE TABLE memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE memory_sources (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        provenance TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    CREATE TABLE memory_files (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id INTEGER NOT NULL REFERENCES memory_sources(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        content_hash TEXT NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        indexed_at INTEGER NOT NULL
+    );
+    CREATE INDEX memory_files_by_source ON memory_files(source_id);
+    CREATE TABLE memory_chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id INTEGER NOT NULL REFERENCES memory_files(id) ON DELETE CASCADE,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        heading_path TEXT NOT NULL,
+        text TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        provenance TEXT NOT NULL
+    );
+    CREATE INDEX memory_chunks_by_file ON memory_chunks(file_id);
+    CREATE INDEX memory_chunks_by_hash ON memory_chunks(content_hash);
+    CREATE VIRTUAL TABLE memory_fts USING fts5(text, heading, tokenize = 'porter unicode61');
+    CREATE TRIGGER memory_chunks_drop_fts AFTER DELETE ON memory_chunks BEGIN
+        DELETE FROM memory_fts WHERE rowid = old.id;
+    END;
+    CREATE TABLE message_sources (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        provenance TEXT NOT NULL,
+        chunk_id INTEGER,
+        score REAL NOT NULL,
+        PRIMARY KEY (message_id, rank)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,526 @@
+//! [`Memory`]: sources, syncing files into the index, and reading back.
+
+use crate::files::{self, SourceKind};
+use crate::index::{self, PreparedFile};
+use crate::vectors::{ChunkTags, VectorIndex};
+use crate::{chunk_markdown, io_error, notes, ChunkOptions, Embedder, MemoryError, Provenance, Result, SqliteContext};
+use pincer_store::Store;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// How memory is set up.
+#[derive(Clone, Debug)]
+pub struct MemoryOptions {
+    /// The workspace folder (`MEMORY.md`, `memory/`).
+    pub workspace: PathBuf,
+    /// The chunk token budget.
+    pub chunking: ChunkOptions,
+}
+
+/// A place memory reads from: the workspace or something the owner added.
+#[derive(Clone, Debug, Serialize)]
+pub struct Source {
+    /// Its id.
+    pub id: i64,
+    /// The absolute path.
+    pub path: String,
+    /// `workspace`, `folder` or `file`.
+    pub kind: String,
+    /// The provenance of what it holds (the workspace mixes owner and agent).
+    pub provenance: Provenance,
+    /// Files indexed from it.
+    pub files: i64,
+    /// Chunks indexed from it.
+    pub chunks: i64,
+}
+
+/// What the background sync is doing, for progress bars.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Progress {
+    /// Whether a sync is running.
+    pub running: bool,
+    /// Files looked at so far in this sync.
+    pub files_done: usize,
+    /// Files this sync will look at.
+    pub files_total: usize,
+    /// The file being indexed.
+    pub current: Option<String>,
+    /// Files that could not be indexed, with why (last sync).
+    pub errors: Vec<String>,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Files (re)indexed.
+    pub files_indexed: usize,
+    /// Files already up to date.
+    pub files_unchanged: usize,
+    /// Files gone from disk whose chunks were dropped.
+    pub files_removed: usize,
+    /// Chunks embedded.
+    pub chunks_embedded: usize,
+    /// Chunks whose vector was re-used because their text was unchanged.
+    pub chunks_reused: usize,
+    /// Files that failed, with why.
+    pub errors: Vec<String>,
+}
+
+/// Counts over the whole index, and its health.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemoryStats {
+    /// Sources.
+    pub sources: i64,
+    /// Files indexed.
+    pub files: i64,
+    /// Chunk rows.
+    pub chunks: i64,
+    /// Rows in the vec0 table (always equal to `chunks`).
+    pub vectors: i64,
+    /// Rows in the FTS5 table (always equal to `chunks`).
+    pub keyword_rows: i64,
+    /// The embedding model's folder.
+    pub embedder: String,
+    /// Vector length.
+    pub dimensions: usize,
+    /// Bytes the in-memory quantised vectors take.
+    pub vector_cache_bytes: usize,
+}
+
+/// Memory: the index over the workspace and the owner's sources.
+pub struct Memory {
+    pub(crate) store: Arc<Store>,
+    pub(crate) embedder: Arc<Embedder>,
+    pub(crate) options: MemoryOptions,
+    pub(crate) vectors: RwLock<VectorIndex>,
+    /// `PRAGMA data_version` when `vectors` was last in step with the file;
+    /// it changes when another process (a `pincer memory` command) commits.
+    pub(crate) data_version: Mutex<i64>,
+    write_lock: Mutex<()>,
+    progress: Mutex<Progress>,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory").field("workspace", &self.options.workspace).finish()
+    }
+}
+
+enum Outcome {
+    Unchanged,
+    Indexed { embedded: usize, reused: usize },
+}
+
+impl Memory {
+    /// Opens memory over `store`, creating the vector table for `embedder`
+    /// (rebuilding it if the embedder changed) and registering the workspace.
+    pub fn open(store: Arc<Store>, embedder: Arc<Embedder>, options: MemoryOptions) -> Result<Self> {
+        let embedder_id = format!(
+            "{}:{}",
+            embedder.folder().file_name().map_or_else(|| "embedder".into(), |n| n.to_string_lossy().into_owned()),
+            embedder.dimensions()
+        );
+        store.with_connection(|c| index::ensure_vec_table(c, &embedder_id, embedder.dimensions()))?;
+        let workspace = options.workspace.to_string_lossy().into_owned();
+        store.with_connection(|c| {
+            c.execute(
+                "INSERT INTO memory_sources(path, kind, provenance, added_at) VALUES (?1, 'workspace', 'owner', ?2)
+                 ON CONFLICT(path) DO NOTHING",
+                params![workspace, index::now_ms()],
+            )
+            .context("registering the workspace as a memory source")
+        })?;
+        let memory = Self {
+            vectors: RwLock::new(VectorIndex::new(embedder.dimensions())),
+            store,
+            embedder,
+            options,
+            data_version: Mutex::new(-1),
+            write_lock: Mutex::new(()),
+            progress: Mutex::new(Progress::default()),
+        };
+        memory.reload_vectors()?;
+        Ok(memory)
+    }
+
+    /// The embedder, for `/v1/embeddings`.
+    pub fn embedder(&self) -> &Arc<Embedder> {
+        &self.embedder
+    }
+
+    /// The workspace folder.
+    pub fn workspace(&self) -> &Path {
+        &self.options.workspace
+    }
+
+    /// Rebuilds the in-memory vector codes from the vec0 table.
+    pub(crate) fn reload_vectors(&self) -> Result<()> {
+        let mut fresh = VectorIndex::new(self.embedder.dimensions());
+        let version = self.store.with_connection(|c| -> Result<i64> {
+            let mut statement = c
+                .prepare(&format!(
+                    "SELECT v.chunk_id, v.embedding, f.source_id, c.provenance, f.day
+                     FROM {} v JOIN memory_chunks c ON c.id = v.chunk_id JOIN memory_files f ON f.id = c.file_id",
+                    index::VEC_TABLE
+                ))
+                .context("reading the vectors")?;
+            let mut rows = statement.query([]).context("reading the vectors")?;
+            while let Some(row) = rows.next().context("reading the vectors")? {
+                let blob: Vec<u8> = row.get(1).context("reading a vector")?;
+                let provenance: String = row.get(3).context("reading a vector")?;
+                let tags = ChunkTags {
+                    source_id: row.get(2).context("reading a vector")?,
+                    provenance: Provenance::parse(&provenance).unwrap_or(Provenance::Untrusted).index(),
+                    day: row.get(4).context("reading a vector")?,
+                };
+                fresh.insert(row.get(0).context("reading a vector")?, tags, &index::blob_vector(&blob));
+            }
+            c.query_row("PRAGMA data_version", [], |r| r.get(0)).context("reading the data version")
+        })?;
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *self.data_version.lock().unwrap_or_else(|p| p.into_inner()) = version;
+        Ok(())
+    }
+
+    /// Reloads the vector codes if another process changed the database.
+    pub(crate) fn refresh_if_changed_elsewhere(&self) -> Result<()> {
+        let now: i64 = self
+            .store
+            .with_connection(|c| c.query_row("PRAGMA data_version", [], |r| r.get(0)))
+            .context("reading the data version")?;
+        let known = *self.data_version.lock().unwrap_or_else(|p| p.into_inner());
+        if now != known {
+            self.reload_vectors()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a folder or file as a source; [`Memory::sync`] indexes it.
+    /// Outside documents default to `untrusted`: fenced as data in prompts.
+    pub fn add_source(&self, path: &Path, provenance: Provenance) -> Result<Source> {
+        let path = std::fs::canonicalize(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                MemoryError::NotFound(format!("{} does not exist; give the path of a folder or file to remember", path.display()))
+            }
+            _ => io_error(path)(source),
+        })?;
+        let kind = if path.is_dir() { SourceKind::Folder } else { SourceKind::File };
+        if kind == SourceKind::File && !files::is_indexable(&path) {
+            return Err(MemoryError::Invalid(format!(
+                "{} is not a kind of file memory reads (markdown, plain text, source code or PDF)",
+                path.display()
+            )));
+        }
+        let text = path.to_string_lossy().into_owned();
+        self.store.with_connection(|c| {
+            c.execute(
+                "INSERT INTO memory_sources(path, kind, provenance, added_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(path) DO NOTHING",
+                params![text, kind.as_str(), provenance.as_str(), index::now_ms()],
+            )
+            .context("adding a memory source")
+        })?;
+        self.sources()?
+            .into_iter()
+            .find(|s| s.path == text)
+            .ok_or_else(|| MemoryError::NotFound(format!("source {text} vanished while being added")))
+    }
+
+    /// Forgets a source the owner added: its files' chunks and vectors go.
+    /// The workspace itself cannot be forgotten.
+    pub fn forget_source(&self, id: i64) -> Result<()> {
+        let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let removed = self.store.with_connection(|c| -> Result<Vec<i64>> {
+            let kind: Option<String> = c
+                .query_row("SELECT kind FROM memory_sources WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .context("finding a source")?;
+            match kind.as_deref() {
+                None => return Err(MemoryError::NotFound(format!("memory source {id} does not exist"))),
+                Some("workspace") => {
+                    return Err(MemoryError::Invalid("the workspace is always remembered; delete notes from it instead".into()))
+                }
+                Some(_) => {}
+            }
+            let transaction = c.transaction().context("starting to forget a source")?;
+            let ids = {
+                let mut statement = transaction
+                    .prepare("SELECT c.id FROM memory_chunks c JOIN memory_files f ON f.id = c.file_id WHERE f.source_id = ?1")
+                    .context("listing a source's chunks")?;
+                let ids = statement.query_map([id], |r| r.get(0)).context("listing a source's chunks")?;
+                ids.collect::<std::result::Result<Vec<i64>, _>>().context("listing a source's chunks")?
+            };
+            transaction.execute("DELETE FROM memory_sources WHERE id = ?1", [id]).context("forgetting a source")?;
+            transaction.commit().context("committing a forgotten source")?;
+            Ok(ids)
+        })?;
+        let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        removed.iter().for_each(|id| vectors.remove(*id));
+        Ok(())
+    }
+
+    /// Every source with its counts.
+    pub fn sources(&self) -> Result<Vec<Source>> {
+        self.store.with_connection(|c| {
+            let mut statement = c
+                .prepare(
+                    "SELECT s.id, s.path, s.kind, s.provenance,
+                        (SELECT count(*) FROM memory_files f WHERE f.source_id = s.id),
+                        (SELECT count(*) FROM memory_chunks c JOIN memory_files f ON f.id = c.file_id WHERE f.source_id = s.id)
+                     FROM memory_sources s ORDER BY s.id",
+                )
+                .context("listing sources")?;
+            let rows = statement
+                .query_map([], |r| {
+                    let provenance: String = r.get(3)?;
+                    Ok(Source {
+                        id: r.get(0)?,
+                        path: r.get(1)?,
+                        kind: r.get(2)?,
+                        provenance: Provenance::parse(&provenance).unwrap_or(Provenance::Untrusted),
+                        files: r.get(4)?,
+                        chunks: r.get(5)?,
+                    })
+                })
+                .context("listing sources")?;
+            rows.collect::<std::result::Result<_, _>>().context("listing sources")
+        })
+    }
+
+    /// The current sync's progress.
+    pub fn progress(&self) -> Progress {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Brings the index in step with every source: new and changed files are
+    /// indexed, files gone from disk are dropped. Each file commits on its
+    /// own, so a sync cut short (a kill, `cancel`) resumes where it stopped.
+    pub fn sync(&self, cancel: &AtomicBool) -> Result<SyncReport> {
+        let sources = self.sources()?;
+        let mut plan: Vec<(Source, Vec<PathBuf>)> = Vec::new();
+        for source in sources {
+            let listed = files::list(SourceKind::parse(&source.kind), Path::new(&source.path));
+            plan.push((source, listed));
+        }
+        {
+            let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+            *progress = Progress { running: true, files_total: plan.iter().map(|(_, f)| f.len()).sum(), ..Default::default() };
+        }
+        let mut report = SyncReport::default();
+        for (source, listed) in &plan {
+            let known = self.known_files(source.id)?;
+            for gone in known.iter().filter(|k| !listed.contains(k)) {
+                self.drop_path(gone)?;
+                report.files_removed += 1;
+            }
+            for path in listed {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                self.set_current(Some(path));
+                match self.index_file(source, path) {
+                    Ok(Outcome::Unchanged) => report.files_unchanged += 1,
+                    Ok(Outcome::Indexed { embedded, reused }) => {
+                        report.files_indexed += 1;
+                        report.chunks_embedded += embedded;
+                        report.chunks_reused += reused;
+                    }
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "memory could not index a file");
+                        report.errors.push(error.to_string());
+                    }
+                }
+                let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+                progress.files_done += 1;
+            }
+        }
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.running = false;
+        progress.current = None;
+        progress.errors = report.errors.clone();
+        Ok(report)
+    }
+
+    /// Drops the whole index and builds it again from the files.
+    pub fn reindex(&self, cancel: &AtomicBool) -> Result<SyncReport> {
+        {
+            let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.store.with_connection(|c| {
+                let transaction = c.transaction().context("starting a reindex")?;
+                transaction
+                    .execute_batch(&format!(
+                        "DELETE FROM memory_files; DELETE FROM memory_fts; DELETE FROM {};",
+                        index::VEC_TABLE
+                    ))
+                    .context("clearing the index")?;
+                transaction.commit().context("committing a cleared index")
+            })?;
+            *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = VectorIndex::new(self.embedder.dimensions());
+        }
+        self.sync(cancel)
+    }
+
+    /// Re-indexes one path after a change on disk (or drops it if deleted).
+    /// Paths no source covers are ignored. Returns whether anything changed.
+    pub fn index_path(&self, path: &Path) -> Result<bool> {
+        if !path.exists() {
+            return Ok(!self.drop_path(path)?.is_empty());
+        }
+        let Some(source) = self
+            .sources()?
+            .into_iter()
+            .find(|s| files::belongs(SourceKind::parse(&s.kind), Path::new(&s.path), path))
+        else {
+            return Ok(false);
+        };
+        Ok(matches!(self.index_file(&source, path)?, Outcome::Indexed { .. }))
+    }
+
+    /// Appends a "remember that …" note to today's daily note and indexes
+    /// it at once. Returns the note's path and the line it was written on.
+    pub fn remember(&self, text: &str) -> Result<(PathBuf, usize)> {
+        let (path, line) = notes::append_to_daily_note(&self.options.workspace, text)?;
+        self.index_path(&path)?;
+        Ok((path, line))
+    }
+
+    /// Lines of a remembered file, read from disk (the source of truth):
+    /// `from` is 1-based; `count` lines at most. Only files memory indexes
+    /// can be read, so the tool cannot be pointed elsewhere on the disk.
+    pub fn get(&self, path: &str, from: usize, count: usize) -> Result<String> {
+        let known: Option<i64> = self.store.with_connection(|c| {
+            c.query_row("SELECT id FROM memory_files WHERE path = ?1", [path], |r| r.get(0))
+                .optional()
+                .context("looking up a file")
+        })?;
+        if known.is_none() {
+            return Err(MemoryError::NotFound(format!("{path} is not in memory; search first and use a hit's path")));
+        }
+        let bytes = files::read_bytes(Path::new(path))?;
+        let text = files::read_text(Path::new(path), &bytes)?;
+        Ok(text.lines().skip(from.saturating_sub(1)).take(count.max(1)).collect::<Vec<_>>().join("\n"))
+    }
+
+    /// Counts over the index.
+    pub fn stats(&self) -> Result<MemoryStats> {
+        let count = |sql: &str| -> Result<i64> {
+            self.store.with_connection(|c| c.query_row(sql, [], |r| r.get(0)).context("counting the index"))
+        };
+        Ok(MemoryStats {
+            sources: count("SELECT count(*) FROM memory_sources")?,
+            files: count("SELECT count(*) FROM memory_files")?,
+            chunks: count("SELECT count(*) FROM memory_chunks")?,
+            vectors: count(&format!("SELECT count(*) FROM {}", index::VEC_TABLE))?,
+            keyword_rows: count("SELECT count(*) FROM memory_fts")?,
+            embedder: self.embedder.folder().display().to_string(),
+            dimensions: self.embedder.dimensions(),
+            vector_cache_bytes: self.vectors.read().unwrap_or_else(|p| p.into_inner()).memory_bytes(),
+        })
+    }
+
+    fn set_current(&self, path: Option<&Path>) {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).current = path.map(|p| p.display().to_string());
+    }
+
+    fn known_files(&self, source_id: i64) -> Result<Vec<PathBuf>> {
+        self.store.with_connection(|c| {
+            let mut statement = c.prepare("SELECT path FROM memory_files WHERE source_id = ?1").context("listing files")?;
+            let rows = statement.query_map([source_id], |r| r.get::<_, String>(0)).context("listing files")?;
+            rows.map(|r| r.map(PathBuf::from)).collect::<std::result::Result<_, _>>().context("listing files")
+        })
+    }
+
+    fn drop_path(&self, path: &Path) -> Result<Vec<i64>> {
+        let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let removed = self.store.with_connection(|c| index::drop_file(c, path))?;
+        let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        removed.iter().for_each(|id| vectors.remove(*id));
+        Ok(removed)
+    }
+
+    fn index_file(&self, source: &Source, path: &Path) -> Result<Outcome> {
+        let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = files::read_bytes(path)?;
+        let content_hash = hex::encode(Sha256::digest(&bytes));
+        let path_text = path.to_string_lossy().into_owned();
+        let stored: Option<String> = self.store.with_connection(|c| {
+            c.query_row("SELECT content_hash FROM memory_files WHERE path = ?1", [&path_text], |r| r.get(0))
+                .optional()
+                .context("reading a file's indexed hash")
+        })?;
+        if stored.as_deref() == Some(content_hash.as_str()) {
+            return Ok(Outcome::Unchanged);
+        }
+        let text = files::read_text(path, &bytes)?;
+        let chunks: Vec<_> = chunk_markdown(&text, &self.options.chunking, &|t| self.embedder.count_tokens(t))
+            .into_iter()
+            .map(|chunk| {
+                let input = embedding_input(&chunk.heading_path, &chunk.text);
+                let hash = hex::encode(Sha256::digest(input.as_bytes()));
+                (chunk, hash)
+            })
+            .collect();
+        let mut vectors: Vec<Option<Vec<f32>>> = self.store.with_connection(|c| {
+            chunks.iter().map(|(_, hash)| index::vector_for_hash(c, hash)).collect::<Result<_>>()
+        })?;
+        let reused = vectors.iter().filter(|v| v.is_some()).count();
+        let missing: Vec<usize> = (0..chunks.len()).filter(|&i| vectors[i].is_none()).collect();
+        let inputs: Vec<String> =
+            missing.iter().map(|&i| embedding_input(&chunks[i].0.heading_path, &chunks[i].0.text)).collect();
+        let fresh = self.embedder.embed(&inputs.iter().map(String::as_str).collect::<Vec<_>>())?;
+        for (i, vector) in missing.iter().zip(fresh) {
+            vectors[*i] = Some(vector);
+        }
+        let vectors: Vec<Vec<f32>> = vectors.into_iter().map(Option::unwrap_or_default).collect();
+        let metadata = std::fs::metadata(path).map_err(io_error(path))?;
+        let modified_ms = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        let provenance = file_provenance(source, path);
+        let day = files::file_day(path, modified_ms);
+        let prepared = PreparedFile {
+            source_id: source.id,
+            path,
+            content_hash: &content_hash,
+            modified_ms,
+            size: bytes.len() as i64,
+            day,
+            provenance,
+            chunks: &chunks,
+            vectors: &vectors,
+        };
+        let written = self.store.with_connection(|c| index::write_file(c, &prepared))?;
+        let mut index = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        written.removed.iter().for_each(|id| index.remove(*id));
+        let tags = ChunkTags { source_id: source.id, provenance: provenance.index(), day };
+        for (id, vector) in written.added.iter().zip(&vectors) {
+            index.insert(*id, tags, vector);
+        }
+        Ok(Outcome::Indexed { embedded: missing.len(), reused })
+    }
+}
+
+/// What is embedded for a chunk: its heading path gives short chunks
+/// ("- 9:30, bring the forms") the context that makes them findable.
+pub(crate) fn embedding_input(heading_path: &[String], text: &str) -> String {
+    if heading_path.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{}\n{}", heading_path.join(" > "), text)
+    }
+}
+
+/// The workspace mixes authors: `MEMORY.md` is the owner's, the daily notes
+/// are what the agent wrote down. Added sources carry their own.
+fn file_provenance(source: &Source, path: &Path) -> Provenance {
+    if source.kind == "workspace" && path.starts_with(Path::new(&source.path).join("memory")) {
+        Provenance::Agent
+    } else {
+        source.provenance
+    }
+}
