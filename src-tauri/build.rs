@@ -28,6 +28,14 @@ const COMMANDS: &[&str] = &[
     "update_gateway",
     "reveal_token",
     "rotate_token",
+    "memory_status",
+    "memory_search",
+    "memory_add_source",
+    "memory_forget_source",
+    "memory_reindex",
+    "memory_read_file",
+    "memory_remember",
+    "memory_download_embedder",
 ];
 
 fn main() {

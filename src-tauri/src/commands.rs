@@ -199,6 +199,62 @@ pub async fn rotate_token(app: State<'_, App>) -> Reply<String> {
     Ok(app.rotate_token()?)
 }
 
+/// Memory's state: sources, indexing progress, why it is off.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_status(app: State<'_, App>) -> Reply<MemoryStatus> {
+    Ok(app.memory_status()?)
+}
+
+/// Searches memory by words and meaning.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_search(app: State<'_, App>, request: MemorySearch) -> Reply<Vec<MemoryHitView>> {
+    Ok(app.memory_search(request).await?)
+}
+
+/// Adds a folder or file to memory; it is indexed in the background.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_add_source(app: State<'_, App>, request: AddMemorySource) -> Reply<MemorySourceView> {
+    Ok(app.memory_add_source(request.path, request.provenance).await?)
+}
+
+/// Forgets a source's index (its files stay on disk).
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_forget_source(app: State<'_, App>, request: MemorySourceRef) -> Reply<MemoryStatus> {
+    Ok(app.memory_forget_source(request.id).await?)
+}
+
+/// Rebuilds the memory index from the files, in the background.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_reindex(app: State<'_, App>) -> Reply<MemoryStatus> {
+    Ok(app.memory_reindex()?)
+}
+
+/// A remembered file's text, for the viewer.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_read_file(app: State<'_, App>, request: MemoryFileRef) -> Reply<String> {
+    Ok(app.memory_read_file(request.path).await?)
+}
+
+/// Appends a note to today's daily note.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_remember(app: State<'_, App>, request: Remember) -> Reply<RememberedNote> {
+    Ok(app.memory_remember(request.text).await?)
+}
+
+/// Downloads the default embedding model and turns memory on.
+#[tauri::command]
+#[specta::specta]
+pub async fn memory_download_embedder(app: State<'_, App>) -> Reply<MemoryStatus> {
+    Ok(app.download_embedder().await?)
+}
+
 /// The builder that registers every command and exports the bindings.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type (not separate input/output shapes).
@@ -227,5 +283,13 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         update_gateway,
         reveal_token,
         rotate_token,
+        memory_status,
+        memory_search,
+        memory_add_source,
+        memory_forget_source,
+        memory_reindex,
+        memory_read_file,
+        memory_remember,
+        memory_download_embedder,
     ])
 }

@@ -22,6 +22,7 @@ pub fn run() -> anyhow::Result<()> {
         model_id: None,
         engine: Default::default(),
         mode: AppMode::Desktop,
+        embedder: std::env::var_os("PINCER_EMBEDDER").map(std::path::PathBuf::from),
     }))?;
     let specta = commands::specta_builder();
     tauri::Builder::default()

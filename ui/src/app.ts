@@ -1,17 +1,19 @@
 import { LitElement, html, nothing } from "lit";
-import { call, commands, errorText, type AppInfo } from "./api";
+import { call, commands, errorText, type AnswerSource, type AppInfo } from "./api";
 import { applyTheme, loadPrefs, savePref, type Prefs } from "./prefs";
 import { inDesktopApp, setWebToken, webToken } from "./transport";
 import "./panes/chat";
 import "./panes/models";
 import "./panes/soul";
+import "./panes/memory";
 import "./panes/settings";
 
 const PANES = [
   { id: "chat", label: "Chat", key: "1" },
   { id: "models", label: "Models", key: "2" },
   { id: "soul", label: "Soul", key: "3" },
-  { id: "settings", label: "Settings", key: "4" },
+  { id: "memory", label: "Memory", key: "4" },
+  { id: "settings", label: "Settings", key: "5" },
 ] as const;
 
 /** The window: navigation, the current pane, and a status bar. */
@@ -21,11 +23,13 @@ export class PincerApp extends LitElement {
     info: { state: true },
     problem: { state: true },
     needsToken: { state: true },
+    openSource: { state: true },
   };
   declare pane: string;
   declare info: AppInfo | null;
   declare problem: string | null;
   declare needsToken: boolean;
+  declare openSource: AnswerSource | null;
 
   constructor() {
     super();
@@ -33,6 +37,7 @@ export class PincerApp extends LitElement {
     this.info = null;
     this.problem = null;
     this.needsToken = !inDesktopApp() && !webToken();
+    this.openSource = null;
   }
 
   createRenderRoot() {
@@ -46,6 +51,11 @@ export class PincerApp extends LitElement {
     window.addEventListener("keydown", this.onKey);
     window.addEventListener("pincer:refresh", this.refresh);
     this.addEventListener("pincer:pane", ((event: CustomEvent) => this.show(event.detail)) as EventListener);
+    // An answer's source opens in Memory's file viewer at its lines.
+    this.addEventListener("pincer:open-memory", ((event: CustomEvent) => {
+      this.openSource = event.detail;
+      this.show("memory");
+    }) as EventListener);
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", async () => applyTheme((await loadPrefs()).theme));
     if (!this.needsToken) await this.refresh();
   }
@@ -77,6 +87,7 @@ export class PincerApp extends LitElement {
   };
 
   show(pane: string) {
+    if (pane !== "memory") this.openSource = null;
     this.pane = pane;
     savePref("pane", pane as Prefs["pane"]);
     this.refresh();
@@ -129,6 +140,7 @@ export class PincerApp extends LitElement {
         ${this.pane === "chat" ? html`<chat-pane .info=${this.info}></chat-pane>` : nothing}
         ${this.pane === "models" ? html`<models-pane .info=${this.info}></models-pane>` : nothing}
         ${this.pane === "soul" ? html`<soul-pane></soul-pane>` : nothing}
+        ${this.pane === "memory" ? html`<memory-pane .open=${this.openSource}></memory-pane>` : nothing}
         ${this.pane === "settings" ? html`<settings-pane .info=${this.info}></settings-pane>` : nothing}
       </main>
       <footer class="status" data-testid="status">

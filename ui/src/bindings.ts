@@ -54,6 +54,22 @@ export const commands = {
 	revealToken: () => typedError<string, ControlError>(__TAURI_INVOKE("reveal_token")),
 	/**  A new API token; the old one stops working. */
 	rotateToken: () => typedError<string, ControlError>(__TAURI_INVOKE("rotate_token")),
+	/**  Memory's state: sources, indexing progress, why it is off. */
+	memoryStatus: () => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_status")),
+	/**  Searches memory by words and meaning. */
+	memorySearch: (request: MemorySearch) => typedError<MemoryHitView[], ControlError>(__TAURI_INVOKE("memory_search", { request })),
+	/**  Adds a folder or file to memory; it is indexed in the background. */
+	memoryAddSource: (request: AddMemorySource) => typedError<MemorySourceView, ControlError>(__TAURI_INVOKE("memory_add_source", { request })),
+	/**  Forgets a source's index (its files stay on disk). */
+	memoryForgetSource: (request: MemorySourceRef) => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_forget_source", { request })),
+	/**  Rebuilds the memory index from the files, in the background. */
+	memoryReindex: () => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_reindex")),
+	/**  A remembered file's text, for the viewer. */
+	memoryReadFile: (request: MemoryFileRef) => typedError<string, ControlError>(__TAURI_INVOKE("memory_read_file", { request })),
+	/**  Appends a note to today's daily note. */
+	memoryRemember: (request: Remember) => typedError<RememberedNote, ControlError>(__TAURI_INVOKE("memory_remember", { request })),
+	/**  Downloads the default embedding model and turns memory on. */
+	memoryDownloadEmbedder: () => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_download_embedder")),
 };
 
 /* Types */
@@ -67,6 +83,26 @@ export type ActiveModel = {
 	format: string,
 	/**  Architecture and quantisation, in words. */
 	details: string,
+};
+
+/**  A folder or file to add to memory. */
+export type AddMemorySource = {
+	/**  The absolute path. */
+	path: string,
+	/**  `untrusted` (default, outside documents) or `owner` (your own notes). */
+	provenance: string | null,
+};
+
+/**  A note an answer was given: `[n]` in the answer is `sources[n-1]`. */
+export type AnswerSource = {
+	/**  The file. */
+	path: string,
+	/**  First line, 1-based. */
+	startLine: number,
+	/**  Last line, inclusive. */
+	endLine: number,
+	/**  `owner`, `agent`, `untrusted` or `system`. */
+	provenance: string,
 };
 
 /**  How an answer was produced. */
@@ -139,7 +175,13 @@ export type ChatEvent =
 /**  The session the exchange is saved in. */
 sessionId: string; 
 /**  The model answering. */
-model: string } | 
+model: string; 
+/**  The memory put in front of the question. */
+sources: AnswerSource[] } | 
+/**  The message asked to remember something; it is in today's note now. */
+{ type: "remembered"; 
+/**  The note it was appended to. */
+note: RememberedNote } | 
 /**  More text. */
 { type: "delta"; 
 /**  The new text. */
@@ -161,6 +203,8 @@ export type ChatMessageView = {
 	content: string,
 	/**  Figures of an assistant answer. */
 	stats: AnswerStats | null,
+	/**  The memory an answer was given (its sources), in prompt order. */
+	sources: AnswerSource[],
 };
 
 /**
@@ -225,6 +269,124 @@ export type GatewaySettings = {
 export type LoadModel = {
 	/**  A `.gguf` file or a Hugging Face model folder. */
 	path: string,
+};
+
+/**  Names a remembered file. */
+export type MemoryFileRef = {
+	/**  Its path, as a hit or source gives it. */
+	path: string,
+};
+
+/**  A memory search hit. */
+export type MemoryHitView = {
+	/**  The chunk. */
+	chunkId: number,
+	/**  The file. */
+	path: string,
+	/**  First line, 1-based. */
+	startLine: number,
+	/**  Last line, inclusive. */
+	endLine: number,
+	/**  Headings above it. */
+	headingPath: string[],
+	/**  Its text. */
+	text: string,
+	/**  Who wrote it. */
+	provenance: string,
+	/**  The day its file is about. */
+	day: string,
+	/**  Fused score. */
+	score: number | null,
+	/**  Rank by meaning, if found that way. */
+	vectorRank: number | null,
+	/**  Rank by words, if found that way. */
+	keywordRank: number | null,
+	/**  Query words to highlight. */
+	terms: string[],
+};
+
+/**  A memory search. */
+export type MemorySearch = {
+	/**  What to look for. */
+	query?: string,
+	/**  Hits wanted (1-50, default 10). */
+	limit?: number | null,
+	/**  Only these sources. */
+	sources?: number[],
+	/**  Only these provenances. */
+	provenance?: string[],
+	/**  Only notes about this day or later (`YYYY-MM-DD`). */
+	since?: string | null,
+	/**  Only notes about this day or earlier (`YYYY-MM-DD`). */
+	until?: string | null,
+	/**  Favour recent notes: halve scores every this many days. */
+	recencyHalfLifeDays?: number | null,
+	/**  Diversify results (MMR): 1 is pure relevance. */
+	mmrLambda?: number | null,
+};
+
+/**  Names a memory source. */
+export type MemorySourceRef = {
+	/**  Its id. */
+	id: number,
+};
+
+/**  A memory source. */
+export type MemorySourceView = {
+	/**  Its id. */
+	id: number,
+	/**  The absolute path. */
+	path: string,
+	/**  `workspace`, `folder` or `file`. */
+	kind: string,
+	/**  Who wrote what it holds: `owner` or `untrusted` (outside documents). */
+	provenance: string,
+	/**  Files indexed from it. */
+	files: number,
+	/**  Chunks indexed from it. */
+	chunks: number,
+};
+
+/**  Memory at a glance, for the Memory pane. */
+export type MemoryStatus = {
+	/**  Whether memory is on (an embedder is loaded). */
+	available: boolean,
+	/**  Why memory is off, or what went wrong starting it. */
+	problem: string | null,
+	/**  The embedding model's folder. */
+	embedder: string | null,
+	/**  The workspace folder (`MEMORY.md`, `memory/`). */
+	workspace: string,
+	/**  Files indexed. */
+	files: number,
+	/**  Chunks indexed. */
+	chunks: number,
+	/**  Whether indexing is running. */
+	syncing: boolean,
+	/**  Files looked at in the running (or last) sync. */
+	filesDone: number,
+	/**  Files the running (or last) sync looks at. */
+	filesTotal: number,
+	/**  The file being indexed. */
+	currentFile: string | null,
+	/**  Files the last sync could not read, with why. */
+	errors: string[],
+	/**  The workspace and the folders and files the owner added. */
+	sources: MemorySourceView[],
+};
+
+/**  Something to remember. */
+export type Remember = {
+	/**  The note. */
+	text: string,
+};
+
+/**  Where a remembered note was written. */
+export type RememberedNote = {
+	/**  The daily note file. */
+	path: string,
+	/**  The line, 1-based. */
+	line: number,
 };
 
 /**  A new title for a session. */

@@ -3,7 +3,7 @@
 use crate::{blocking, App, AppError, Result};
 use futures::{Stream, StreamExt};
 use pincer_inference::{ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role};
-use pincer_store::{MessageStats, NewMessage, NewSession, Store};
+use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,6 +25,9 @@ pub struct ChatCall {
     /// Put the workspace's soul files in front as the system prompt (not
     /// saved in the session: the files and their history hold it).
     pub with_soul: bool,
+    /// Search memory for the last user message and put what it finds in
+    /// the system prompt; the answer records those chunks as its sources.
+    pub with_memory: bool,
 }
 
 /// The events of one chat; dropping it cancels generation, and what was
@@ -33,12 +36,18 @@ pub struct ChatStream {
     session_id: String,
     receiver: mpsc::Receiver<pincer_inference::Result<GenerationEvent>>,
     saved: Option<oneshot::Receiver<()>>,
+    sources: Vec<MessageSource>,
 }
 
 impl ChatStream {
     /// The session the exchange is recorded in.
     pub fn session_id(&self) -> &str {
         &self.session_id
+    }
+
+    /// The memory put in front of the question (recorded with the answer).
+    pub fn sources(&self) -> &[MessageSource] {
+        &self.sources
     }
 
     /// A future that completes once the exchange is in the database (after
@@ -84,10 +93,21 @@ impl App {
             .iter()
             .map(|m| NewMessage::new(m.role.as_str(), m.content.clone()))
             .collect();
+        let mut system = Vec::new();
         if call.with_soul {
-            if let Some(prompt) = self.soul_prompt().await {
-                call.request.messages.insert(0, ChatMessage { role: Role::System, content: prompt });
+            system.extend(self.soul_prompt().await);
+        }
+        let mut sources = Vec::new();
+        if call.with_memory {
+            let question = call.request.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.clone());
+            if let Some(question) = question {
+                let (section, found) = self.memory_context(question).await;
+                system.extend(section);
+                sources = found;
             }
+        }
+        if !system.is_empty() {
+            call.request.messages.insert(0, ChatMessage { role: Role::System, content: system.join("\n\n") });
         }
         let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);
@@ -98,9 +118,10 @@ impl App {
             session_id: session.id.clone(),
             model: engine.id().to_string(),
             request_messages,
+            sources: sources.clone(),
         };
         tokio::spawn(recorder.run(generation, sender));
-        Ok(ChatStream { session_id: session.id, receiver, saved: Some(saved) })
+        Ok(ChatStream { session_id: session.id, receiver, saved: Some(saved), sources })
     }
 }
 
@@ -121,6 +142,7 @@ struct Recorder {
     session_id: String,
     model: String,
     request_messages: Vec<NewMessage>,
+    sources: Vec<MessageSource>,
 }
 
 impl Recorder {
@@ -167,6 +189,7 @@ impl Recorder {
                     .then(|| stats.time_to_first_token.as_secs_f64() * 1000.0),
                 decode_tokens_per_second: (stats.decode_tokens_per_second > 0.0).then_some(stats.decode_tokens_per_second),
             },
+            sources: self.sources,
         };
         let store = self.store;
         let saved_signal = self.saved;

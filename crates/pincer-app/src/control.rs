@@ -43,6 +43,14 @@ pub const COMMANDS: &[&str] = &[
     "update_gateway",
     "reveal_token",
     "rotate_token",
+    "memory_status",
+    "memory_search",
+    "memory_add_source",
+    "memory_forget_source",
+    "memory_reindex",
+    "memory_read_file",
+    "memory_remember",
+    "memory_download_embedder",
 ];
 
 impl From<&AppError> for ControlError {
@@ -139,6 +147,17 @@ pub async fn dispatch(app: &App, command: &str, args: Value, sink: Option<EventS
         "update_gateway" => json(app.update_gateway(request(command, a)?).await?),
         "reveal_token" => json(app.reveal_token()),
         "rotate_token" => json(app.rotate_token()?),
+        "memory_status" => json(app.memory_status()?),
+        "memory_search" => json(app.memory_search(request(command, a)?).await?),
+        "memory_add_source" => {
+            let r: AddMemorySource = request(command, a)?;
+            json(app.memory_add_source(r.path, r.provenance).await?)
+        }
+        "memory_forget_source" => json(app.memory_forget_source(request::<MemorySourceRef>(command, a)?.id).await?),
+        "memory_reindex" => json(app.memory_reindex()?),
+        "memory_read_file" => json(app.memory_read_file(request::<MemoryFileRef>(command, a)?.path).await?),
+        "memory_remember" => json(app.memory_remember(request::<Remember>(command, a)?.text).await?),
+        "memory_download_embedder" => json(app.download_embedder().await?),
         other => Err(ControlError::new(ErrorKind::NotFound, format!("there is no command `{other}`"))),
     }
 }

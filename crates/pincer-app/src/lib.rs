@@ -5,6 +5,7 @@
 
 mod chat;
 mod control;
+mod memory;
 pub mod ipc;
 mod models;
 mod paths;
@@ -17,6 +18,7 @@ mod turns;
 pub use chat::{ChatCall, ChatStream};
 pub use control::{dispatch, EventSink, COMMANDS};
 pub use settings::Settings;
+pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
 pub use pincer_store as store;
@@ -115,6 +117,9 @@ pub struct AppConfig {
     pub engine: EngineOptions,
     /// Which shell runs the app.
     pub mode: AppMode,
+    /// The embedding model folder for memory; `None` uses the hub cache's
+    /// all-MiniLM-L6-v2 if it was downloaded, else memory starts off.
+    pub embedder: Option<PathBuf>,
 }
 
 /// The running services, shared by every transport. Cheap to clone.
@@ -137,6 +142,7 @@ struct Inner {
     turns: turns::Turns,
     downloads: models::Downloads,
     halted: AtomicBool,
+    memory: memory::MemoryState,
 }
 
 impl App {
@@ -164,8 +170,10 @@ impl App {
                 turns: turns::Turns::default(),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
+                memory: memory::MemoryState::default(),
             }),
         };
+        app.start_memory(config.embedder).await;
         if let Some(model) = config.model {
             app.load_engine(model, config.model_id).await?;
         }

@@ -78,5 +78,15 @@ pub(crate) fn message_view(message: Message) -> ChatMessageView {
             tokens_per_second: s.decode_tokens_per_second.unwrap_or_default(),
         }
     });
-    ChatMessageView { role: message.role, content: message.content, stats }
+    let sources = message.sources.iter().map(answer_source).collect();
+    ChatMessageView { role: message.role, content: message.content, stats, sources }
+}
+
+pub(crate) fn answer_source(source: &pincer_store::MessageSource) -> crate::ipc::AnswerSource {
+    crate::ipc::AnswerSource {
+        path: source.path.clone(),
+        start_line: source.start_line.clamp(0, i64::from(u32::MAX)) as u32,
+        end_line: source.end_line.clamp(0, i64::from(u32::MAX)) as u32,
+        provenance: source.provenance.clone(),
+    }
 }

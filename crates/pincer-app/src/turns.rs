@@ -99,6 +99,12 @@ impl App {
                 Some(ChatMessage { role, content: m.content })
             })
             .collect();
+        // "Remember that …" goes into today's note before the answer, so the
+        // answer can already stand on it and the owner sees where it went.
+        let remembered = match pincer_memory::remember_request(&text) {
+            Some(note) if self.memory().is_ok() => Some(self.memory_remember(note.to_string()).await?),
+            _ => None,
+        };
         messages.push(ChatMessage { role: Role::User, content: text });
         let params = GenerationParams {
             max_tokens: Some(request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).clamp(1, 32_768) as usize),
@@ -111,6 +117,7 @@ impl App {
             source: "desktop".into(),
             request: GenerationRequest { messages, params },
             with_soul: true,
+            with_memory: true,
         };
         let mut stream = match self.chat(call).await {
             Ok(stream) => stream,
@@ -121,7 +128,11 @@ impl App {
         };
         let saved = stream.saved();
         let model = engine.id().to_string();
-        sink(ChatEvent::Started { session_id: session.id.clone(), model: model.clone() });
+        let sources = stream.sources().iter().map(crate::sessions::answer_source).collect();
+        sink(ChatEvent::Started { session_id: session.id.clone(), model: model.clone(), sources });
+        if let Some(note) = remembered {
+            sink(ChatEvent::Remembered { note });
+        }
         let outcome = stream_answer(stream, &mut sink, &mut stopped, &model).await;
         saved.await;
         self.inner.turns.end(&session.id, turn);

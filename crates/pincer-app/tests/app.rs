@@ -19,6 +19,7 @@ async fn start(data_dir: &Path, with_model: bool) -> App {
         model_id: Some("tiny".into()),
         engine: EngineOptions { max_running: 2, ..Default::default() },
         mode: AppMode::Desktop,
+        embedder: Some(xtask::test_embedding_model()),
     })
     .await
     .expect("app starts")
@@ -46,7 +47,7 @@ async fn a_turn_streams_and_is_saved_before_it_returns() {
     let (sink, events) = recording_sink();
     let summary = app.send_message(message(None, "Hello there", 12), sink).await.unwrap();
     let events = events.lock().unwrap().clone();
-    assert!(matches!(&events[0], ChatEvent::Started { session_id, model } if *session_id == summary.session_id && model == "tiny"));
+    assert!(matches!(&events[0], ChatEvent::Started { session_id, model, .. } if *session_id == summary.session_id && model == "tiny"));
     let streamed: String = events.iter().filter_map(|e| if let ChatEvent::Delta { text } = e { Some(text.as_str()) } else { None }).collect();
     assert_eq!(streamed, summary.answer);
     assert!(matches!(events.last(), Some(ChatEvent::Finished { stats }) if stats.finish_reason == "length" && stats.completion_tokens == 12));
@@ -218,4 +219,46 @@ async fn dispatch_names_bad_arguments_and_unknown_commands() {
     let info = dispatch(&app, "app_info", serde_json::json!({}), None).await.unwrap();
     assert_eq!(info["mode"], "desktop");
     assert!(info["model"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_stand_on_memory_and_show_their_sources() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("workspace")).unwrap();
+    std::fs::write(
+        data.path().join("workspace/MEMORY.md"),
+        "# Places\n\n## The cabin\n\nThe wifi password at the cabin is larch-ribbon-42.\n\n## Work\n\nStand-up is at 9:15 every weekday.\n",
+    )
+    .unwrap();
+    let app = start(data.path(), true).await;
+    app.memory().unwrap().sync(&std::sync::atomic::AtomicBool::new(false)).unwrap();
+
+    let (sink, events) = recording_sink();
+    let summary = app.send_message(message(None, "What's the wifi password at the cabin?", 4), sink).await.unwrap();
+    let started = events.lock().unwrap()[0].clone();
+    let ChatEvent::Started { sources, .. } = started else { panic!("first event is Started") };
+    assert!(!sources.is_empty(), "the note was put in front of the question");
+    assert!(sources[0].path.ends_with("MEMORY.md") && sources[0].start_line == 5, "{sources:?}");
+    let saved = app.session_messages(summary.session_id.clone()).await.unwrap();
+    assert_eq!(saved[1].sources.len(), sources.len(), "the answer records the chunks it was given");
+    assert_eq!(saved[1].sources[0].path, sources[0].path);
+
+    // "Remember that …" lands in today's note before the answer and is found next turn.
+    let (sink, events) = recording_sink();
+    app.send_message(message(Some(summary.session_id.clone()), "Remember that the boat key is in the red tin.", 2), sink).await.unwrap();
+    let note = events.lock().unwrap().iter().find_map(|e| if let ChatEvent::Remembered { note } = e { Some(note.clone()) } else { None });
+    let note = note.expect("a Remembered event");
+    let text = std::fs::read_to_string(&note.path).unwrap();
+    assert!(text.lines().nth(note.line as usize - 1).unwrap().ends_with("the boat key is in the red tin."));
+    let (sink, events) = recording_sink();
+    app.send_message(message(Some(summary.session_id), "where did I put the boat key?", 2), sink).await.unwrap();
+    let ChatEvent::Started { sources, .. } = events.lock().unwrap()[0].clone() else { panic!("Started") };
+    assert_eq!(sources[0].path, note.path);
+    assert_eq!(sources[0].provenance, "agent");
+
+    // The control API serves the same memory.
+    let hits = dispatch(&app, "memory_search", serde_json::json!({"request": {"query": "stand-up time"}}), None).await.unwrap();
+    assert!(hits[0]["text"].as_str().unwrap().contains("9:15"));
+    let error = dispatch(&app, "memory_read_file", serde_json::json!({"request": {"path": "/etc/hostname"}}), None).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
 }

@@ -1,6 +1,7 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
 mod bench;
+mod memory_cmd;
 mod model_choice;
 
 use anyhow::{Context, Result};
@@ -18,6 +19,10 @@ struct Cli {
     /// Where Pincer keeps its database and token.
     #[arg(long, global = true, env = "PINCER_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The embedding model folder for memory (default: all-MiniLM-L6-v2 from
+    /// the Hugging Face cache, once downloaded).
+    #[arg(long, global = true, env = "PINCER_EMBEDDER")]
+    embedder: Option<PathBuf>,
     /// Log more (`-v` info, `-vv` debug); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -37,6 +42,9 @@ enum Command {
     Doctor,
     /// Measure prefill and decode speed of a model run in-process (JSON).
     Bench(bench::BenchArgs),
+    /// Memory: add sources, search, rebuild the index, show its state.
+    #[command(subcommand)]
+    Memory(memory_cmd::MemoryCommand),
 }
 
 #[derive(clap::Args)]
@@ -115,7 +123,8 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<()> {
     let data_dir = pincer_app::resolve_data_dir(cli.data_dir)?;
     match cli.command {
-        Command::Serve(args) => serve(data_dir, args).await,
+        Command::Serve(args) => serve(data_dir, cli.embedder, args).await,
+        Command::Memory(command) => memory_cmd::run(&data_dir, cli.embedder, command),
         Command::Token => {
             println!("{}", ApiToken::load_or_create(&data_dir)?.expose());
             Ok(())
@@ -129,7 +138,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
+async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) -> Result<()> {
     let source = model_choice::resolve(args.model.as_deref(), &args.catalog_model).await?;
     let address = SocketAddr::new(args.host, args.port);
     // Bind before the (slow) model load, so a taken port fails at once.
@@ -151,6 +160,7 @@ async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
             prefix_cache_sequences: args.prefix_cache,
             force_cpu: args.cpu,
         },
+        embedder,
     })
     .await?;
     let local = listener.local_addr()?;

@@ -52,6 +52,7 @@ pub async fn chat_completions(
             source: "gateway".into(),
             request: checked.generation,
             with_soul: false,
+            with_memory: false,
         })
         .await?;
     let meta = Meta {

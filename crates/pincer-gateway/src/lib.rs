@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod chat;
+mod embeddings;
 mod control;
 mod error;
 mod openai;
@@ -82,6 +83,7 @@ pub fn router(app: App, options: GatewayOptions) -> Router {
     let v1 = Router::new()
         .route("/models", get(list_models))
         .route("/chat/completions", post(chat::chat_completions))
+        .route("/embeddings", post(embeddings::create_embeddings))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     let control = Router::new()
         .route("/control/{command}", post(control::run_command))
@@ -140,6 +142,7 @@ async fn list_models(State(state): State<GatewayState>) -> Json<serde_json::Valu
         .app
         .model_id()
         .into_iter()
+        .chain(state.app.memory().ok().map(|m| m.embedder().id()))
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "pincer-local"}))
         .collect();
     Json(json!({ "object": "list", "data": data }))

@@ -186,6 +186,16 @@ impl Embedder {
         self.dimensions
     }
 
+    /// The name clients use for it: `org/name` for a Hugging Face cache
+    /// snapshot, otherwise the folder's name.
+    pub fn id(&self) -> String {
+        let from_hub = self.folder.components().find_map(|c| {
+            let part = c.as_os_str().to_string_lossy();
+            part.strip_prefix("models--").map(|repo| repo.replacen("--", "/", 1))
+        });
+        from_hub.unwrap_or_else(|| self.folder.file_name().map_or_else(|| "embedder".into(), |n| n.to_string_lossy().into_owned()))
+    }
+
     /// Where the model was loaded from.
     pub fn folder(&self) -> &Path {
         &self.folder

@@ -66,6 +66,8 @@ pub struct Hit {
     pub day: String,
     /// The fused score (higher is better).
     pub score: f32,
+    /// Cosine similarity to the query, if it was a vector result.
+    pub similarity: Option<f32>,
     /// Rank among the vector results (1-based), if it was one.
     pub vector_rank: Option<usize>,
     /// Rank among the keyword results (1-based), if it was one.
@@ -180,6 +182,7 @@ impl Memory {
             entry.0 += 1.0 / (RRF_K + rank as f32 + 1.0);
             entry.2 = Some(rank + 1);
         }
+        let similarity: HashMap<i64, f32> = vector_ranked.iter().copied().collect();
         let mut ranked: Vec<(i64, (f32, Option<usize>, Option<usize>))> = fused.into_iter().collect();
         ranked.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
         let pool = if options.mmr_lambda.is_some() || options.recency_half_life_days.is_some() {
@@ -189,7 +192,11 @@ impl Memory {
         };
         ranked.truncate(pool.max(options.limit));
         let mut hits = self.store.with_connection(|c| -> Result<Vec<Hit>> {
-            ranked.iter().filter_map(|(id, (score, v, k))| hit_row(c, *id, *score, *v, *k, &terms).transpose()).collect()
+            ranked
+                .iter()
+                .filter_map(|(id, (score, v, k))| hit_row(c, *id, *score, *v, *k, &terms).transpose())
+                .map(|hit| hit.map(|hit| Hit { similarity: similarity.get(&hit.chunk_id).copied(), ..hit }))
+                .collect()
         })?;
         if let Some(half_life) = options.recency_half_life_days.filter(|h| *h > 0.0) {
             let today = notes::today();
@@ -300,6 +307,7 @@ fn hit_row(
                 source_id: r.get(6)?,
                 day: notes::format_day(r.get(7)?),
                 score,
+                similarity: None,
                 vector_rank,
                 keyword_rank,
                 terms: terms.to_vec(),

@@ -20,7 +20,7 @@ mod soul;
 
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
-pub use sessions::{Message, MessageStats, NewMessage, NewSession, Session};
+pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
 pub use soul::{content_sha256, SoulVersion};
 
 /// Everything that can go wrong in the store.

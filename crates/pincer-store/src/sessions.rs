@@ -58,13 +58,33 @@ pub struct NewMessage {
     pub content: String,
     /// Generation figures, for assistant answers.
     pub stats: MessageStats,
+    /// The memory an answer was given, in prompt order.
+    pub sources: Vec<MessageSource>,
 }
 
 impl NewMessage {
     /// A message without generation figures.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into(), stats: MessageStats::default() }
+        Self { role: role.into(), content: content.into(), stats: MessageStats::default(), sources: Vec::new() }
     }
+}
+
+/// A piece of memory an answer was given: where it is, so the owner can
+/// check what the answer stood on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageSource {
+    /// The file.
+    pub path: String,
+    /// First line, 1-based.
+    pub start_line: i64,
+    /// Last line, inclusive.
+    pub end_line: i64,
+    /// `owner`, `agent`, `untrusted` or `system`.
+    pub provenance: String,
+    /// The chunk it was (it may since have been re-indexed away).
+    pub chunk_id: Option<i64>,
+    /// The search score it had.
+    pub score: f64,
 }
 
 /// A stored message.
@@ -82,6 +102,8 @@ pub struct Message {
     pub content: String,
     /// Generation figures, for assistant answers.
     pub stats: MessageStats,
+    /// The memory an answer was given.
+    pub sources: Vec<MessageSource>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -191,11 +213,34 @@ impl Store {
                         time_to_first_token_ms: row.get(9)?,
                         decode_tokens_per_second: row.get(10)?,
                     },
+                    sources: Vec::new(),
                     created_at: row.get(11)?,
                 })
             })
             .context("reading messages")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading messages")
+        let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>().context("reading messages")?;
+        let mut sources = connection
+            .prepare_cached(
+                "SELECT path, start_line, end_line, provenance, chunk_id, score FROM message_sources
+                 WHERE message_id = ?1 ORDER BY rank",
+            )
+            .context("reading message sources")?;
+        for message in messages.iter_mut().filter(|m| m.role == "assistant") {
+            let rows = sources
+                .query_map([message.id], |row| {
+                    Ok(MessageSource {
+                        path: row.get(0)?,
+                        start_line: row.get(1)?,
+                        end_line: row.get(2)?,
+                        provenance: row.get(3)?,
+                        chunk_id: row.get(4)?,
+                        score: row.get(5)?,
+                    })
+                })
+                .context("reading message sources")?;
+            message.sources = rows.collect::<rusqlite::Result<Vec<_>>>().context("reading message sources")?;
+        }
+        Ok(messages)
     }
 
     /// Records one request/answer exchange in a session, atomically.
@@ -237,6 +282,19 @@ impl Store {
                     ],
                 )
                 .context("saving a message")?;
+            let message_id = transaction.last_insert_rowid();
+            for (rank, source) in message.sources.iter().enumerate() {
+                transaction
+                    .execute(
+                        "INSERT INTO message_sources (message_id, rank, path, start_line, end_line, provenance, chunk_id, score)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            message_id, rank as i64, source.path, source.start_line, source.end_line,
+                            source.provenance, source.chunk_id, source.score
+                        ],
+                    )
+                    .context("saving a message's sources")?;
+            }
             position += 1;
         }
         transaction

@@ -2,12 +2,19 @@ import { LitElement, html, nothing } from "lit";
 import { unsafeHTML } from "lit/directives/unsafe-html.js";
 import { Channel } from "@tauri-apps/api/core";
 import { call, commands, errorKind, errorText } from "../api";
-import type { AnswerStats, AppInfo, ChatEvent, ChatMessageView, SessionSummary } from "../api";
+import type { AnswerSource, AnswerStats, AppInfo, ChatEvent, ChatMessageView, SessionSummary } from "../api";
 import { renderMarkdown } from "../markdown";
 
 interface Shown extends ChatMessageView {
   streaming?: boolean;
   error?: string;
+  remembered?: string;
+}
+
+/** `MEMORY.md:7-9`: a source's file name and lines. */
+function sourceLabel(source: AnswerSource): string {
+  const file = source.path.split(/[\\/]/).pop() ?? source.path;
+  return `${file}:${source.startLine}${source.endLine !== source.startLine ? `-${source.endLine}` : ""}`;
 }
 
 function describeStats(stats: AnswerStats): string {
@@ -157,8 +164,8 @@ export class ChatPane extends LitElement {
     const text = this.draft.trim();
     if (!text || this.sending) return;
     this.sending = true;
-    const answer: Shown = { role: "assistant", content: "", stats: null, streaming: true };
-    this.messages = [...this.messages, { role: "user", content: text, stats: null }, answer];
+    const answer: Shown = { role: "assistant", content: "", stats: null, sources: [], streaming: true };
+    this.messages = [...this.messages, { role: "user", content: text, stats: null, sources: [] }, answer];
     this.draft = "";
     const onEvent = new Channel<ChatEvent>();
     onEvent.onmessage = (event) => {
@@ -166,6 +173,9 @@ export class ChatPane extends LitElement {
         this.current = event.sessionId;
         sessionStorage.setItem("pincer.session", event.sessionId);
         answer.stats = { model: event.model, finishReason: "", promptTokens: 0, completionTokens: 0, timeToFirstTokenMs: 0, tokensPerSecond: 0 };
+        answer.sources = event.sources;
+      } else if (event.type === "remembered") {
+        answer.remembered = `${sourceLabel({ path: event.note.path, startLine: event.note.line, endLine: event.note.line, provenance: "agent" })}`;
       } else if (event.type === "delta") {
         answer.content += event.text;
       } else if (event.type === "failed") {
@@ -182,7 +192,7 @@ export class ChatPane extends LitElement {
     } catch (error) {
       // Nothing was sent: show why in place and give the text back.
       this.messages = this.messages.slice(0, -2);
-      this.messages = [...this.messages, { role: "error", content: text, stats: null, error: `${errorText(error)} ${whatToDo(errorKind(error))}`.trim() }];
+      this.messages = [...this.messages, { role: "error", content: text, stats: null, sources: [], error: `${errorText(error)} ${whatToDo(errorKind(error))}`.trim() }];
       this.draft = text;
     } finally {
       answer.streaming = false;
@@ -236,6 +246,11 @@ export class ChatPane extends LitElement {
       <div class="who">${assistant ? "Pincer" : "You"}</div>
       <div class="body ${assistant ? "markdown" : "plain"}">${assistant ? unsafeHTML(renderMarkdown(m.content)) : m.content}${m.streaming ? html`<span class="cursor" aria-hidden="true" data-testid=${m.stats ? "streaming" : "waiting"}>▍</span>` : nothing}</div>
       ${m.error ? html`<p class="error" role="alert">${m.error}</p>` : nothing}
+      ${m.remembered ? html`<p class="remembered" data-testid="remembered">Saved to memory: ${m.remembered}</p>` : nothing}
+      ${assistant && m.sources.length > 0 ? html`<footer class="sources" data-testid="answer-sources">From memory:
+        ${m.sources.map((s, i) => html`<button class="small source" title=${`${s.path} (${s.provenance})`}
+          @click=${() => this.dispatchEvent(new CustomEvent("pincer:open-memory", { bubbles: true, detail: s }))}>[${i + 1}] ${sourceLabel(s)}</button>`)}
+      </footer>` : nothing}
       ${assistant && m.stats && !m.streaming ? html`<footer class="stats" data-testid="answer-stats">${describeStats(m.stats)}
         <button class="small" data-copy=${m.content}>Copy</button></footer>` : nothing}
     </article>`;

@@ -1,6 +1,6 @@
 //! The store against a real SQLite file with the real sqlite-vec extension.
 
-use pincer_store::{MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
+use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
 
 fn fresh() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -84,6 +84,7 @@ fn resent_history_is_stored_once_and_stats_are_kept() {
         role: "assistant".into(),
         content: text.into(),
         stats: MessageStats { model: Some("tiny".into()), finish_reason: Some("length".into()), completion_tokens: Some(4), ..Default::default() },
+        sources: vec![MessageSource { path: format!("/notes/{text}.md"), start_line: 3, end_line: 5, provenance: "owner".into(), chunk_id: Some(7), score: 0.5 }],
     };
     let turn1 = vec![NewMessage::new("system", "be brief"), NewMessage::new("user", "one")];
     store.record_exchange(&session.id, &turn1, &answer("first")).expect("turn 1");
@@ -100,6 +101,9 @@ fn resent_history_is_stored_once_and_stats_are_kept() {
         "each message must be stored once, in order"
     );
     assert_eq!(messages[4].stats.finish_reason.as_deref(), Some("length"));
+    assert_eq!(messages[4].sources.len(), 1, "an answer keeps the memory it was given");
+    assert_eq!((messages[4].sources[0].path.as_str(), messages[4].sources[0].end_line), ("/notes/second.md", 5));
+    assert!(messages[1].sources.is_empty());
     assert_eq!(messages.iter().map(|m| m.position).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
     assert_eq!(store.recent_sessions(10).expect("recent")[0].id, session.id);
 }
