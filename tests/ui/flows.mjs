@@ -73,6 +73,56 @@ export async function soulFlow(ui, workspaceDir) {
   assert.equal(await ui.value("soul-editor"), original);
 }
 
+/** Today's daily note name in local time, as Pincer writes it. */
+function todayNote() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}.md`;
+}
+
+/**
+ * Memory: search finds a note with its lines, the viewer opens it, an edit on
+ * disk shows up in results within seconds, "remember" writes today's note,
+ * and a chat answer shows the note it stood on.
+ */
+export async function memoryFlow(ui, workspaceDir) {
+  await ui.goto("memory");
+  await ui.waitFor("MEMORY.md indexed", async () => /[1-9]\d* files/.test((await ui.texts("memory-counts"))[0] ?? ""));
+  await ui.fill("memory-query", "where is the key to the shed?");
+  await ui.click("memory-search");
+  await ui.waitFor("search hits", async () => (await ui.count("memory-hit")) > 0);
+  const [first] = await ui.texts("memory-hit");
+  assert.match(first, /flowerpot/, `the note is the first hit: ${first}`);
+  assert.match((await ui.texts("hit-source"))[0], /^MEMORY\.md:\d+/, "the hit names its file and lines");
+  await ui.click("hit-source");
+  await ui.waitFor("the file viewer", async () => (await ui.count("memory-viewer")) === 1);
+  assert.match((await ui.texts("memory-viewer"))[0], /third flowerpot/);
+
+  // An edit on disk is searchable within seconds (the watcher re-indexes it).
+  fs.appendFileSync(path.join(workspaceDir, "MEMORY.md"), "\n## Boat\n\nThe dinghy is moored at pier seven.\n");
+  await ui.fill("memory-query", "dinghy pier");
+  await ui.waitFor("the edited note in results", async () => {
+    await ui.click("memory-search");
+    return (await ui.texts("memory-hit")).some((t) => t.includes("pier seven"));
+  }, 20_000);
+
+  await ui.fill("memory-note", "the garden gate code is 4512");
+  await ui.click("memory-remember");
+  await ui.waitFor("the saved note", async () => /Saved to .*\.md line \d+/.test((await ui.texts("memory-message"))[0] ?? ""));
+  const note = fs.readFileSync(path.join(workspaceDir, "memory", todayNote()), "utf8");
+  assert.match(note, /the garden gate code is 4512/);
+  await ui.screenshot("memory-search");
+
+  // A question answered from memory shows its source under the answer.
+  await ui.goto("chat");
+  await ui.click("new-session");
+  await ui.fill("composer", "What is the code for the garden gate?");
+  await ui.click("send");
+  await ui.waitFor("the answer with its sources", async () => (await ui.count("answer-stats")) === 1);
+  const [sources] = await ui.texts("answer-sources");
+  assert.ok(sources.includes(todayNote()), `the answer shows the daily note it stood on: ${sources}`);
+}
+
 /** Bad input shows a clear message and loses nothing typed. */
 export async function errorFlow(ui, { workspaceDir, brokenModel }) {
   await ui.goto("models");
@@ -111,6 +161,7 @@ const PANE_READY = {
   models: async (ui) => (await ui.count("catalog-row")) > 0,
   soul: async (ui) => (await ui.value("soul-editor")).length > 0 && (await ui.count("soul-version")) > 0,
   settings: async (ui) => (await ui.value("gateway-port")) !== "",
+  memory: async (ui) => (await ui.count("memory-source")) > 0,
 };
 
 async function show(ui, pane) {
@@ -121,12 +172,12 @@ async function show(ui, pane) {
 /** Screenshots of every pane at 1280x800 (light and dark), and at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
-  for (const pane of ["chat", "models", "soul", "settings"]) {
+  for (const pane of ["chat", "models", "soul", "memory", "settings"]) {
     await show(ui, pane);
     await ui.screenshot(`${pane}-1280x800`);
   }
   await ui.click("theme-dark");
-  for (const pane of ["chat", "soul"]) {
+  for (const pane of ["chat", "soul", "memory"]) {
     await show(ui, pane);
     await ui.screenshot(`${pane}-dark-1280x800`);
   }

@@ -13,9 +13,14 @@ export function requireEnv(name) {
 }
 
 /** A data folder whose settings point at the test model, and a truncated GGUF. */
+/** The fact only MEMORY.md knows, written before the app starts. */
+export const MEMORY_FACT = "The spare key for the shed is under the third flowerpot.";
+
 export function prepareDataDir(label, { lastModel } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pincer-ui-${label}-`));
   if (lastModel) fs.writeFileSync(path.join(dataDir, "settings.json"), JSON.stringify({ lastModel, gatewayEnabled: false }));
+  fs.mkdirSync(path.join(dataDir, "workspace"), { recursive: true });
+  fs.writeFileSync(path.join(dataDir, "workspace", "MEMORY.md"), `# Home\n\n## Garden shed\n\n${MEMORY_FACT}\n`);
   const brokenModel = path.join(dataDir, "broken.gguf");
   const gguf = fs.readdirSync(requireEnv("PINCER_TEST_MODEL")).find((f) => f.endsWith(".gguf"));
   const bytes = fs.readFileSync(path.join(requireEnv("PINCER_TEST_MODEL"), gguf));

@@ -104,6 +104,7 @@ pub struct Memory {
     pub(crate) data_version: Mutex<i64>,
     write_lock: Mutex<()>,
     progress: Mutex<Progress>,
+    pub(crate) word_counts: Mutex<crate::search::WordCounts>,
 }
 
 impl std::fmt::Debug for Memory {
@@ -144,6 +145,7 @@ impl Memory {
             data_version: Mutex::new(-1),
             write_lock: Mutex::new(()),
             progress: Mutex::new(Progress::default()),
+            word_counts: Mutex::default(),
         };
         memory.reload_vectors()?;
         Ok(memory)
@@ -425,6 +427,47 @@ impl Memory {
                 .with_connection(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
                 .context("checking the database's integrity")?,
         })
+    }
+
+    /// Writes ready-made chunks and vectors as one file's index, through the
+    /// same transaction as real ingestion. For the search benchmark, which
+    /// needs 100k chunks without embedding 100k texts; not for the app.
+    #[doc(hidden)]
+    pub fn bench_insert(&self, path: &Path, texts: &[String], vectors: &[Vec<f32>], day: i32) -> Result<()> {
+        let source = self.sources()?.into_iter().next().ok_or_else(|| MemoryError::NotFound("no source".into()))?;
+        let chunks: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let chunk = crate::Chunk {
+                    start_line: i + 1,
+                    end_line: i + 1,
+                    heading_path: Vec::new(),
+                    text: text.clone(),
+                    tokens: text.split_whitespace().count(),
+                    content_hash: String::new(),
+                };
+                (chunk, hex::encode(Sha256::digest(text.as_bytes())))
+            })
+            .collect();
+        let prepared = PreparedFile {
+            source_id: source.id,
+            path,
+            content_hash: "bench",
+            modified_ms: 0,
+            size: 0,
+            day,
+            provenance: Provenance::Owner,
+            chunks: &chunks,
+            vectors,
+        };
+        let written = self.store.with_connection(|c| index::write_file(c, &prepared))?;
+        let mut index = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        let tags = ChunkTags { source_id: source.id, provenance: Provenance::Owner.index(), day };
+        for (id, vector) in written.added.iter().zip(vectors) {
+            index.insert(*id, tags, vector);
+        }
+        Ok(())
     }
 
     fn set_current(&self, path: Option<&Path>) {

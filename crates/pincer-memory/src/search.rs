@@ -4,7 +4,7 @@
 
 use crate::index::{blob_vector, VEC_TABLE};
 use crate::{dot, notes, Memory, MemoryError, Provenance, Result, SqliteContext};
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -120,7 +120,10 @@ impl Filter {
         };
         let since = day(&options.since, i32::MIN)?;
         let until = day(&options.until, i32::MAX)?;
-        let mut sql = format!(" AND f.day BETWEEN {since} AND {until}");
+        let mut sql = String::new();
+        if since != i32::MIN || until != i32::MAX {
+            sql.push_str(&format!(" AND f.day BETWEEN {since} AND {until}"));
+        }
         let mut values = Vec::new();
         if !options.sources.is_empty() {
             sql.push_str(&format!(" AND f.source_id IN ({})", vec!["?"; options.sources.len()].join(",")));
@@ -165,10 +168,13 @@ impl Memory {
         self.refresh_if_changed_elsewhere()?;
         let filter = Filter::new(options)?;
         let terms = query_terms(query);
-        let shortlist = self.vectors.read().unwrap_or_else(|p| p.into_inner()).shortlist(vector, CANDIDATES, &|t| filter.keeps(t));
+        let (shortlist, total_chunks) = {
+            let vectors = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+            (vectors.shortlist(vector, CANDIDATES, &|t| filter.keeps(t)), vectors.len())
+        };
         let (vector_ranked, keyword_ranked) = self.store.with_connection(|c| -> Result<_> {
             let vector_ranked = exact_rescore(c, vector, &shortlist)?;
-            let keyword_ranked = keyword_search(c, &terms, &filter)?;
+            let keyword_ranked = keyword_search(c, &terms, &filter, total_chunks, &self.word_counts)?;
             Ok((vector_ranked, keyword_ranked))
         })?;
         let mut fused: HashMap<i64, (f32, Option<usize>, Option<usize>)> = HashMap::new();
@@ -213,6 +219,15 @@ impl Memory {
         }
         hits.truncate(options.limit);
         Ok(hits)
+    }
+
+    /// The vector path alone (quantised shortlist, exact rescoring): the
+    /// benchmark scores its recall against sqlite-vec's exact scan.
+    #[doc(hidden)]
+    pub fn bench_vector_top(&self, vector: &[f32], k: usize) -> Result<Vec<i64>> {
+        let shortlist = self.vectors.read().unwrap_or_else(|p| p.into_inner()).shortlist(vector, CANDIDATES, &|_| true);
+        let ranked = self.store.with_connection(|c| exact_rescore(c, vector, &shortlist))?;
+        Ok(ranked.into_iter().take(k).map(|(id, _)| id).collect())
     }
 
     /// Greedy MMR over the hits, using their exact vectors.
@@ -261,14 +276,71 @@ fn exact_rescore(connection: &Connection, query: &[f32], shortlist: &[i64]) -> R
 }
 
 /// BM25 over the chunks' words and headings; any query word may match.
-fn keyword_search(connection: &Connection, terms: &[String], filter: &Filter) -> Result<Vec<i64>> {
+///
+/// Words found in more than 5% of the chunks (at least 500) carry almost no
+/// BM25 weight but cost a score for every chunk they appear in: they are
+/// left out when the query has rarer words, and only required together
+/// (AND) when it has none. Counting stops at the threshold, so the check
+/// costs at most that many postings per word.
+/// Capped document counts of query words, kept between searches: a word's
+/// share of the chunks moves slowly, so counts are only redone once the
+/// index has grown or shrunk by a tenth.
+#[derive(Debug, Default)]
+pub(crate) struct WordCounts {
+    total_at_fill: usize,
+    counts: HashMap<String, i64>,
+}
+
+fn keyword_search(
+    connection: &Connection,
+    terms: &[String],
+    filter: &Filter,
+    total_chunks: usize,
+    word_counts: &std::sync::Mutex<WordCounts>,
+) -> Result<Vec<i64>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let expression = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
+    let quote = |t: &String| format!("\"{}\"", t.replace('"', ""));
+    let common_at = (total_chunks / 20).max(500);
+    let mut rare = Vec::new();
+    let mut cache = word_counts.lock().unwrap_or_else(|p| p.into_inner());
+    if total_chunks.abs_diff(cache.total_at_fill) * 10 > cache.total_at_fill {
+        *cache = WordCounts { total_at_fill: total_chunks, counts: HashMap::new() };
+    }
+    for term in terms {
+        let seen = match cache.counts.get(term) {
+            Some(seen) => *seen,
+            None => {
+                let mut statement = connection
+                    .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ?1 LIMIT ?2)")
+                    .context("preparing a word count")?;
+                let seen: i64 =
+                    statement.query_row(params![quote(term), common_at as i64], |r| r.get(0)).context("counting a word")?;
+                cache.counts.insert(term.clone(), seen);
+                seen
+            }
+        };
+        if seen == 0 {
+            continue;
+        }
+        if (seen as usize) < common_at {
+            rare.push(quote(term));
+        }
+    }
+    let expression = if rare.is_empty() {
+        terms.iter().map(quote).collect::<Vec<_>>().join(" AND ")
+    } else {
+        rare.join(" OR ")
+    };
+    // Without filters the chunk and file rows are not needed to rank.
+    let joins = if filter.sql.is_empty() {
+        ""
+    } else {
+        "JOIN memory_chunks c ON c.id = memory_fts.rowid JOIN memory_files f ON f.id = c.file_id"
+    };
     let sql = format!(
-        "SELECT memory_fts.rowid FROM memory_fts
-         JOIN memory_chunks c ON c.id = memory_fts.rowid JOIN memory_files f ON f.id = c.file_id
+        "SELECT memory_fts.rowid FROM memory_fts {joins}
          WHERE memory_fts MATCH ?{} ORDER BY bm25(memory_fts, 1.0, 2.0) LIMIT {CANDIDATES}",
         filter.sql
     );
