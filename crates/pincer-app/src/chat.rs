@@ -45,6 +45,17 @@ impl ChatStream {
         &self.session_id
     }
 
+    /// Stops taking events and returns those already handed over but not
+    /// yet read: together with what was read, exactly what gets saved.
+    pub fn close_and_drain(&mut self) -> Vec<pincer_inference::Result<GenerationEvent>> {
+        self.receiver.close();
+        let mut rest = Vec::new();
+        while let Ok(event) = self.receiver.try_recv() {
+            rest.push(event);
+        }
+        rest
+    }
+
     /// The memory put in front of the question (recorded with the answer).
     pub fn sources(&self) -> &[MessageSource] {
         &self.sources
@@ -160,16 +171,20 @@ impl Recorder {
                 event = generation.next() => event,
             };
             let Some(event) = event else { break };
+            let mut text = None;
             match &event {
-                Ok(GenerationEvent::Delta { text, .. }) => {
-                    answer.push_str(text);
-                    deltas += 1;
-                }
+                Ok(GenerationEvent::Delta { text: piece, .. }) => text = Some(piece.clone()),
                 Ok(GenerationEvent::Finished { reason, stats }) => outcome = Some((reason.clone(), stats.clone())),
                 Err(error) => outcome = Some((FinishReason::Other(format!("error: {error}")), GenerationStats::default())),
             }
             if sender.send(event).await.is_err() {
                 break;
+            }
+            // Counted only once handed over, so the saved answer is exactly
+            // what the reader got (see `ChatStream::close_and_drain`).
+            if let Some(text) = text {
+                answer.push_str(&text);
+                deltas += 1;
             }
         }
         // Dropping the generation now cancels it if it is still running.

@@ -181,6 +181,14 @@ async fn stream_answer(
                 stats_of(model, "error", deltas, &GenerationStats::default())
             }
         };
+        // What the engine handed over before the stop is saved with the
+        // answer, so it is shown too.
+        for event in stream.close_and_drain() {
+            if let Ok(GenerationEvent::Delta { text, .. }) = event {
+                answer.push_str(&text);
+                sink(ChatEvent::Delta { text });
+            }
+        }
         drop(stream);
         return (answer, finished);
     }
