@@ -60,14 +60,37 @@ struct SentenceConfig {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_out: Linear,
+    /// Query, key and value projections fused into one matmul.
+    qkv: Dense,
+    attention_out: Dense,
     attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     output_norm: LayerNorm,
+}
+
+/// A linear layer applied as one 2-D matmul over every token of the batch,
+/// with its weight stored transposed and contiguous. candle-nn's `Linear`
+/// multiplies a 3-D input batch element by batch element, repacking the
+/// weight each time.
+struct Dense {
+    weight_t: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    fn new(parts: &[Linear]) -> candle_core::Result<Self> {
+        let weights: Vec<Tensor> = parts.iter().map(|l| l.weight().clone()).collect();
+        let biases = parts.iter().map(|l| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("a bias is missing".into())));
+        let bias = Tensor::cat(&biases.collect::<candle_core::Result<Vec<_>>>()?, 0)?;
+        Ok(Self { weight_t: Tensor::cat(&weights, 0)?.t()?.contiguous()?, bias })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (batch, len, width) = x.dims3()?;
+        let flat = x.reshape((batch * len, width))?.matmul(&self.weight_t)?.broadcast_add(&self.bias)?;
+        flat.reshape((batch, len, self.bias.dim(0)?))
+    }
 }
 
 /// A loaded sentence embedder. Cheap to share behind an `Arc`.
@@ -149,13 +172,15 @@ impl Embedder {
                 let l = vb.pp(format!("encoder.layer.{i}"));
                 let a = l.pp("attention");
                 Ok(Layer {
-                    query: linear(hidden, hidden, a.pp("self.query"))?,
-                    key: linear(hidden, hidden, a.pp("self.key"))?,
-                    value: linear(hidden, hidden, a.pp("self.value"))?,
-                    attention_out: linear(hidden, hidden, a.pp("output.dense"))?,
+                    qkv: Dense::new(&[
+                        linear(hidden, hidden, a.pp("self.query"))?,
+                        linear(hidden, hidden, a.pp("self.key"))?,
+                        linear(hidden, hidden, a.pp("self.value"))?,
+                    ])?,
+                    attention_out: Dense::new(&[linear(hidden, hidden, a.pp("output.dense"))?])?,
                     attention_norm: layer_norm(hidden, eps, a.pp("output.LayerNorm"))?,
-                    intermediate: linear(hidden, config.intermediate_size, l.pp("intermediate.dense"))?,
-                    output: linear(config.intermediate_size, hidden, l.pp("output.dense"))?,
+                    intermediate: Dense::new(&[linear(hidden, config.intermediate_size, l.pp("intermediate.dense"))?])?,
+                    output: Dense::new(&[linear(config.intermediate_size, hidden, l.pp("output.dense"))?])?,
                     output_norm: layer_norm(hidden, eps, l.pp("output.LayerNorm"))?,
                 })
             })
@@ -208,9 +233,17 @@ impl Embedder {
 
     /// Embeds texts in batches; each vector is unit length.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.options.batch_size.max(1)) {
-            out.extend(self.pool.install(|| self.embed_batch(batch))?);
+        // Texts of similar length are batched together so little is padding;
+        // the vectors go back in the caller's order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.options.batch_size.max(1)) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            let vectors = self.pool.install(|| self.embed_batch(&batch_texts))?;
+            for (&i, vector) in batch.iter().zip(vectors) {
+                out[i] = vector;
+            }
         }
         Ok(out)
     }
@@ -251,9 +284,11 @@ impl Embedder {
             let split = |t: Tensor| -> candle_core::Result<Tensor> {
                 t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous()
             };
-            let q = split(layer.query.forward(&x)?)?;
-            let k = split(layer.key.forward(&x)?)?;
-            let v = split(layer.value.forward(&x)?)?;
+            let qkv = layer.qkv.forward(&x)?;
+            let hidden = self.dimensions;
+            let q = split(qkv.narrow(2, 0, hidden)?)?;
+            let k = split(qkv.narrow(2, hidden, hidden)?)?;
+            let v = split(qkv.narrow(2, 2 * hidden, hidden)?)?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, self.dimensions))?;
