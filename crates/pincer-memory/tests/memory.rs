@@ -209,3 +209,47 @@ fn mmr_and_recency_reorder_without_losing_the_best_hit() {
     let recent = f.memory.search("report", &SearchOptions { recency_half_life_days: Some(1.0), ..Default::default() }).unwrap();
     assert!(recent.windows(2).all(|w| w[0].score >= w[1].score));
 }
+
+/// A one-page PDF with `text` in Helvetica, built by hand (objects + xref).
+fn tiny_pdf(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    pdf
+}
+
+#[test]
+fn pdfs_are_read_and_damaged_files_are_skipped_with_a_reason() {
+    let f = fixture();
+    let docs = f.dir.path().join("pdfs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("warranty.pdf"), tiny_pdf("The dishwasher warranty ends in March 2028.")).unwrap();
+    std::fs::write(docs.join("broken.pdf"), b"%PDF-1.4\nthis is not a pdf").unwrap();
+    std::fs::write(docs.join("latin1.txt"), b"caf\xe9 au lait").unwrap();
+    f.memory.add_source(&docs, Provenance::Untrusted).unwrap();
+    let report = f.memory.sync(&AtomicBool::new(false)).unwrap();
+    assert_eq!(report.files_indexed, 1, "{report:?}");
+    assert_eq!(report.errors.len(), 2, "{report:?}");
+    assert!(report.errors.iter().any(|e| e.contains("broken.pdf")));
+    assert!(report.errors.iter().any(|e| e.contains("latin1.txt") && e.contains("UTF-8")));
+    let hits = f.memory.search("when does the dishwasher warranty expire", &SearchOptions::default()).unwrap();
+    assert!(hits[0].path.ends_with("warranty.pdf") && hits[0].text.contains("March 2028"), "{hits:#?}");
+    integrity(&f.store, &f.memory);
+}
