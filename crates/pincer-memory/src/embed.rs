@@ -212,13 +212,16 @@ impl Embedder {
     }
 
     /// The name clients use for it: `org/name` for a Hugging Face cache
-    /// snapshot, otherwise the folder's name.
+    /// snapshot, otherwise the folder's name (its parent's, if it is `model`).
     pub fn id(&self) -> String {
         let from_hub = self.folder.components().find_map(|c| {
             let part = c.as_os_str().to_string_lossy();
             part.strip_prefix("models--").map(|repo| repo.replacen("--", "/", 1))
         });
-        from_hub.unwrap_or_else(|| self.folder.file_name().map_or_else(|| "embedder".into(), |n| n.to_string_lossy().into_owned()))
+        // A folder called just "model" (as inside a Python package) says
+        // nothing; its parent names it.
+        let named = self.folder.components().rev().map(|c| c.as_os_str().to_string_lossy()).find(|name| name != "model");
+        from_hub.unwrap_or_else(|| named.map_or_else(|| "embedder".into(), |n| n.into_owned()))
     }
 
     /// Where the model was loaded from.

