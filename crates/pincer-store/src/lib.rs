@@ -13,11 +13,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod audit;
 mod connection;
 mod migrations;
 mod sessions;
 mod soul;
 
+pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
@@ -78,7 +80,15 @@ impl<T> SqliteContext<T> for std::result::Result<T, rusqlite::Error> {
     }
 }
 
-/// Seconds since the Unix epoch, the store's one time format.
+/// Milliseconds since the Unix epoch (audit records).
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Seconds since the Unix epoch, the store's time format for sessions.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

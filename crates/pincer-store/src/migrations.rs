@@ -100,6 +100,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (message_id, rank)
     );
     "#,
+    // 4: the hash-chained audit log (see audit.rs).
+    r#"
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit_log(at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,7 @@
 //! The store against a real SQLite file with the real sqlite-vec extension.
 
+mod audit;
+
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
 
 fn fresh() -> (tempfile::TempDir, Store) {

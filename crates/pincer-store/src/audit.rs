@@ -1,0 +1,171 @@
+//! The audit log: an append-only, hash-chained record of what happened.
+//!
+//! Each record carries the hash of the one before it, and its own hash
+//! covers its sequence number and every field. Editing a record breaks its
+//! hash; deleting or reordering records breaks the sequence or the chain.
+//! [`Store::verify_audit`] walks the chain and names the first bad record.
+//! (Cutting records off the end leaves a shorter valid chain; the signed
+//! checkpoints that catch that need the vault's key and come with it.)
+
+use crate::{unix_now_ms, Result, SqliteContext, Store};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What to record. `details` must never hold a secret: record names, not values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Who acted: `owner`, `agent`, `system`, or `client` (a gateway caller).
+    pub actor: String,
+    /// What was done, dotted: `gateway.auth`, `model.load`, `soul.save`.
+    pub action: String,
+    /// What it was done to: a path, a model id, a route.
+    pub target: String,
+    /// The outcome: `allowed`, `denied`, `failed`, `done`.
+    pub decision: String,
+    /// Anything else worth keeping, as JSON.
+    pub details: serde_json::Value,
+}
+
+/// A stored audit record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: AuditEvent,
+    /// The previous record's hash ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+/// How far the chain checks out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditVerification {
+    /// Records checked.
+    pub records: i64,
+    /// The first record that does not check out, with why; `None` when the
+    /// whole chain is intact.
+    pub broken_at: Option<AuditBreak>,
+}
+
+/// Where and how the chain breaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditBreak {
+    /// The sequence number where it breaks.
+    pub seq: i64,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+/// The hash of a record: SHA-256 over the previous hash and a canonical
+/// JSON array of the record's fields.
+pub fn record_hash(prev_hash: &str, seq: i64, at_ms: i64, event: &AuditEvent) -> String {
+    let canonical = serde_json::json!([
+        seq,
+        at_ms,
+        event.actor,
+        event.action,
+        event.target,
+        event.decision,
+        event.details.to_string()
+    ]);
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical.to_string().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+impl Store {
+    /// Appends a record to the chain. The write transaction is taken up
+    /// front, so two processes appending at once still form one chain.
+    pub fn audit(&self, event: AuditEvent) -> Result<AuditRecord> {
+        let mut connection = self.lock();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("starting an audit append")?;
+        let last: Option<(i64, String)> = transaction
+            .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .context("reading the audit chain's head")?;
+        let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(seq, hash)| (seq + 1, hash));
+        let at_ms = unix_now_ms();
+        let hash = record_hash(&prev_hash, seq, at_ms, &event);
+        transaction
+            .execute(
+                "INSERT INTO audit_log (seq, at_ms, actor, action, target, decision, details, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![seq, at_ms, event.actor, event.action, event.target, event.decision, event.details.to_string(), prev_hash, hash],
+            )
+            .context("appending an audit record")?;
+        transaction.commit().context("committing an audit record")?;
+        Ok(AuditRecord { seq, at_ms, event, prev_hash, hash })
+    }
+
+    /// Records in order, from `after_seq` (exclusive), at most `limit`.
+    pub fn audit_records(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT seq, at_ms, actor, action, target, decision, details, prev_hash, hash
+                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .context("reading the audit log")?;
+        let rows = statement
+            .query_map(params![after_seq, limit], |r| {
+                let details: String = r.get(6)?;
+                Ok(AuditRecord {
+                    seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    event: AuditEvent {
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        target: r.get(4)?,
+                        decision: r.get(5)?,
+                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+                    },
+                    prev_hash: r.get(7)?,
+                    hash: r.get(8)?,
+                })
+            })
+            .context("reading the audit log")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the audit log")
+    }
+
+    /// Walks the whole chain and names the first record that does not
+    /// check out: an edited field, a missing or inserted record, a swap.
+    pub fn verify_audit(&self) -> Result<AuditVerification> {
+        let mut expected_seq = 1;
+        let mut prev_hash = GENESIS.to_string();
+        let mut checked = 0;
+        loop {
+            let page = self.audit_records(expected_seq - 1, 1000)?;
+            if page.is_empty() {
+                return Ok(AuditVerification { records: checked, broken_at: None });
+            }
+            for record in page {
+                let broken = |reason: String| Ok(AuditVerification { records: checked, broken_at: Some(AuditBreak { seq: record.seq, reason }) });
+                if record.seq != expected_seq {
+                    return broken(format!("expected record {expected_seq} here; records {expected_seq}..{} are missing", record.seq - 1));
+                }
+                if record.prev_hash != prev_hash {
+                    return broken("its link to the record before does not match (a record before it was removed, inserted or swapped)".into());
+                }
+                // Details are re-serialised the way they were hashed.
+                if record_hash(&prev_hash, record.seq, record.at_ms, &record.event) != record.hash {
+                    return broken("its contents do not match its hash (the record was edited)".into());
+                }
+                prev_hash = record.hash;
+                expected_seq += 1;
+                checked += 1;
+            }
+        }
+    }
+}
