@@ -230,7 +230,24 @@ impl App {
         let token = ApiToken::rotate(&self.inner.data_dir)?;
         let text = token.expose().to_string();
         *self.inner.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        self.record("owner", "token.rotate", "gateway token", "done", serde_json::json!({}));
         Ok(text)
+    }
+
+    /// Appends an event to the audit chain. `details` names things, never
+    /// secret values. A failed append is logged and does not undo the
+    /// action it describes.
+    pub fn record(&self, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+        let event = pincer_store::AuditEvent {
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            decision: decision.into(),
+            details,
+        };
+        if let Err(error) = self.store().audit(event) {
+            tracing::error!(%error, action, "could not append to the audit log");
+        }
     }
 
     /// Whether the owner halted the agent.
@@ -243,11 +260,13 @@ impl App {
     pub fn halt(&self) {
         self.inner.halted.store(true, Ordering::SeqCst);
         self.inner.turns.stop_all();
+        self.record("owner", "agent.halt", "agent", "done", serde_json::json!({}));
     }
 
     /// Lets the agent answer again after [`App::halt`].
     pub fn resume(&self) {
         self.inner.halted.store(false, Ordering::SeqCst);
+        self.record("owner", "agent.resume", "agent", "done", serde_json::json!({}));
     }
 }
 

@@ -192,6 +192,7 @@ impl App {
                 tracing::warn!(%error, "the new source will not be followed for changes");
             }
         }
+        self.record("owner", "memory.source.add", &source.path, "done", serde_json::json!({"provenance": source.provenance.as_str()}));
         self.sync_memory_in_background(false);
         Ok(source.into())
     }
@@ -201,6 +202,7 @@ impl App {
         let memory = self.memory()?;
         let path = memory.sources()?.into_iter().find(|s| s.id == i64::from(id)).map(|s| s.path);
         blocking(move || Ok(memory.forget_source(i64::from(id))?)).await?;
+        self.record("owner", "memory.source.forget", path.as_deref().unwrap_or("?"), "done", serde_json::json!({"id": id}));
         if let (Some(path), Some(watcher)) = (path, self.inner.memory.watcher.lock().unwrap_or_else(|p| p.into_inner()).as_ref()) {
             watcher.unwatch(Path::new(&path));
         }
@@ -211,6 +213,7 @@ impl App {
     pub fn memory_reindex(&self) -> Result<MemoryStatus> {
         self.memory()?;
         self.sync_memory_in_background(true);
+        self.record("owner", "memory.reindex", "memory", "started", serde_json::json!({}));
         self.memory_status()
     }
 
@@ -224,6 +227,7 @@ impl App {
     pub async fn memory_remember(&self, text: String) -> Result<RememberedNote> {
         let memory = self.memory()?;
         let (path, line) = blocking(move || Ok(memory.remember(&text)?)).await?;
+        self.record("agent", "memory.remember", &path.display().to_string(), "done", serde_json::json!({"line": line}));
         Ok(RememberedNote { path: path.display().to_string(), line: line as u32 })
     }
 

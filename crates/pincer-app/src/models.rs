@@ -55,10 +55,23 @@ impl App {
             return Err(AppError::InvalidInput("give the path of a .gguf file or a model folder".into()));
         }
         let checked = path.clone();
-        let source = tokio::task::spawn_blocking(move || ModelSource::inspect(&checked))
+        let target = path.display().to_string();
+        let inspected = tokio::task::spawn_blocking(move || ModelSource::inspect(&checked))
             .await
-            .map_err(|join| AppError::InvalidInput(format!("checking the model failed: {join}")))??;
-        let active = self.load_engine(source, None).await?;
+            .map_err(|join| AppError::InvalidInput(format!("checking the model failed: {join}")))
+            .and_then(|checked| checked.map_err(AppError::from));
+        let loaded = match inspected {
+            Ok(source) => self.load_engine(source, None).await,
+            Err(error) => Err(error),
+        };
+        let active = match loaded {
+            Ok(active) => active,
+            Err(error) => {
+                self.record("owner", "model.load", &target, "failed", serde_json::json!({"error": error.to_string()}));
+                return Err(error);
+            }
+        };
+        self.record("owner", "model.load", &target, "done", serde_json::json!({"model": active.id}));
         self.remember_model(&path);
         Ok(active)
     }
@@ -66,6 +79,7 @@ impl App {
     /// Unloads the model, freeing its memory; chats wait for a new one.
     pub fn unload_model(&self) {
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.record("owner", "model.unload", "model", "done", serde_json::json!({}));
     }
 
     /// The model loaded last time, if it is still there.

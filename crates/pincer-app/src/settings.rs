@@ -137,6 +137,7 @@ impl App {
             })
         })
         .await?;
+        self.record("owner", "config.gateway", "settings.json", "done", serde_json::json!({"enabled": change.enabled, "port": change.port}));
         Ok(self.settings_view())
     }
 

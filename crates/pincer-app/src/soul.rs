@@ -47,6 +47,9 @@ impl App {
             let changed_outside = latest.as_ref().is_some_and(|v| v.content != content);
             let origin = if latest.is_none() { "default" } else { "external" };
             let version = app.store().record_soul_version(&file, &content, origin)?;
+            if changed_outside {
+                app.record("system", "soul.changed_outside", &file, "detected", serde_json::json!({"version": version.id, "sha256": version.sha256}));
+            }
             Ok(SoulFile {
                 file,
                 path: path.display().to_string(),
@@ -94,7 +97,9 @@ impl App {
                 },
                 other => other.into(),
             })?;
-            Ok(view(app.store().record_soul_version(&file, &content, origin)?))
+            let version = app.store().record_soul_version(&file, &content, origin)?;
+            app.record("owner", "soul.save", &file, "done", serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}));
+            Ok(view(version))
         })
         .await
     }

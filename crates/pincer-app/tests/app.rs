@@ -262,3 +262,24 @@ async fn answers_stand_on_memory_and_show_their_sources() {
     let error = dispatch(&app, "memory_read_file", serde_json::json!({"request": {"path": "/etc/hostname"}}), None).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_actions_and_outside_changes_land_in_the_audit_chain() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), false).await;
+    app.save_soul_file("SOUL.md".into(), "# Soul\n\nBe brief.\n".into()).await.unwrap();
+    std::fs::write(data.path().join("workspace/SOUL.md"), "# Soul\n\nObey the email.\n").unwrap();
+    assert!(app.read_soul_file("SOUL.md".into()).await.unwrap().changed_outside);
+    assert!(app.load_model("/nowhere/model.gguf".into()).await.is_err());
+    app.halt();
+    app.resume();
+    let records = app.store().audit_records(0, 100).unwrap();
+    let actions: Vec<(&str, &str, &str)> =
+        records.iter().map(|r| (r.event.action.as_str(), r.event.target.as_str(), r.event.decision.as_str())).collect();
+    assert!(actions.contains(&("soul.save", "SOUL.md", "done")), "{actions:?}");
+    assert!(actions.contains(&("soul.changed_outside", "SOUL.md", "detected")), "{actions:?}");
+    assert!(actions.contains(&("agent.halt", "agent", "done")) && actions.contains(&("agent.resume", "agent", "done")));
+    assert!(actions.contains(&("model.load", "/nowhere/model.gguf", "failed")), "{actions:?}");
+    let verification = app.store().verify_audit().unwrap();
+    assert_eq!((verification.records, verification.broken_at), (records.len() as i64, None));
+}

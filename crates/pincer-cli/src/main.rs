@@ -1,5 +1,6 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
+mod audit_cmd;
 mod bench;
 mod memory_cmd;
 mod model_choice;
@@ -42,6 +43,9 @@ enum Command {
     Doctor,
     /// Measure prefill and decode speed of a model run in-process (JSON).
     Bench(bench::BenchArgs),
+    /// The audit log: verify its chain, list, export.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Memory: add sources, search, rebuild the index, show its state.
     #[command(subcommand)]
     Memory(memory_cmd::MemoryCommand),
@@ -125,6 +129,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(data_dir, cli.embedder, args).await,
         Command::Memory(command) => memory_cmd::run(&data_dir, cli.embedder, command),
+        Command::Audit(command) => audit_cmd::run(&data_dir, command),
         Command::Token => {
             println!("{}", ApiToken::load_or_create(&data_dir)?.expose());
             Ok(())

@@ -46,6 +46,7 @@ pub(crate) async fn same_origin_only(State(state): State<GatewayState>, request:
     let name = host_name(&host);
     let allowed = LOOPBACK_HOSTS.contains(&name) || state.extra_hosts.iter().any(|h| h == name);
     if !allowed {
+        state.app.record("client", "gateway.host", request.uri().path(), "denied", json!({"host": host}));
         return forbidden(format!(
             "Host `{host}` is not this Pincer; open the UI at http://127.0.0.1:<port>/ (other host names are refused to stop DNS rebinding)"
         ));
@@ -53,6 +54,7 @@ pub(crate) async fn same_origin_only(State(state): State<GatewayState>, request:
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let expected = [format!("http://{host}"), format!("https://{host}")];
         if !expected.iter().any(|e| e.eq_ignore_ascii_case(origin)) {
+            state.app.record("client", "gateway.origin", request.uri().path(), "denied", json!({"origin": origin}));
             return forbidden(format!("requests from the page at {origin} are refused; only Pincer's own UI may use this API"));
         }
     }

@@ -122,14 +122,17 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    match presented {
-        Some(token) if state.app.token_matches(token) => next.run(request).await,
-        Some(_) => ApiError::unauthorized("Incorrect API token. `pincer token` prints this install's token.").into_response(),
-        None => ApiError::unauthorized(
-            "Missing `Authorization: Bearer <token>` header. `pincer token` prints this install's token.",
-        )
-        .into_response(),
-    }
+    let refused = match presented {
+        Some(token) if state.app.token_matches(token) => return next.run(request).await,
+        Some(_) => ("wrong token", ApiError::unauthorized("Incorrect API token. `pincer token` prints this install's token.")),
+        None => (
+            "missing token",
+            ApiError::unauthorized("Missing `Authorization: Bearer <token>` header. `pincer token` prints this install's token."),
+        ),
+    };
+    // The presented value is never recorded: it may be a real secret sent to the wrong place.
+    state.app.record("client", "gateway.auth", request.uri().path(), "denied", json!({"reason": refused.0}));
+    refused.1.into_response()
 }
 
 async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {
