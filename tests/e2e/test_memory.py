@@ -79,8 +79,12 @@ def pincer(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def counts(db: Path) -> int:
-    with sqlite3.connect(db) as c:
-        return c.execute("SELECT count(*) FROM memory_files").fetchone()[0]
+    """Files committed so far; 0 while the database is still being created and migrated."""
+    try:
+        with sqlite3.connect(db) as c:
+            return c.execute("SELECT count(*) FROM memory_files").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
 
 
 def test_a_kill_mid_ingest_loses_nothing_and_resumes(tmp_path):
