@@ -173,7 +173,7 @@ impl App {
                 memory: memory::MemoryState::default(),
             }),
         };
-        app.start_memory(config.embedder).await;
+        app.start_memory_in_background(config.embedder).await;
         if let Some(model) = config.model {
             app.load_engine(model, config.model_id).await?;
         }

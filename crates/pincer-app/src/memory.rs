@@ -27,6 +27,8 @@ pub(crate) struct MemoryState {
     watcher: Mutex<Option<MemoryWatcher>>,
     problem: Mutex<Option<String>>,
     syncing: Arc<AtomicBool>,
+    /// Held while the embedder loads, so [`App::memory_ready`] can wait.
+    starting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl From<MemoryError> for AppError {
@@ -57,6 +59,25 @@ fn hub_file(file: &str) -> HubFile {
 }
 
 impl App {
+    /// Starts memory without holding up start-up: loading the embedder
+    /// (~160 ms, 90 MB of weights) runs on its own task; until it is done
+    /// turns answer without memory and memory commands say it is starting.
+    pub(crate) async fn start_memory_in_background(&self, embedder: Option<PathBuf>) {
+        let starting = self.inner.memory.starting.clone().lock_owned().await;
+        let app = self.clone();
+        tokio::spawn(async move {
+            app.start_memory(embedder).await;
+            drop(starting);
+        });
+    }
+
+    /// Memory once it has finished starting (or why it is off). `pincer
+    /// serve` waits for this before it reports healthy.
+    pub async fn memory_ready(&self) -> Result<Arc<Memory>> {
+        let _started = self.inner.memory.starting.lock().await;
+        self.memory()
+    }
+
     /// Loads the embedder and opens memory, then syncs and watches in the
     /// background. A missing or broken embedder leaves memory off with the
     /// reason in [`App::memory_status`]; chat works without it.
@@ -200,11 +221,10 @@ impl App {
     /// Forgets a source: its chunks and vectors leave the index; its files stay.
     pub async fn memory_forget_source(&self, id: u32) -> Result<MemoryStatus> {
         let memory = self.memory()?;
-        let path = memory.sources()?.into_iter().find(|s| s.id == i64::from(id)).map(|s| s.path);
-        blocking(move || Ok(memory.forget_source(i64::from(id))?)).await?;
-        self.record("owner", "memory.source.forget", path.as_deref().unwrap_or("?"), "done", serde_json::json!({"id": id}));
-        if let (Some(path), Some(watcher)) = (path, self.inner.memory.watcher.lock().unwrap_or_else(|p| p.into_inner()).as_ref()) {
-            watcher.unwatch(Path::new(&path));
+        let path = blocking(move || Ok(memory.forget_source(i64::from(id))?)).await?;
+        self.record("owner", "memory.source.forget", &path.display().to_string(), "done", serde_json::json!({"id": id}));
+        if let Some(watcher) = self.inner.memory.watcher.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            watcher.unwatch(&path);
         }
         self.memory_status()
     }

@@ -231,7 +231,7 @@ async fn answers_stand_on_memory_and_show_their_sources() {
     )
     .unwrap();
     let app = start(data.path(), true).await;
-    app.memory().unwrap().sync(&std::sync::atomic::AtomicBool::new(false)).unwrap();
+    app.memory_ready().await.unwrap().sync(&std::sync::atomic::AtomicBool::new(false)).unwrap();
 
     let (sink, events) = recording_sink();
     let summary = app.send_message(message(None, "What's the wifi password at the cabin?", 4), sink).await.unwrap();

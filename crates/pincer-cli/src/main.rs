@@ -168,6 +168,10 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
         embedder,
     })
     .await?;
+    // Serve with memory in place: /v1/embeddings and the UI's first search work at once.
+    if let Err(error) = app.memory_ready().await {
+        tracing::warn!("memory is off: {error}");
+    }
     let local = listener.local_addr()?;
     eprintln!(
         "Pincer is serving `{}` at http://{local}/v1 (OpenAI-compatible; `pincer token` prints the API token)",

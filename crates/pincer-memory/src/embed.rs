@@ -151,8 +151,8 @@ impl Embedder {
             .with_truncation(Some(TruncationParams { max_length: max_len, ..Default::default() }))
             .map_err(|e| bad(format!("tokenizer truncation: {e}")))?;
 
-        // SAFETY-free load: read the file into memory (the model is ~90 MB)
-        // rather than mmap it, so a file changed underneath cannot fault us.
+        // Read the file into memory (the model is ~90 MB) rather than mmap it,
+        // so a file changed underneath cannot fault us.
         let weights = std::fs::read(folder.join("model.safetensors"))
             .map_err(|e| bad(format!("model.safetensors: {e}")))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)

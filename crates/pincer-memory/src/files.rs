@@ -76,9 +76,9 @@ pub(crate) fn belongs(kind: SourceKind, root: &Path, path: &Path) -> bool {
 /// Every file the source holds now, sorted for a stable order.
 pub(crate) fn list(kind: SourceKind, root: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = match kind {
-        SourceKind::File => vec![root.to_path_buf()].into_iter().filter(|p| p.is_file()).collect(),
+        SourceKind::File => Some(root.to_path_buf()).filter(|p| p.is_file()).into_iter().collect(),
         SourceKind::Workspace => {
-            let mut files: Vec<PathBuf> = vec![root.join("MEMORY.md")].into_iter().filter(|p| p.is_file()).collect();
+            let mut files: Vec<PathBuf> = Some(root.join("MEMORY.md")).filter(|p| p.is_file()).into_iter().collect();
             files.extend(walk(&root.join("memory")).filter(|p| belongs(kind, root, p)));
             files
         }

@@ -11,8 +11,8 @@ pub(crate) const VEC_TABLE: &str = "memory_vec";
 /// Makes sure the vector table exists for vectors of `dims` made by
 /// `embedder_id`. When the embedder changed, the old vectors mean nothing:
 /// the table is recreated and every file is forgotten so the next sync
-/// indexes it again. Returns whether that happened.
-pub(crate) fn ensure_vec_table(connection: &mut Connection, embedder_id: &str, dims: usize) -> Result<bool> {
+/// indexes it again.
+pub(crate) fn ensure_vec_table(connection: &mut Connection, embedder_id: &str, dims: usize) -> Result<()> {
     let recorded: Option<String> = connection
         .query_row("SELECT value FROM memory_meta WHERE key = 'embedder'", [], |row| row.get(0))
         .optional()
@@ -22,7 +22,7 @@ pub(crate) fn ensure_vec_table(connection: &mut Connection, embedder_id: &str, d
         .context("looking for the vector table")?
         > 0;
     if exists && recorded.as_deref() == Some(embedder_id) {
-        return Ok(false);
+        return Ok(());
     }
     let transaction = connection.transaction().context("starting the vector table rebuild")?;
     transaction
@@ -39,8 +39,7 @@ pub(crate) fn ensure_vec_table(connection: &mut Connection, embedder_id: &str, d
     transaction
         .execute("INSERT INTO memory_meta(key, value) VALUES ('embedder', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [embedder_id])
         .context("recording the memory index's embedder")?;
-    transaction.commit().context("committing the vector table rebuild")?;
-    Ok(exists || recorded.is_some())
+    transaction.commit().context("committing the vector table rebuild")
 }
 
 /// A file ready to be written: everything computed, nothing locked yet.

@@ -8,6 +8,7 @@ use pincer_store::Store;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -122,11 +123,7 @@ impl Memory {
     /// Opens memory over `store`, creating the vector table for `embedder`
     /// (rebuilding it if the embedder changed) and registering the workspace.
     pub fn open(store: Arc<Store>, embedder: Arc<Embedder>, options: MemoryOptions) -> Result<Self> {
-        let embedder_id = format!(
-            "{}:{}",
-            embedder.folder().file_name().map_or_else(|| "embedder".into(), |n| n.to_string_lossy().into_owned()),
-            embedder.dimensions()
-        );
+        let embedder_id = format!("{}:{}", embedder.id(), embedder.dimensions());
         store.with_connection(|c| index::ensure_vec_table(c, &embedder_id, embedder.dimensions()))?;
         let workspace = options.workspace.to_string_lossy().into_owned();
         store.with_connection(|c| {
@@ -227,28 +224,28 @@ impl Memory {
             )
             .context("adding a memory source")
         })?;
-        self.sources()?
+        self.source_paths()?
             .into_iter()
             .find(|s| s.path == text)
             .ok_or_else(|| MemoryError::NotFound(format!("source {text} vanished while being added")))
     }
 
     /// Forgets a source the owner added: its files' chunks and vectors go.
-    /// The workspace itself cannot be forgotten.
-    pub fn forget_source(&self, id: i64) -> Result<()> {
+    /// The workspace itself cannot be forgotten. Returns the source's path.
+    pub fn forget_source(&self, id: i64) -> Result<PathBuf> {
         let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let removed = self.store.with_connection(|c| -> Result<Vec<i64>> {
-            let kind: Option<String> = c
-                .query_row("SELECT kind FROM memory_sources WHERE id = ?1", [id], |r| r.get(0))
+        let (path, removed) = self.store.with_connection(|c| -> Result<(PathBuf, Vec<i64>)> {
+            let found: Option<(String, String)> = c
+                .query_row("SELECT kind, path FROM memory_sources WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .context("finding a source")?;
-            match kind.as_deref() {
+            let path = match found {
                 None => return Err(MemoryError::NotFound(format!("memory source {id} does not exist"))),
-                Some("workspace") => {
+                Some((kind, _)) if kind == "workspace" => {
                     return Err(MemoryError::Invalid("the workspace is always remembered; delete notes from it instead".into()))
                 }
-                Some(_) => {}
-            }
+                Some((_, path)) => PathBuf::from(path),
+            };
             let transaction = c.transaction().context("starting to forget a source")?;
             let ids = {
                 let mut statement = transaction
@@ -259,23 +256,31 @@ impl Memory {
             };
             transaction.execute("DELETE FROM memory_sources WHERE id = ?1", [id]).context("forgetting a source")?;
             transaction.commit().context("committing a forgotten source")?;
-            Ok(ids)
+            Ok((path, ids))
         })?;
         let mut vectors = self.vectors.write().unwrap_or_else(|p| p.into_inner());
         removed.iter().for_each(|id| vectors.remove(*id));
-        Ok(())
+        Ok(path)
     }
 
-    /// Every source with its counts.
+    /// Every source with its counts (which cost a pass over its chunks).
     pub fn sources(&self) -> Result<Vec<Source>> {
+        self.query_sources(
+            "(SELECT count(*) FROM memory_files f WHERE f.source_id = s.id),
+             (SELECT count(*) FROM memory_chunks c JOIN memory_files f ON f.id = c.file_id WHERE f.source_id = s.id)",
+        )
+    }
+
+    /// Every source without counts (zero): for syncing and routing a
+    /// watcher event to its source, which run on every change.
+    pub(crate) fn source_paths(&self) -> Result<Vec<Source>> {
+        self.query_sources("0, 0")
+    }
+
+    fn query_sources(&self, counts: &str) -> Result<Vec<Source>> {
         self.store.with_connection(|c| {
             let mut statement = c
-                .prepare(
-                    "SELECT s.id, s.path, s.kind, s.provenance,
-                        (SELECT count(*) FROM memory_files f WHERE f.source_id = s.id),
-                        (SELECT count(*) FROM memory_chunks c JOIN memory_files f ON f.id = c.file_id WHERE f.source_id = s.id)
-                     FROM memory_sources s ORDER BY s.id",
-                )
+                .prepare(&format!("SELECT s.id, s.path, s.kind, s.provenance, {counts} FROM memory_sources s ORDER BY s.id"))
                 .context("listing sources")?;
             let rows = statement
                 .query_map([], |r| {
@@ -303,7 +308,7 @@ impl Memory {
     /// indexed, files gone from disk are dropped. Each file commits on its
     /// own, so a sync cut short (a kill, `cancel`) resumes where it stopped.
     pub fn sync(&self, cancel: &AtomicBool) -> Result<SyncReport> {
-        let sources = self.sources()?;
+        let sources = self.source_paths()?;
         let mut plan: Vec<(Source, Vec<PathBuf>)> = Vec::new();
         for source in sources {
             let listed = files::list(SourceKind::parse(&source.kind), Path::new(&source.path));
@@ -315,8 +320,9 @@ impl Memory {
         }
         let mut report = SyncReport::default();
         for (source, listed) in &plan {
+            let on_disk: HashSet<&PathBuf> = listed.iter().collect();
             let known = self.known_files(source.id)?;
-            for gone in known.iter().filter(|k| !listed.contains(k)) {
+            for gone in known.iter().filter(|k| !on_disk.contains(k)) {
                 self.drop_path(gone)?;
                 report.files_removed += 1;
             }
@@ -374,7 +380,7 @@ impl Memory {
             return Ok(!self.drop_path(path)?.is_empty());
         }
         let Some(source) = self
-            .sources()?
+            .source_paths()?
             .into_iter()
             .find(|s| files::belongs(SourceKind::parse(&s.kind), Path::new(&s.path), path))
         else {
@@ -434,7 +440,7 @@ impl Memory {
     /// needs 100k chunks without embedding 100k texts; not for the app.
     #[doc(hidden)]
     pub fn bench_insert(&self, path: &Path, texts: &[String], vectors: &[Vec<f32>], day: i32) -> Result<()> {
-        let source = self.sources()?.into_iter().next().ok_or_else(|| MemoryError::NotFound("no source".into()))?;
+        let source = self.source_paths()?.into_iter().next().ok_or_else(|| MemoryError::NotFound("no source".into()))?;
         let chunks: Vec<_> = texts
             .iter()
             .enumerate()
@@ -492,15 +498,35 @@ impl Memory {
 
     fn index_file(&self, source: &Source, path: &Path) -> Result<Outcome> {
         let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Stat before reading: if the file changes in between, the stored
+        // time is older than the content and the next sync looks again.
+        let metadata = std::fs::metadata(path).map_err(io_error(path))?;
+        let modified_ms = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        let path_text = path.to_string_lossy().into_owned();
+        let stored: Option<(String, i64, i64)> = self.store.with_connection(|c| {
+            c.query_row("SELECT content_hash, modified_ms, size FROM memory_files WHERE path = ?1", [&path_text], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .context("reading a file's indexed state")
+        })?;
+        // Same time and size as indexed: a sync over a large folder stats
+        // its files instead of reading them all.
+        if stored.as_ref().is_some_and(|(_, time, size)| *time == modified_ms && *size == metadata.len() as i64) {
+            return Ok(Outcome::Unchanged);
+        }
         let bytes = files::read_bytes(path)?;
         let content_hash = hex::encode(Sha256::digest(&bytes));
-        let path_text = path.to_string_lossy().into_owned();
-        let stored: Option<String> = self.store.with_connection(|c| {
-            c.query_row("SELECT content_hash FROM memory_files WHERE path = ?1", [&path_text], |r| r.get(0))
-                .optional()
-                .context("reading a file's indexed hash")
-        })?;
-        if stored.as_deref() == Some(content_hash.as_str()) {
+        if stored.as_ref().is_some_and(|(hash, _, _)| *hash == content_hash) {
+            // Touched, not changed: remember the new time so the stat check holds next time.
+            self.store.with_connection(|c| {
+                c.execute("UPDATE memory_files SET modified_ms = ?2 WHERE path = ?1", rusqlite::params![path_text, modified_ms])
+                    .context("recording a file's new time")
+            })?;
             return Ok(Outcome::Unchanged);
         }
         let text = files::read_text(path, &bytes)?;
@@ -524,12 +550,6 @@ impl Memory {
             vectors[*i] = Some(vector);
         }
         let vectors: Vec<Vec<f32>> = vectors.into_iter().map(Option::unwrap_or_default).collect();
-        let metadata = std::fs::metadata(path).map_err(io_error(path))?;
-        let modified_ms = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_millis() as i64);
         let provenance = file_provenance(source, path);
         let day = files::file_day(path, modified_ms);
         let prepared = PreparedFile {

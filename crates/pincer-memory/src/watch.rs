@@ -58,7 +58,7 @@ impl MemoryWatcher {
             .map_err(|e| MemoryError::Invalid(format!("cannot start the watcher thread: {e}")))?;
         let watcher = Self { debouncer: Mutex::new(debouncer) };
         std::fs::create_dir_all(memory.workspace().join("memory")).map_err(crate::io_error(memory.workspace()))?;
-        for source in memory.sources()? {
+        for source in memory.source_paths()? {
             watcher.watch(Path::new(&source.path))?;
         }
         Ok(watcher)

@@ -155,7 +155,7 @@ fn deleted_files_and_forgotten_sources_leave_nothing_behind() {
     assert!(f.memory.search("boiler red button", &SearchOptions::default()).unwrap().iter().all(|h| !h.text.contains("boiler")));
     integrity(&f.store, &f.memory);
 
-    f.memory.forget_source(source.id).unwrap();
+    assert_eq!(f.memory.forget_source(source.id).unwrap().to_string_lossy(), source.path);
     assert!(f.memory.sources().unwrap().iter().all(|s| s.id != source.id));
     assert!(f.memory.search("upload retry", &SearchOptions::default()).unwrap().iter().all(|h| !h.path.contains("docs")));
     integrity(&f.store, &f.memory);
@@ -207,8 +207,16 @@ fn mmr_and_recency_reorder_without_losing_the_best_hit() {
     let diverse = f.memory.search("dentist appointment", &SearchOptions { mmr_lambda: Some(0.5), ..Default::default() }).unwrap();
     assert_eq!(plain[0].chunk_id, diverse[0].chunk_id);
     assert_eq!(plain.len(), diverse.len());
-    let recent = f.memory.search("report", &SearchOptions { recency_half_life_days: Some(1.0), ..Default::default() }).unwrap();
+    // A one-day half-life halves (at least) the old daily note's score; MEMORY.md is evergreen.
+    let plain = f.memory.search("Brightwater report dentist", &SearchOptions::default()).unwrap();
+    let recent = f
+        .memory
+        .search("Brightwater report dentist", &SearchOptions { recency_half_life_days: Some(1.0), ..Default::default() })
+        .unwrap();
     assert!(recent.windows(2).all(|w| w[0].score >= w[1].score));
+    let score = |hits: &[pincer_memory::Hit], file: &str| hits.iter().find(|h| h.path.ends_with(file)).map(|h| h.score).unwrap();
+    assert!(score(&recent, "2026-11-20.md") <= score(&plain, "2026-11-20.md") * 0.5);
+    assert_eq!(score(&recent, "MEMORY.md"), score(&plain, "MEMORY.md"));
 }
 
 /// A one-page PDF with `text` in Helvetica, built by hand (objects + xref).
@@ -253,4 +261,20 @@ fn pdfs_are_read_and_damaged_files_are_skipped_with_a_reason() {
     let hits = f.memory.search("when does the dishwasher warranty expire", &SearchOptions::default()).unwrap();
     assert!(hits[0].path.ends_with("warranty.pdf") && hits[0].text.contains("March 2028"), "{hits:#?}");
     integrity(&f.store, &f.memory);
+}
+
+#[test]
+fn a_touched_file_is_not_reindexed_and_an_edit_of_the_same_size_is() {
+    let f = fixture();
+    let memory_md = f.memory.workspace().join("MEMORY.md");
+    let text = std::fs::read_to_string(&memory_md).unwrap();
+    // Same bytes, new time (an editor's save without changes): unchanged.
+    std::fs::write(&memory_md, &text).unwrap();
+    let report = f.memory.sync(&AtomicBool::new(false)).unwrap();
+    assert_eq!((report.files_indexed, report.files_unchanged), (0, 2), "{report:?}");
+    // Same size, different bytes: the hash decides.
+    std::fs::write(&memory_md, text.replace("Lisbon", "Zagreb")).unwrap();
+    let report = f.memory.sync(&AtomicBool::new(false)).unwrap();
+    assert_eq!(report.files_indexed, 1, "{report:?}");
+    assert!(f.memory.search("Zagreb", &SearchOptions::default()).unwrap()[0].text.contains("Zagreb"));
 }
