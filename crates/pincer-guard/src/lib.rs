@@ -288,3 +288,53 @@ fn merge(mut leaks: Vec<Leak>) -> Vec<Leak> {
 
 #[cfg(test)]
 mod tests;
+
+/// A detector that can be swapped while in use (the vault's secrets change
+/// when a token rotates), and the hits found where nothing can audit them
+/// at once (a log line), waiting for the app to record them.
+#[derive(Debug)]
+pub struct SharedDetector {
+    current: std::sync::RwLock<std::sync::Arc<LeakDetector>>,
+    unaudited: std::sync::Mutex<Vec<(Sink, Vec<String>)>>,
+}
+
+impl Default for SharedDetector {
+    fn default() -> Self {
+        Self::new(LeakDetector::shapes_only())
+    }
+}
+
+impl SharedDetector {
+    /// Starts with `detector`.
+    pub fn new(detector: LeakDetector) -> Self {
+        Self { current: std::sync::RwLock::new(std::sync::Arc::new(detector)), unaudited: Default::default() }
+    }
+
+    /// The detector in use now.
+    pub fn current(&self) -> std::sync::Arc<LeakDetector> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the detector for every later check.
+    pub fn replace(&self, detector: LeakDetector) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(detector);
+    }
+
+    /// Notes hits to audit later.
+    pub fn note_unaudited(&self, sink: Sink, leaks: &[Leak]) {
+        let labels = leaks.iter().map(|leak| leak.kind.label().to_string()).collect();
+        self.unaudited.lock().unwrap_or_else(|e| e.into_inner()).push((sink, labels));
+    }
+
+    /// Takes the hits noted since the last call.
+    pub fn take_unaudited(&self) -> Vec<(Sink, Vec<String>)> {
+        std::mem::take(&mut *self.unaudited.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The process's detector for log lines: log writers are set up before the
+/// app opens the vault, which then installs its secrets here.
+pub fn for_logs() -> &'static SharedDetector {
+    static LOGS: std::sync::LazyLock<SharedDetector> = std::sync::LazyLock::new(SharedDetector::default);
+    &LOGS
+}

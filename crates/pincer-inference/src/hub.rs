@@ -73,6 +73,12 @@ pub fn cached(config: &HubConfig, file: &HubFile) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// The address `file` is fetched from; callers check it for secrets
+/// before anything is sent.
+pub fn url(config: &HubConfig, file: &HubFile) -> String {
+    format!("{}/{}/resolve/{}/{}", config.endpoint, file.repo, file.revision, file.file)
+}
+
 /// Fetches `file` into the cache (or finds it there) and returns its path.
 ///
 /// A partial download left by an interrupted run is resumed with an HTTP
@@ -85,7 +91,7 @@ pub async fn download(config: &HubConfig, file: &HubFile, progress: Progress<'_>
     if config.offline {
         return Err(InferenceError::Offline { repo: file.repo.clone(), file: file.file.clone() });
     }
-    let url = format!("{}/{}/resolve/{}/{}", config.endpoint, file.repo, file.revision, file.file);
+    let url = url(config, file);
     let failed = |message: String| InferenceError::Download { url: url.clone(), message };
     // The hub puts the commit and the LFS hash on the first response, before
     // any redirect to a CDN, so that one is read without following redirects.

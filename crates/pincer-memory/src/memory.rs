@@ -532,7 +532,14 @@ impl Memory {
         let text = files::read_text(path, &bytes)?;
         let chunks: Vec<_> = chunk_markdown(&text, &self.options.chunking, &|t| self.embedder.count_tokens(t))
             .into_iter()
-            .map(|chunk| {
+            .map(|mut chunk| {
+                // Secrets in a file stay in the file: the index keeps (and
+                // embeds) the scrubbed text.
+                let place = format!("memory: {}", path.display());
+                chunk.text = self.store.scrub(&place, &chunk.text).into_owned();
+                for heading in &mut chunk.heading_path {
+                    *heading = self.store.scrub(&place, heading).into_owned();
+                }
                 let input = embedding_input(&chunk.heading_path, &chunk.text);
                 let hash = hex::encode(Sha256::digest(input.as_bytes()));
                 (chunk, hash)

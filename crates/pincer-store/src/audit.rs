@@ -4,8 +4,8 @@
 //! covers its sequence number and every field. Editing a record breaks its
 //! hash; deleting or reordering records breaks the sequence or the chain.
 //! [`Store::verify_audit`] walks the chain and names the first bad record.
-//! (Cutting records off the end leaves a shorter valid chain; the signed
-//! checkpoints that catch that need the vault's key and come with it.)
+//! Cutting records off the end leaves a shorter valid chain; the signed
+//! checkpoints of `checkpoint.rs` catch that.
 
 use crate::{unix_now_ms, Result, SqliteContext, Store};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -51,6 +51,9 @@ pub struct AuditRecord {
 pub struct AuditVerification {
     /// Records checked.
     pub records: i64,
+    /// The newest record a valid signed checkpoint covers (only from
+    /// [`Store::verify_audit_signed`]).
+    pub signed_up_to: Option<i64>,
     /// The first record that does not check out, with why; `None` when the
     /// whole chain is intact.
     pub broken_at: Option<AuditBreak>,
@@ -86,7 +89,9 @@ pub fn record_hash(prev_hash: &str, seq: i64, at_ms: i64, event: &AuditEvent) ->
 impl Store {
     /// Appends a record to the chain. The write transaction is taken up
     /// front, so two processes appending at once still form one chain.
-    pub fn audit(&self, event: AuditEvent) -> Result<AuditRecord> {
+    pub fn audit(&self, mut event: AuditEvent) -> Result<AuditRecord> {
+        event.target = self.scrub("audit", &event.target).into_owned();
+        event.details = self.scrub_json("audit", &event.details);
         let mut connection = self.lock();
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -142,16 +147,23 @@ impl Store {
     /// Walks the whole chain and names the first record that does not
     /// check out: an edited field, a missing or inserted record, a swap.
     pub fn verify_audit(&self) -> Result<AuditVerification> {
-        let mut expected_seq = 1;
-        let mut prev_hash = GENESIS.to_string();
+        self.verify_chain_from(1, GENESIS.to_string())
+    }
+
+    /// Walks the chain from record `start`, whose `prev_hash` must be `anchor`.
+    pub(crate) fn verify_chain_from(&self, start: i64, anchor: String) -> Result<AuditVerification> {
+        let mut expected_seq = start;
+        let mut prev_hash = anchor;
         let mut checked = 0;
         loop {
             let page = self.audit_records(expected_seq - 1, 1000)?;
             if page.is_empty() {
-                return Ok(AuditVerification { records: checked, broken_at: None });
+                return Ok(AuditVerification { records: checked, broken_at: None, signed_up_to: None });
             }
             for record in page {
-                let broken = |reason: String| Ok(AuditVerification { records: checked, broken_at: Some(AuditBreak { seq: record.seq, reason }) });
+                let broken = |reason: String| {
+                    Ok(AuditVerification { records: checked, broken_at: Some(AuditBreak { seq: record.seq, reason }), signed_up_to: None })
+                };
                 if record.seq != expected_seq {
                     return broken(format!("expected record {expected_seq} here; records {expected_seq}..{} are missing", record.seq - 1));
                 }

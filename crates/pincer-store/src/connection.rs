@@ -3,7 +3,7 @@
 use crate::{migrations, Result, SqliteContext, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once, RwLock};
 
 /// The database handle shared by every service.
 ///
@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard, Once};
 pub struct Store {
     path: PathBuf,
     connection: Mutex<Connection>,
+    pub(crate) redactor: RwLock<Option<Arc<dyn crate::Redactor>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -59,7 +60,7 @@ impl Store {
         let mut connection = Connection::open(path).context("opening the database")?;
         configure(&connection)?;
         migrations::apply(&mut connection, path)?;
-        Ok(Self { path: path.to_path_buf(), connection: Mutex::new(connection) })
+        Ok(Self { path: path.to_path_buf(), connection: Mutex::new(connection), redactor: RwLock::new(None) })
     }
 
     /// Opens the database in `data_dir`, named [`Store::FILE_NAME`].

@@ -14,14 +14,18 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod checkpoint;
 mod connection;
 mod migrations;
+mod redact;
 mod sessions;
 mod soul;
 
 pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
+pub use checkpoint::{AuditCheckpoint, AuditPrune};
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
+pub use redact::Redactor;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
 pub use soul::{content_sha256, SoulVersion};
 

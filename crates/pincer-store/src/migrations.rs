@@ -115,6 +115,28 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_by_time ON audit_log(at_ms);
     "#,
+    // 5: signed audit checkpoints (checkpoint.rs) and changes to protected
+    // soul files that wait for the owner (proposals.rs).
+    r#"
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        mac TEXT NOT NULL
+    );
+    CREATE TABLE soul_proposals (
+        id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL,
+        content TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        decided_at INTEGER
+    );
+    CREATE INDEX soul_proposals_by_file ON soul_proposals(file, status);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -127,6 +127,7 @@ impl Store {
         let now = unix_now();
         let source = if new.source.is_empty() { "gateway".to_string() } else { new.source };
         let id = uuid::Uuid::new_v4().to_string();
+        let title = new.title.map(|t| self.scrub("sessions", &t).into_owned());
         self.lock()
             .query_row(
                 &format!(
@@ -135,7 +136,7 @@ impl Store {
                      ON CONFLICT(client_key) DO UPDATE SET updated_at = excluded.updated_at
                      RETURNING {SESSION_COLUMNS}"
                 ),
-                params![id, new.client_key, source, new.title, now],
+                params![id, new.client_key, source, title, now],
                 session_from_row,
             )
             .context("creating a session")
@@ -168,6 +169,7 @@ impl Store {
 
     /// Gives a session a new title.
     pub fn rename_session(&self, id: &str, title: &str) -> Result<Session> {
+        let title = self.scrub("sessions", title);
         let changed = self
             .lock()
             .execute("UPDATE sessions SET title = ?2 WHERE id = ?1", params![id, title])
@@ -250,14 +252,22 @@ impl Store {
     /// appended (a client that rewrote history appends its new branch), then
     /// the `answer`.
     pub fn record_exchange(&self, session_id: &str, request: &[NewMessage], answer: &NewMessage) -> Result<()> {
+        // Scrubbed first: stored messages hold scrubbed text, and the
+        // comparison with what is already saved must see the same.
+        let scrub = |message: &NewMessage| NewMessage {
+            content: self.scrub("messages", &message.content).into_owned(),
+            ..message.clone()
+        };
+        let request: Vec<NewMessage> = request.iter().map(scrub).collect();
+        let answer = scrub(answer);
         let stored = self.messages(session_id)?;
         let already = stored
             .iter()
-            .zip(request)
+            .zip(&request)
             .take_while(|(old, new)| old.role == new.role && old.content == new.content)
             .count();
         let mut to_append: Vec<&NewMessage> = request[already..].iter().collect();
-        to_append.push(answer);
+        to_append.push(&answer);
         let now = unix_now();
         let mut connection = self.lock();
         let transaction = connection.transaction().context("starting to record an exchange")?;

@@ -47,18 +47,22 @@ impl Store {
     /// Records a version of `file`; returns the latest version unchanged when
     /// its text is the same.
     pub fn record_soul_version(&self, file: &str, content: &str, origin: &str) -> Result<SoulVersion> {
+        // The hash is of the text as written, so change detection compares
+        // files; the stored text is scrubbed of secrets.
+        let sha256 = content_sha256(content);
         if let Some(latest) = self.latest_soul_version(file)? {
-            if latest.content == content {
+            if latest.sha256 == sha256 {
                 return Ok(latest);
             }
         }
+        let content = self.scrub("soul history", content);
         self.lock()
             .query_row(
                 &format!(
                     "INSERT INTO soul_versions (file, content, sha256, origin, saved_at)
                      VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {COLUMNS}"
                 ),
-                params![file, content, content_sha256(content), origin, unix_now()],
+                params![file, content, sha256, origin, unix_now()],
                 from_row,
             )
             .context("recording a soul version")

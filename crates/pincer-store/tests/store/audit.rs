@@ -77,3 +77,71 @@ fn swapped_records_are_named() {
     let broken = store.verify_audit().unwrap().broken_at.expect("the swap is found");
     assert_eq!(broken.seq, 2);
 }
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+/// Re-hashes every record from `from` on after an edit, as an attacker who
+/// read the code (but not the keychain) would.
+fn rehash_from(dir: &tempfile::TempDir, store: &Store, from: i64) {
+    let records = store.audit_records(0, 1000).unwrap();
+    let mut prev = records.iter().find(|r| r.seq == from - 1).map_or(pincer_store::GENESIS.to_string(), |r| r.hash.clone());
+    for record in records.iter().filter(|r| r.seq >= from) {
+        let hash = pincer_store::record_hash(&prev, record.seq, record.at_ms, &record.event);
+        tamper(dir, &format!("UPDATE audit_log SET prev_hash = '{prev}', hash = '{hash}' WHERE seq = {}", record.seq));
+        prev = hash;
+    }
+}
+
+#[test]
+fn signed_checkpoints_catch_truncation_and_a_rehashed_chain() {
+    let (dir, store) = chain(6);
+    store.audit_checkpoint(KEY).unwrap().expect("a checkpoint at record 6");
+    assert!(store.audit_checkpoint(KEY).unwrap().is_none(), "the head is already signed");
+    let intact = store.verify_audit_signed(KEY).unwrap();
+    assert_eq!((intact.records, intact.broken_at, intact.signed_up_to), (6, None, Some(6)));
+
+    // Cutting the tail leaves a valid chain, but not past the checkpoint.
+    tamper(&dir, "DELETE FROM audit_log WHERE seq >= 5");
+    assert!(store.verify_audit().unwrap().broken_at.is_none(), "the bare chain cannot see a cut tail");
+    let cut = store.verify_audit_signed(KEY).unwrap().broken_at.expect("the cut is found");
+    assert_eq!(cut.seq, 5);
+    assert!(cut.reason.contains("cut off"), "{}", cut.reason);
+
+    // Editing a record and re-hashing everything after it fools the chain
+    // but not the signature.
+    let (dir, store) = chain(6);
+    store.audit_checkpoint(KEY).unwrap();
+    tamper(&dir, "UPDATE audit_log SET decision = 'allowed' WHERE seq = 2");
+    rehash_from(&dir, &store, 2);
+    assert!(store.verify_audit().unwrap().broken_at.is_none(), "the re-hashed chain links up");
+    let forged = store.verify_audit_signed(KEY).unwrap().broken_at.expect("the re-hash is found");
+    assert_eq!(forged.seq, 6);
+    assert!(forged.reason.contains("re-hashed"), "{}", forged.reason);
+
+    // A checkpoint made without the key is refused.
+    let (dir, store) = chain(3);
+    store.audit_checkpoint(b"not the install's key").unwrap();
+    let wrong = store.verify_audit_signed(KEY).unwrap().broken_at.expect("a foreign signature is found");
+    assert!(wrong.reason.contains("signature"), "{}", wrong.reason);
+    drop(dir);
+}
+
+#[test]
+fn retention_prunes_old_records_and_the_rest_still_verifies() {
+    let (dir, store) = chain(5);
+    store.audit_checkpoint(KEY).unwrap();
+    for n in 6..=8 {
+        store.audit(event(n)).unwrap();
+    }
+    let pruned = store.prune_audit(i64::MAX, KEY).unwrap();
+    assert_eq!(pruned, pincer_store::AuditPrune { removed: 5, first_kept: 6 }, "cut just after the checkpoint at 5; the head stays");
+    let after = store.verify_audit_signed(KEY).unwrap();
+    assert_eq!((after.records, after.broken_at.clone()), (3, None), "{after:?}");
+    assert_eq!(store.audit(event(9)).unwrap().seq, 9, "the chain goes on");
+
+    // Deleting old records by hand, with no checkpoint at the cut, is caught.
+    tamper(&dir, "DELETE FROM audit_log WHERE seq = 6");
+    let hole = store.verify_audit_signed(KEY).unwrap().broken_at.expect("the hand cut is found");
+    assert_eq!(hole.seq, 7);
+    assert!(hole.reason.contains("no signed checkpoint"), "{}", hole.reason);
+}

@@ -1,6 +1,7 @@
 //! The store against a real SQLite file with the real sqlite-vec extension.
 
 mod audit;
+mod redact;
 
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
 
