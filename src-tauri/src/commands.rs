@@ -185,6 +185,41 @@ pub async fn update_gateway(app: State<'_, App>, request: GatewaySettings) -> Re
     Ok(app.update_gateway(request).await?)
 }
 
+/// Changes to protected files waiting for the owner.
+#[tauri::command]
+#[specta::specta]
+pub async fn soul_changes(app: State<'_, App>) -> Reply<Vec<SoulChange>> {
+    Ok(app.soul_changes().await?)
+}
+
+/// Accepts or rejects a waiting change.
+#[tauri::command]
+#[specta::specta]
+pub async fn decide_soul_change(app: State<'_, App>, request: SoulDecision) -> Reply<SoulFile> {
+    Ok(app.decide_soul_change(request).await?)
+}
+
+/// A page of the audit log, with the chain's state.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_query(app: State<'_, App>, request: AuditQuery) -> Reply<AuditPage> {
+    Ok(app.audit_query(request).await?)
+}
+
+/// The audit log as JSON lines or CSV.
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_export(app: State<'_, App>, request: AuditExportRequest) -> Reply<String> {
+    Ok(app.audit_export(request.format).await?)
+}
+
+/// Settings → Security.
+#[tauri::command]
+#[specta::specta]
+pub async fn security_overview(app: State<'_, App>) -> Reply<SecurityView> {
+    Ok(app.security_overview().await?)
+}
+
 /// The API token, for the owner to copy.
 #[tauri::command]
 #[specta::specta]
@@ -279,6 +314,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         save_soul_file,
         soul_history,
         restore_soul_version,
+        soul_changes,
+        decide_soul_change,
+        audit_query,
+        audit_export,
+        security_overview,
         get_settings,
         update_gateway,
         reveal_token,

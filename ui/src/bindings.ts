@@ -46,6 +46,16 @@ export const commands = {
 	soulHistory: (request: SoulFileRef) => typedError<SoulVersionView[], ControlError>(__TAURI_INVOKE("soul_history", { request })),
 	/**  Writes an earlier version back. */
 	restoreSoulVersion: (request: SoulVersionRef) => typedError<SoulVersionView, ControlError>(__TAURI_INVOKE("restore_soul_version", { request })),
+	/**  Changes to protected files waiting for the owner. */
+	soulChanges: () => typedError<SoulChange[], ControlError>(__TAURI_INVOKE("soul_changes")),
+	/**  Accepts or rejects a waiting change. */
+	decideSoulChange: (request: SoulDecision) => typedError<SoulFile, ControlError>(__TAURI_INVOKE("decide_soul_change", { request })),
+	/**  A page of the audit log, with the chain's state. */
+	auditQuery: (request: AuditQuery) => typedError<AuditPage, ControlError>(__TAURI_INVOKE("audit_query", { request })),
+	/**  The audit log as JSON lines or CSV. */
+	auditExport: (request: AuditExportRequest) => typedError<string, ControlError>(__TAURI_INVOKE("audit_export", { request })),
+	/**  Settings → Security. */
+	securityOverview: () => typedError<SecurityView, ControlError>(__TAURI_INVOKE("security_overview")),
 	/**  The settings pane's view. */
 	getSettings: () => typedError<SettingsView, ControlError>(__TAURI_INVOKE("get_settings")),
 	/**  Switches the gateway and sets its port. */
@@ -141,6 +151,78 @@ export type AppMode =
 "desktop" | 
 /**  `pincer serve`, with the UI in a browser. */
 "web";
+
+/**  An export request. */
+export type AuditExportRequest = {
+	/**  `jsonl` or `csv`. */
+	format: string,
+};
+
+/**  A page of the audit log with the chain's state. */
+export type AuditPage = {
+	/**  Matching records, newest first. */
+	records: AuditRecordView[],
+	/**  The chain's state. */
+	status: AuditStatus,
+	/**  Actors that occur, for the filter. */
+	actors: string[],
+	/**  Actions that occur, for the filter. */
+	actions: string[],
+};
+
+/**  Which audit records to show. Empty fields do not filter. */
+export type AuditQuery = {
+	/**  Exactly this actor (`owner`, `agent`, `system`, `client`, `guard`). */
+	actor?: string | null,
+	/**  Actions starting with this (`gateway.`). */
+	action?: string | null,
+	/**  Exactly this outcome (`done`, `denied`, `held`, …). */
+	decision?: string | null,
+	/**  Text in the action, target or details. */
+	text?: string | null,
+	/**  From (unix ms). */
+	fromMs?: number | null,
+	/**  Until (unix ms). */
+	toMs?: number | null,
+	/**  Older than this record (the next page). */
+	beforeSeq?: number | null,
+	/**  At most this many (default 100). */
+	limit?: number | null,
+};
+
+/**  One audit record as the pane shows it. */
+export type AuditRecordView = {
+	/**  Position in the chain. */
+	seq: number,
+	/**  Unix ms. */
+	atMs: number | null,
+	/**  Who acted. */
+	actor: string,
+	/**  What was done. */
+	action: string,
+	/**  To what. */
+	target: string,
+	/**  The outcome. */
+	decision: string,
+	/**  Details, as pretty JSON. */
+	details: string,
+	/**  The previous record's hash. */
+	prevHash: string,
+	/**  This record's hash. */
+	hash: string,
+};
+
+/**  How far the chain verifies. */
+export type AuditStatus = {
+	/**  Records that verified. */
+	verified: number,
+	/**  The newest record a signed checkpoint covers. */
+	signedUpTo: number | null,
+	/**  The first record that does not check out. */
+	brokenAt: number | null,
+	/**  Why it does not. */
+	reason: string | null,
+};
 
 /**  A catalog model and what it means for this machine. */
 export type CatalogModel = {
@@ -256,6 +338,18 @@ export type ErrorKind =
 "unavailable" | 
 /**  A bug or the machine's trouble. */
 "internal";
+
+/**  A protected file's state. */
+export type FileIntegrity = {
+	/**  The file. */
+	file: string,
+	/**  SHA-256 of its accepted version. */
+	sha256: string,
+	/**  `intact`, or `changed outside` (held for the owner). */
+	state: string,
+	/**  Changes waiting for the owner. */
+	pending: number,
+};
 
 /**  A change to the gateway settings. */
 export type GatewaySettings = {
@@ -405,6 +499,26 @@ export type SaveSoulFile = {
 	content: string,
 };
 
+/**  A secret by name and use. */
+export type SecretView = {
+	/**  Its name. */
+	name: string,
+	/**  Where Pincer uses it. */
+	purpose: string,
+};
+
+/**  Settings → Security. */
+export type SecurityView = {
+	/**  Where secrets are kept (`OS keychain` or `environment`). */
+	vault: string,
+	/**  The secrets, by name. */
+	secrets: SecretView[],
+	/**  The protected files. */
+	files: FileIntegrity[],
+	/**  The audit chain. */
+	audit: AuditStatus,
+};
+
 /**  A message the owner sends from the chat pane. */
 export type SendMessage = {
 	/**  The session to continue; `None` starts one. */
@@ -449,6 +563,37 @@ export type SettingsView = {
 	gatewayError: string | null,
 };
 
+/**
+ *  A change to a protected file that waits for the owner: the agent never
+ *  writes these files directly, and a change made by another program is
+ *  not used until accepted.
+ */
+export type SoulChange = {
+	/**  Its id. */
+	id: number,
+	/**  The file. */
+	file: string,
+	/**  `external` (found on disk) or `agent` (proposed by the agent). */
+	origin: string,
+	/**  Why, in the proposer's words. */
+	reason: string,
+	/**  The proposed full text. */
+	content: string,
+	/**  Unix seconds. */
+	createdAt: number | null,
+};
+
+/**  The owner's answer to a [`SoulChange`]. */
+export type SoulDecision = {
+	/**  The change. */
+	id: number,
+	/**
+	 *  Accept (write and use it) or reject (for a change on disk: put the
+	 *  accepted text back).
+	 */
+	accept: boolean,
+};
+
 /**  A soul file as the editor opens it. */
 export type SoulFile = {
 	/**  The file name. */
@@ -460,10 +605,13 @@ export type SoulFile = {
 	/**  The version this text is. */
 	versionId: number,
 	/**
-	 *  Set when the file was changed outside Pincer since its last save;
-	 *  that text is now the newest version.
+	 *  Set when the file on disk differs from its last accepted version
+	 *  (changed by another program): `content` is still the accepted text,
+	 *  and the change waits in `pending` for the owner.
 	 */
 	changedOutside: boolean,
+	/**  Changes to this file waiting for the owner (from disk or the agent). */
+	pending: SoulChange[],
 };
 
 /**  Names a soul file (`SOUL.md`, `IDENTITY.md`, `USER.md`, `AGENTS.md`). */

@@ -120,6 +120,13 @@ impl App {
         if !system.is_empty() {
             call.request.messages.insert(0, ChatMessage { role: Role::System, content: system.join("\n\n") });
         }
+        // The model never sees a secret, so it cannot repeat one (into a
+        // saved answer, a tool call or, later, a cloud request).
+        for message in &mut call.request.messages {
+            if let std::borrow::Cow::Owned(clean) = self.store().scrub("prompt", &message.content) {
+                message.content = clean;
+            }
+        }
         let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);
         let (saved_sender, saved) = oneshot::channel();

@@ -5,6 +5,7 @@
 //! generated. Integers that may pass 2^53 are never sent (JavaScript numbers
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
+pub use crate::trust::{AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity, SecretView, SecurityView};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -255,9 +256,43 @@ pub struct SoulFile {
     pub content: String,
     /// The version this text is.
     pub version_id: u32,
-    /// Set when the file was changed outside Pincer since its last save;
-    /// that text is now the newest version.
+    /// Set when the file on disk differs from its last accepted version
+    /// (changed by another program): `content` is still the accepted text,
+    /// and the change waits in `pending` for the owner.
     pub changed_outside: bool,
+    /// Changes to this file waiting for the owner (from disk or the agent).
+    pub pending: Vec<SoulChange>,
+}
+
+/// A change to a protected file that waits for the owner: the agent never
+/// writes these files directly, and a change made by another program is
+/// not used until accepted.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SoulChange {
+    /// Its id.
+    pub id: u32,
+    /// The file.
+    pub file: String,
+    /// `external` (found on disk) or `agent` (proposed by the agent).
+    pub origin: String,
+    /// Why, in the proposer's words.
+    pub reason: String,
+    /// The proposed full text.
+    pub content: String,
+    /// Unix seconds.
+    pub created_at: f64,
+}
+
+/// The owner's answer to a [`SoulChange`].
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SoulDecision {
+    /// The change.
+    pub id: u32,
+    /// Accept (write and use it) or reject (for a change on disk: put the
+    /// accepted text back).
+    pub accept: bool,
 }
 
 /// Text to save into a soul file.

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod chat;
+pub mod logging;
 mod control;
 mod memory;
 pub mod ipc;
@@ -11,8 +12,9 @@ mod models;
 mod paths;
 mod sessions;
 mod settings;
+mod security;
 mod soul;
-mod token;
+mod trust;
 mod turns;
 
 pub use chat::{ChatCall, ChatStream};
@@ -22,7 +24,8 @@ pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
 pub use pincer_store as store;
-pub use token::ApiToken;
+pub use security::{open_vault, Maintenance};
+pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
 
 use ipc::AppMode;
 use pincer_inference::{Engine, EngineOptions, InferenceError, ModelSource};
@@ -66,6 +69,17 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// From the OS keychain.
+    #[error(transparent)]
+    Vault(#[from] pincer_vault::VaultError),
+    /// A request to another host carried a secret and was not sent.
+    #[error("blocked a request to {destination}: it carried {found}; nothing was sent")]
+    LeakBlocked {
+        /// Where it was going (host and path, without the query).
+        destination: String,
+        /// What was found, by name.
+        found: String,
+    },
     /// No data folder could be found for this platform.
     #[error("cannot find a data folder on this platform; pass --data-dir or set PINCER_DATA_DIR")]
     NoDataDir,
@@ -95,6 +109,8 @@ impl AppError {
                 ErrorCode::InvalidRequest
             }
             Self::NoModel | Self::Halted => ErrorCode::Busy,
+            Self::Vault(pincer_vault::VaultError::InvalidName(_)) | Self::LeakBlocked { .. } => ErrorCode::InvalidRequest,
+            Self::Vault(pincer_vault::VaultError::Missing { .. }) => ErrorCode::NotFound,
             _ => ErrorCode::Internal,
         }
     }
@@ -136,7 +152,7 @@ struct Inner {
     mode: AppMode,
     engine_options: EngineOptions,
     engine: RwLock<Option<Arc<Engine>>>,
-    token: RwLock<ApiToken>,
+    security: security::Security,
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
@@ -154,17 +170,18 @@ impl App {
             let text = workspace.read(file)?;
             store.record_soul_version(file, &text, "default")?;
         }
-        let token = ApiToken::load_or_create(&config.data_dir)?;
+        let store = Arc::new(store);
+        let security = security::Security::open(&config.data_dir, &store)?;
         let settings = settings::SettingsFile::load(&config.data_dir)?;
         let app = Self {
             inner: Arc::new(Inner {
-                store: Arc::new(store),
+                store,
                 workspace,
                 data_dir: config.data_dir,
                 mode: config.mode,
                 engine_options: config.engine,
                 engine: RwLock::new(None),
-                token: RwLock::new(token),
+                security,
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
@@ -217,21 +234,20 @@ impl App {
 
     /// Checks a bearer token presented by a client.
     pub fn token_matches(&self, presented: &str) -> bool {
-        self.inner.token.read().unwrap_or_else(|e| e.into_inner()).matches(presented)
+        self.inner.security.token().matches(presented)
     }
 
     /// The API token's text, for the owner to copy into a client.
     pub fn reveal_token(&self) -> String {
-        self.inner.token.read().unwrap_or_else(|e| e.into_inner()).expose().to_string()
+        self.record("owner", "secret.use", pincer_vault::names::GATEWAY_TOKEN, "revealed", serde_json::json!({}));
+        self.inner.security.token().expose().to_string()
     }
 
     /// Replaces the API token; the old one stops working at once.
     pub fn rotate_token(&self) -> Result<String> {
-        let token = ApiToken::rotate(&self.inner.data_dir)?;
-        let text = token.expose().to_string();
-        *self.inner.token.write().unwrap_or_else(|e| e.into_inner()) = token;
-        self.record("owner", "token.rotate", "gateway token", "done", serde_json::json!({}));
-        Ok(text)
+        let token = self.inner.security.rotate_token()?;
+        self.record("owner", "token.rotate", pincer_vault::names::GATEWAY_TOKEN, "done", serde_json::json!({}));
+        Ok(token.expose().to_string())
     }
 
     /// Appends an event to the audit chain. `details` names things, never
@@ -245,9 +261,81 @@ impl App {
             decision: decision.into(),
             details,
         };
-        if let Err(error) = self.store().audit(event) {
-            tracing::error!(%error, action, "could not append to the audit log");
+        match self.store().audit(event) {
+            Ok(record) if record.seq % AUDIT_CHECKPOINT_EVERY == 0 => {
+                if let Err(error) = self.store().audit_checkpoint(&self.inner.security.checkpoint_key()) {
+                    tracing::error!(%error, "could not sign an audit checkpoint");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, action, "could not append to the audit log"),
         }
+        // Log lines redacted since the last record are audited now: the
+        // log writer itself cannot reach the database.
+        for (sink, found) in self.inner.security.detector().take_unaudited().into_iter().chain(pincer_guard::for_logs().take_unaudited()) {
+            let event = pincer_store::AuditEvent {
+                actor: "guard".into(),
+                action: "leak.redacted".into(),
+                target: format!("{sink:?}").to_lowercase(),
+                decision: "redacted".into(),
+                details: serde_json::json!({ "found": found }),
+            };
+            if let Err(error) = self.store().audit(event) {
+                tracing::error!(%error, "could not audit a redaction");
+            }
+        }
+    }
+
+    /// Signs the audit chain's head now (at shutdown and before an export),
+    /// so no record is left unsigned.
+    pub fn checkpoint_audit(&self) -> Result<()> {
+        self.store().audit_checkpoint(&self.inner.security.checkpoint_key())?;
+        Ok(())
+    }
+
+    /// Verifies the audit chain with this install's checkpoint key.
+    pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
+        Ok(self.store().verify_audit_signed(&self.inner.security.checkpoint_key())?)
+    }
+
+    /// Where the vault keeps secrets.
+    pub fn vault_backend(&self) -> pincer_vault::VaultBackend {
+        self.inner.security.vault().backend()
+    }
+
+    /// `text` after the rule for `sink`; hits are audited by name.
+    pub(crate) fn redact_for(&self, sink: pincer_guard::Sink, text: &str) -> String {
+        let detector = self.inner.security.detector().current();
+        let checked = detector.check(sink, text);
+        if !checked.leaks.is_empty() {
+            let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
+            let target = format!("{sink:?}").to_lowercase();
+            self.record("guard", "leak.redacted", &target, "redacted", serde_json::json!({ "found": found }));
+        }
+        checked.text.map(|t| t.into_owned()).unwrap_or_default()
+    }
+
+    /// The vault's secrets by name and use, never values.
+    pub fn secrets(&self) -> Result<Vec<SecretInfo>> {
+        Ok(self.inner.security.vault().list()?)
+    }
+
+    /// Checks a request to another host for secrets before it is sent;
+    /// a hit blocks it and is audited.
+    pub fn check_outbound(&self, url: &str) -> Result<()> {
+        let detector = self.inner.security.detector().current();
+        let checked = detector.check(pincer_guard::Sink::Outbound, url);
+        if checked.leaks.is_empty() {
+            return Ok(());
+        }
+        let found: Vec<String> = checked.leaks.iter().map(|l| l.kind.label().to_string()).collect();
+        let destination = detector.redact(url.split('?').next().unwrap_or(url)).0.into_owned();
+        let decision = if checked.text.is_none() { "blocked" } else { "warned" };
+        self.record("guard", "leak.outbound", &destination, decision, serde_json::json!({ "found": found }));
+        if checked.text.is_none() {
+            return Err(AppError::LeakBlocked { destination, found: found.join(", ") });
+        }
+        Ok(())
     }
 
     /// Whether the owner halted the agent.
@@ -269,6 +357,9 @@ impl App {
         self.record("owner", "agent.resume", "agent", "done", serde_json::json!({}));
     }
 }
+
+/// Every this many audit records the head is signed.
+const AUDIT_CHECKPOINT_EVERY: i64 = 64;
 
 /// Runs blocking store or file work off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

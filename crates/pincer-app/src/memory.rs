@@ -116,6 +116,7 @@ impl App {
         let config = HubConfig::from_env();
         for file in EMBEDDER_FILES {
             let mut progress = |_: u64, _: Option<u64>| {};
+            self.check_outbound(&hub::url(&config, &hub_file(file)))?;
             hub::download(&config, &hub_file(file), &mut progress).await?;
         }
         self.start_memory(None).await;
@@ -246,6 +247,9 @@ impl App {
     /// Appends to today's daily note ("remember that …").
     pub async fn memory_remember(&self, text: String) -> Result<RememberedNote> {
         let memory = self.memory()?;
+        // Notes are plain files anyone with file access can read: a secret
+        // never goes into one.
+        let text = self.store().scrub("memory note", &text).into_owned();
         let (path, line) = blocking(move || Ok(memory.remember(&text)?)).await?;
         self.record("agent", "memory.remember", &path.display().to_string(), "done", serde_json::json!({"line": line}));
         Ok(RememberedNote { path: path.display().to_string(), line: line as u32 })

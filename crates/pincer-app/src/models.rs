@@ -130,6 +130,8 @@ impl App {
             error: None,
         }));
         let shared = Arc::clone(&view);
+        let checker = self.clone();
+        let outbound_check = move |url: &str| checker.check_outbound(url);
         let task = tokio::spawn(async move {
             let config = HubConfig::from_env();
             let progress_view = Arc::clone(&shared);
@@ -140,7 +142,10 @@ impl App {
                     view.total_bytes = Some(total as f64);
                 }
             };
-            let result = hub::download(&config, &hub_file(entry), &mut progress).await;
+            let result = match outbound_check(&hub::url(&config, &hub_file(entry))) {
+                Ok(()) => hub::download(&config, &hub_file(entry), &mut progress).await.map_err(AppError::from),
+                Err(error) => Err(error),
+            };
             let mut view = shared.lock().unwrap_or_else(|e| e.into_inner());
             match result {
                 Ok(_) => {

@@ -1,28 +1,22 @@
 //! The soul files: read, save with history, restore, and the system prompt
 //! the agent reads them into on every turn.
 
-use crate::ipc::{SoulFile, SoulVersionView};
+use crate::ipc::{SoulChange, SoulDecision, SoulFile, SoulVersionView};
 use crate::{blocking, App, AppError, Result};
-use pincer_store::SoulVersion;
+use pincer_store::{SoulProposal, SoulVersion};
 use pincer_workspace::{WorkspaceError, SOUL_FILES};
 
 impl App {
-    /// The system prompt built from the saved soul files. A file that cannot
-    /// be read (not UTF-8, permissions) falls back to its last saved version,
-    /// so a damaged file never silently drops the agent's rules.
+    /// The system prompt built from the accepted soul files. A file changed
+    /// on disk by another program is held for the owner and its last
+    /// accepted version is used; so is the last version of a file that
+    /// cannot be read (not UTF-8, permissions).
     pub async fn soul_prompt(&self) -> Option<String> {
         let app = self.clone();
         let texts = blocking(move || {
             let mut texts = Vec::new();
             for &file in SOUL_FILES {
-                let text = match app.workspace().read(file) {
-                    Ok(text) => text,
-                    Err(error) => {
-                        tracing::warn!(%error, "using the last saved version of {file}");
-                        app.store().latest_soul_version(file)?.map(|v| v.content).unwrap_or_default()
-                    }
-                };
-                texts.push((file, text));
+                texts.push((file, app.accepted_soul_text(file)?.0));
             }
             Ok(texts)
         })
@@ -36,29 +30,150 @@ impl App {
         }
     }
 
-    /// Opens a soul file for editing. A text changed outside Pincer since its
-    /// last save is recorded as a version of origin `external` first.
+    /// The accepted text of `file` and whether the disk differs from it. A
+    /// difference is held as a pending `external` change (once per text)
+    /// and audited.
+    fn accepted_soul_text(&self, file: &str) -> Result<(String, bool)> {
+        let latest = self.store().latest_soul_version(file)?;
+        let on_disk = self.workspace().read(file);
+        let (Some(latest), Ok(text)) = (&latest, &on_disk) else {
+            return match (latest, on_disk) {
+                (None, Ok(text)) => {
+                    self.store().record_soul_version(file, &text, "default")?;
+                    Ok((text, false))
+                }
+                (Some(latest), Err(error)) => {
+                    tracing::warn!(%error, "using the last accepted version of {file}");
+                    Ok((latest.content, false))
+                }
+                (None, Err(error)) => Err(error.into()),
+                (Some(_), Ok(_)) => unreachable!("handled above"),
+            };
+        };
+        if pincer_store::content_sha256(text) == latest.sha256 {
+            return Ok((text.clone(), false));
+        }
+        let known = self.store().pending_soul_proposals(Some(file))?;
+        let sha256 = pincer_store::content_sha256(text);
+        if !known.iter().any(|p| p.origin == "external" && p.sha256 == sha256) {
+            // Only the newest outside text waits; an older one is replaced.
+            self.store().supersede_soul_proposals(file, "external")?;
+            let change = self.store().propose_soul_change(file, text, "external", "changed on disk outside Pincer")?;
+            self.record(
+                "system",
+                "soul.changed_outside",
+                file,
+                "held",
+                serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
+            );
+        }
+        Ok((latest.content.clone(), true))
+    }
+
+    /// Opens a soul file for editing: its accepted text, and any change
+    /// waiting for the owner (one made on disk is found here too).
     pub async fn read_soul_file(&self, file: String) -> Result<SoulFile> {
         let app = self.clone();
         blocking(move || {
             let path = app.workspace().path(&file)?;
-            let content = app.workspace().read(&file)?;
-            let latest = app.store().latest_soul_version(&file)?;
-            let changed_outside = latest.as_ref().is_some_and(|v| v.content != content);
-            let origin = if latest.is_none() { "default" } else { "external" };
-            let version = app.store().record_soul_version(&file, &content, origin)?;
-            if changed_outside {
-                app.record("system", "soul.changed_outside", &file, "detected", serde_json::json!({"version": version.id, "sha256": version.sha256}));
-            }
-            Ok(SoulFile {
-                file,
-                path: path.display().to_string(),
-                content,
-                version_id: small_id(version.id),
-                changed_outside,
-            })
+            // A file that cannot be read is an error here (the editor must not
+            // pretend), while answers fall back to the accepted version.
+            app.workspace().read(&file)?;
+            let (content, changed_outside) = app.accepted_soul_text(&file)?;
+            let version = app.store().latest_soul_version(&file)?.map_or(0, |v| small_id(v.id));
+            let pending = app.store().pending_soul_proposals(Some(&file))?.into_iter().map(change_view).collect();
+            Ok(SoulFile { file, path: path.display().to_string(), content, version_id: version, changed_outside, pending })
         })
         .await
+    }
+
+    /// Every change waiting for the owner, oldest first (files changed on
+    /// disk are looked for first).
+    pub async fn soul_changes(&self) -> Result<Vec<SoulChange>> {
+        let app = self.clone();
+        blocking(move || {
+            for &file in SOUL_FILES {
+                app.accepted_soul_text(file)?;
+            }
+            Ok(app.store().pending_soul_proposals(None)?.into_iter().map(change_view).collect())
+        })
+        .await
+    }
+
+    /// The agent's way to change a protected file: never a write, always a
+    /// proposal the owner accepts or rejects.
+    pub async fn propose_soul_edit(&self, file: String, content: String, reason: String) -> Result<SoulChange> {
+        let app = self.clone();
+        blocking(move || {
+            app.workspace().path(&file)?;
+            let change = app.store().propose_soul_change(&file, &content, "agent", &reason)?;
+            app.record("agent", "soul.propose", &file, "pending", serde_json::json!({"change": change.id, "reason": change.reason}));
+            Ok(change_view(change))
+        })
+        .await
+    }
+
+    /// Accepts or rejects a waiting change. Accepting writes it (an agent's)
+    /// or keeps it (one made on disk) as a new version; rejecting one made
+    /// on disk puts the accepted text back.
+    pub async fn decide_soul_change(&self, decision: SoulDecision) -> Result<SoulFile> {
+        let app = self.clone();
+        let change = blocking(move || Ok(app.store().soul_proposal(i64::from(decision.id))?)).await?;
+        if change.status != "pending" {
+            return Err(AppError::InvalidInput(format!("change {} was already {}", decision.id, change.status)));
+        }
+        let file = change.file.clone();
+        let disk_sha = {
+            let app = self.clone();
+            let file = file.clone();
+            blocking(move || Ok(app.workspace().read(&file).ok().map(|t| pincer_store::content_sha256(&t)))).await?
+        };
+        if change.origin == "external" && disk_sha.as_deref() != Some(change.sha256.as_str()) {
+            let app = self.clone();
+            let id = change.id;
+            blocking(move || Ok(app.store().decide_soul_proposal(id, "superseded")?)).await?;
+            return Err(AppError::InvalidInput(format!("{file} changed again on disk; reopen it to see the newest change")));
+        }
+        match (decision.accept, change.origin.as_str()) {
+            (true, "external") => {
+                let app = self.clone();
+                let file = file.clone();
+                blocking(move || {
+                    let text = app.workspace().read(&file)?;
+                    let version = app.store().record_soul_version(&file, &text, "external")?;
+                    app.store().decide_soul_proposal(change.id, "accepted")?;
+                    app.record("owner", "soul.accept", &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}));
+                    Ok(())
+                })
+                .await?;
+            }
+            (true, _) => {
+                self.write_soul(file.clone(), change.content.clone(), "agent").await?;
+                let app = self.clone();
+                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "accepted")?)).await?;
+                self.record("owner", "soul.accept", &file, "accepted", serde_json::json!({"change": change.id, "origin": change.origin}));
+            }
+            (false, origin) => {
+                // Decided first: putting the accepted text back supersedes
+                // whatever from disk is still pending.
+                let app = self.clone();
+                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "rejected")?)).await?;
+                if origin == "external" {
+                    let app = self.clone();
+                    let accepted = blocking({
+                        let file = file.clone();
+                        move || Ok(app.store().latest_soul_version(&file)?)
+                    })
+                    .await?;
+                    if let Some(accepted) = accepted {
+                        self.write_soul(file.clone(), accepted.content, "restore").await?;
+                    }
+                }
+                let decision = if origin == "external" { "reverted" } else { "rejected" };
+                self.record("owner", "soul.reject", &file, decision, serde_json::json!({"change": change.id, "origin": origin}));
+            }
+        }
+        self.read_soul_file(file).await
     }
 
     /// Saves a soul file (atomically) and records the new version. When the
@@ -98,10 +213,23 @@ impl App {
                 other => other.into(),
             })?;
             let version = app.store().record_soul_version(&file, &content, origin)?;
+            // The owner's text replaces whatever was found on disk.
+            app.store().supersede_soul_proposals(&file, "external")?;
             app.record("owner", "soul.save", &file, "done", serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}));
             Ok(view(version))
         })
         .await
+    }
+}
+
+fn change_view(change: SoulProposal) -> SoulChange {
+    SoulChange {
+        id: small_id(change.id),
+        file: change.file,
+        origin: change.origin,
+        reason: change.reason,
+        content: change.content,
+        created_at: change.created_at as f64,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `pincer audit …`: read, verify and export the audit chain.
 
 use anyhow::Result;
+use pincer_app::Maintenance;
 use pincer_store::{AuditRecord, Store};
 use std::io::Write;
 use std::path::Path;
@@ -8,8 +9,16 @@ use std::path::Path;
 /// The audit subcommands.
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
-    /// Check the whole chain; exits 1 naming the first edited, missing or swapped record.
+    /// Check the whole chain and its signed checkpoints; exits 1 naming the
+    /// first edited, missing, swapped or cut-off record.
     Verify,
+    /// Delete records older than a number of days (retention); the rest
+    /// still verifies.
+    Prune {
+        /// Keep this many days.
+        #[arg(long)]
+        keep_days: u32,
+    },
     /// Print the newest records.
     List {
         /// How many.
@@ -26,12 +35,22 @@ pub enum AuditCommand {
 
 /// Runs one audit subcommand.
 pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
-    let store = Store::open_in(data_dir)?;
+    let admin = Maintenance::open(data_dir)?;
+    let store = admin.store();
     match command {
+        AuditCommand::Prune { keep_days } => {
+            let before = pincer_store::unix_now_ms() - i64::from(keep_days) * 86_400_000;
+            let pruned = admin.prune_audit(before)?;
+            println!("removed {} records; the log now starts at record {}", pruned.removed, pruned.first_kept);
+        }
         AuditCommand::Verify => {
-            let verification = store.verify_audit()?;
+            let verification = admin.verify_audit()?;
             match verification.broken_at {
-                None => println!("audit chain intact: {} records verified", verification.records),
+                None => println!(
+                    "audit chain intact: {} records verified, signed up to record {}",
+                    verification.records,
+                    verification.signed_up_to.map_or("none yet".into(), |seq| seq.to_string())
+                ),
                 Some(broken) => anyhow::bail!(
                     "audit chain broken at record {}: {} ({} records before it verified)",
                     broken.seq,
@@ -41,32 +60,15 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
             }
         }
         AuditCommand::List { limit } => {
-            let records = all(&store)?;
+            let records = all(store)?;
             for record in records.iter().rev().take(limit.max(0) as usize).rev() {
                 let e = &record.event;
                 println!("{:>6}  {}  {:<7} {:<24} {:<8} {}  {}", record.seq, record.at_ms, e.actor, e.action, e.decision, e.target, e.details);
             }
         }
         AuditCommand::Export { format } => {
-            let mut out = std::io::stdout().lock();
-            let records = all(&store)?;
-            match format.as_str() {
-                "jsonl" => {
-                    for record in &records {
-                        writeln!(out, "{}", serde_json::to_string(record)?)?;
-                    }
-                }
-                "csv" => {
-                    writeln!(out, "seq,at_ms,actor,action,target,decision,details,prev_hash,hash")?;
-                    for r in &records {
-                        let e = &r.event;
-                        let fields = [e.actor.clone(), e.action.clone(), e.target.clone(), e.decision.clone(), e.details.to_string()];
-                        let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
-                        writeln!(out, "{},{},{},{},{}", r.seq, r.at_ms, quoted.join(","), r.prev_hash, r.hash)?;
-                    }
-                }
-                other => anyhow::bail!("unknown export format {other:?}; use jsonl or csv"),
-            }
+            let text = admin.export_audit(&format)?;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
         }
     }
     Ok(())

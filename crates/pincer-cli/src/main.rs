@@ -4,10 +4,11 @@ mod audit_cmd;
 mod bench;
 mod memory_cmd;
 mod model_choice;
+mod secrets_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use pincer_app::{ApiToken, App, AppConfig};
+use pincer_app::{App, AppConfig, Maintenance};
 use pincer_inference::catalog;
 use pincer_inference::EngineOptions;
 use std::net::{IpAddr, SocketAddr};
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "pincer", version, about = "Pincer: a local-first personal AI agent")]
 struct Cli {
-    /// Where Pincer keeps its database and token.
+    /// Where Pincer keeps its database, settings and workspace.
     #[arg(long, global = true, env = "PINCER_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The embedding model folder for memory (default: all-MiniLM-L6-v2 from
@@ -35,7 +36,7 @@ struct Cli {
 enum Command {
     /// Serve the OpenAI-compatible gateway on loopback.
     Serve(ServeArgs),
-    /// Print this install's API token (created on first use).
+    /// Print this install's API token (kept in the OS keychain; created on first use).
     Token,
     /// List the model catalog and what fits this machine.
     Models,
@@ -46,6 +47,9 @@ enum Command {
     /// The audit log: verify its chain, list, export.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Secrets in the OS keychain: set, list (names only), delete.
+    #[command(subcommand)]
+    Secrets(secrets_cmd::SecretsCommand),
     /// Memory: add sources, search, rebuild the index, show its state.
     #[command(subcommand)]
     Memory(memory_cmd::MemoryCommand),
@@ -119,9 +123,7 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    pincer_app::logging::init(default);
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -130,8 +132,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(data_dir, cli.embedder, args).await,
         Command::Memory(command) => memory_cmd::run(&data_dir, cli.embedder, command),
         Command::Audit(command) => audit_cmd::run(&data_dir, command),
+        Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
         Command::Token => {
-            println!("{}", ApiToken::load_or_create(&data_dir)?.expose());
+            println!("{}", Maintenance::open(&data_dir)?.gateway_token().expose());
             Ok(())
         }
         Command::Models => {
@@ -234,8 +237,18 @@ fn doctor(data_dir: &std::path::Path) -> Result<()> {
     let store = pincer_store::Store::open_in(data_dir)?;
     println!("database:         {} (schema v{})", store.path().display(), store.schema_version()?);
     println!("sqlite-vec:       {}", store.sqlite_vec_version()?);
-    let token_path = ApiToken::path(data_dir);
-    println!("api token file:   {}{}", token_path.display(), if token_path.exists() { "" } else { " (created on first `pincer serve` or `pincer token`)" });
+    match Maintenance::open(data_dir) {
+        Ok(admin) => {
+            let names: Vec<String> = admin.secrets()?.into_iter().map(|s| s.name).collect();
+            println!("vault:            {:?} ({})", admin.vault_backend(), names.join(", "));
+            let audit = admin.verify_audit()?;
+            match audit.broken_at {
+                None => println!("audit log:        intact, {} records, signed up to {:?}", audit.records, audit.signed_up_to),
+                Some(broken) => println!("audit log:        BROKEN at record {}: {}", broken.seq, broken.reason),
+            }
+        }
+        Err(error) => println!("vault:            unavailable: {error}"),
+    }
     let memory = catalog::Memory::current();
     println!(
         "memory:           {:.1} GB total, {:.1} GB available",

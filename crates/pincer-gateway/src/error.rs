@@ -12,6 +12,8 @@ use serde::Serialize;
 pub struct ApiError {
     #[serde(skip)]
     status: StatusCode,
+    #[serde(skip)]
+    retry_after_seconds: u64,
     message: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -27,13 +29,14 @@ struct Envelope<'a> {
 impl ApiError {
     /// 400: the body is malformed or a field is invalid; `param` names the field.
     pub fn invalid(message: impl Into<String>, param: Option<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into(), kind: "invalid_request_error", param, code: None }
+        Self { status: StatusCode::BAD_REQUEST, retry_after_seconds: 0, message: message.into(), kind: "invalid_request_error", param, code: None }
     }
 
     /// 401: missing or wrong bearer token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
+            retry_after_seconds: 0,
             message: message.into(),
             kind: "invalid_request_error",
             param: None,
@@ -41,10 +44,30 @@ impl ApiError {
         }
     }
 
+    /// 429: too many failed token checks from this client; `Retry-After`
+    /// says when the lockout ends.
+    pub fn too_many_auth_failures(retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs().max(1);
+        Self {
+            retry_after_seconds: seconds,
+            ..Self::custom(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many requests with a wrong or missing token; try again in {seconds} s with the token `pincer token` prints."),
+                "invalid_request_error",
+                Some("too_many_auth_failures"),
+            )
+        }
+    }
+
+    fn custom(status: StatusCode, message: String, kind: &'static str, code: Option<&'static str>) -> Self {
+        Self { status, retry_after_seconds: 0, message, kind, param: None, code }
+    }
+
     /// 404: an unknown model.
     pub fn model_not_found(requested: &str, available: &str) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
+            retry_after_seconds: 0,
             message: format!("The model `{requested}` does not exist; this server serves `{available}` (see GET /v1/models)."),
             kind: "invalid_request_error",
             param: Some("model".into()),
@@ -56,6 +79,7 @@ impl ApiError {
     pub fn route_not_found(path: &str) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
+            retry_after_seconds: 0,
             message: format!("No route {path}; see /v1/models and /v1/chat/completions."),
             kind: "invalid_request_error",
             param: None,
@@ -67,6 +91,7 @@ impl ApiError {
     pub fn too_large(limit: usize) -> Self {
         Self {
             status: StatusCode::PAYLOAD_TOO_LARGE,
+            retry_after_seconds: 0,
             message: format!("The request body is larger than {limit} bytes; send a shorter conversation."),
             kind: "invalid_request_error",
             param: None,
@@ -92,6 +117,7 @@ impl From<AppError> for ApiError {
             ErrorCode::InvalidRequest => Self::invalid(message, None),
             ErrorCode::NotFound => Self {
                 status: StatusCode::NOT_FOUND,
+                retry_after_seconds: 0,
                 message,
                 kind: "invalid_request_error",
                 param: None,
@@ -99,6 +125,7 @@ impl From<AppError> for ApiError {
             },
             ErrorCode::Busy => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
+                retry_after_seconds: 0,
                 message,
                 kind: "server_error",
                 param: None,
@@ -106,7 +133,7 @@ impl From<AppError> for ApiError {
             },
             ErrorCode::Internal => {
                 tracing::error!(%error, "internal error while serving a request");
-                Self { status: StatusCode::INTERNAL_SERVER_ERROR, message, kind: "server_error", param: None, code: None }
+                Self { status: StatusCode::INTERNAL_SERVER_ERROR, retry_after_seconds: 0, message, kind: "server_error", param: None, code: None }
             }
         }
     }
@@ -117,6 +144,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(Envelope { error: &self })).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.retry_after_seconds > 0 {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod auth_limit;
 mod chat;
 mod embeddings;
 mod control;
@@ -21,7 +22,7 @@ mod openai;
 pub use chat::SESSION_HEADER;
 pub use error::ApiError;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -70,6 +71,7 @@ pub(crate) struct GatewayState {
     app: App,
     body_limit: usize,
     extra_hosts: Arc<Vec<String>>,
+    auth_failures: Arc<auth_limit::AuthFailures>,
 }
 
 /// Builds the router: `/health` open; `/v1` and `/api/control` behind the
@@ -79,6 +81,7 @@ pub fn router(app: App, options: GatewayOptions) -> Router {
         app,
         body_limit: options.body_limit,
         extra_hosts: Arc::new(options.extra_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
+        auth_failures: Arc::default(),
     };
     let v1 = Router::new()
         .route("/models", get(list_models))
@@ -112,7 +115,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn require_token(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
@@ -130,9 +135,25 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
             ApiError::unauthorized("Missing `Authorization: Bearer <token>` header. `pincer token` prints this install's token."),
         ),
     };
+    // Routers served without connection info (tests) count as loopback.
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip());
     // The presented value is never recorded: it may be a real secret sent to the wrong place.
-    state.app.record("client", "gateway.auth", request.uri().path(), "denied", json!({"reason": refused.0}));
-    refused.1.into_response()
+    let path = request.uri().path().to_string();
+    match state.auth_failures.refuse(client_ip, std::time::Instant::now()) {
+        auth_limit::Refusal::Audit => {
+            state.app.record("client", "gateway.auth", &path, "denied", json!({"reason": refused.0, "client": client_ip.to_string()}));
+            refused.1.into_response()
+        }
+        auth_limit::Refusal::LockedOut { retry_after } => {
+            let details = json!({"reason": "too many failed token checks", "client": client_ip.to_string(), "seconds": retry_after.as_secs()});
+            state.app.record("client", "gateway.auth", &path, "throttled", details);
+            ApiError::too_many_auth_failures(retry_after).into_response()
+        }
+        auth_limit::Refusal::Quiet { retry_after } => ApiError::too_many_auth_failures(retry_after).into_response(),
+    }
 }
 
 async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {

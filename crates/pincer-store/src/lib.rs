@@ -14,19 +14,23 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod audit_query;
 mod checkpoint;
 mod connection;
 mod migrations;
+mod proposals;
 mod redact;
 mod sessions;
 mod soul;
 
 pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
+pub use audit_query::AuditFilter;
 pub use checkpoint::{AuditCheckpoint, AuditPrune};
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
 pub use redact::Redactor;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
+pub use proposals::SoulProposal;
 pub use soul::{content_sha256, SoulVersion};
 
 /// Everything that can go wrong in the store.

@@ -145,3 +145,29 @@ fn retention_prunes_old_records_and_the_rest_still_verifies() {
     assert_eq!(hole.seq, 7);
     assert!(hole.reason.contains("no signed checkpoint"), "{}", hole.reason);
 }
+
+#[test]
+fn the_pane_filters_by_actor_action_outcome_text_and_time() {
+    let (_dir, store) = chain(3);
+    let refusal = AuditEvent {
+        actor: "client".into(),
+        action: "gateway.auth".into(),
+        target: "/v1/models".into(),
+        decision: "denied".into(),
+        details: serde_json::json!({"reason": "wrong_token 100%"}),
+    };
+    store.audit(refusal).unwrap();
+    let query = |filter: pincer_store::AuditFilter| store.query_audit(&filter).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(query(Default::default()), [4, 3, 2, 1], "newest first");
+    assert_eq!(query(pincer_store::AuditFilter { actor: Some("client".into()), ..Default::default() }), [4]);
+    assert_eq!(query(pincer_store::AuditFilter { action: Some("gateway.".into()), ..Default::default() }), [4]);
+    assert_eq!(query(pincer_store::AuditFilter { action: Some("soul".into()), ..Default::default() }), [3, 2, 1]);
+    assert_eq!(query(pincer_store::AuditFilter { decision: Some("done".into()), limit: Some(2), ..Default::default() }), [3, 2]);
+    assert_eq!(query(pincer_store::AuditFilter { decision: Some("done".into()), before_seq: Some(2), ..Default::default() }), [1]);
+    assert_eq!(query(pincer_store::AuditFilter { text: Some("WRONG_token 100%".into()), ..Default::default() }), [4], "case-insensitive, % is literal");
+    assert_eq!(query(pincer_store::AuditFilter { text: Some("v2".into()), ..Default::default() }), [2]);
+    assert!(query(pincer_store::AuditFilter { text: Some("_".into()), ..Default::default() }).iter().all(|&s| s == 4), "_ is literal");
+    assert!(query(pincer_store::AuditFilter { from_ms: Some(i64::MAX), ..Default::default() }).is_empty());
+    let (actors, actions) = store.audit_vocabulary().unwrap();
+    assert_eq!((actors, actions), (vec!["client".to_string(), "owner".into()], vec!["gateway.auth".to_string(), "soul.save".into()]));
+}

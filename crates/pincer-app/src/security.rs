@@ -1,0 +1,331 @@
+//! The app's secrets and leak guard: the vault (OS keychain) holding the
+//! gateway token and the master key, the legacy token file moved into it,
+//! and the leak detector installed in the store and the log writer.
+
+use crate::{AppError, Result};
+use hmac::{Hmac, Mac};
+use pincer_guard::{LeakDetector, LeakPolicy, SharedDetector, Sink};
+use pincer_store::{AuditEvent, Redactor, Store};
+use pincer_vault::{names, Secret, SecretInfo, Vault, VaultBackend};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// The file that named an install's keychain namespace. Not secret: it only
+/// tells two data folders' secrets apart.
+const VAULT_ID_FILE: &str = "vault-id";
+/// Where the foundation kept the token before the vault.
+pub const LEGACY_TOKEN_FILE: &str = "gateway-token";
+
+/// Secrets Pincer manages itself; `pincer secrets` may not replace them.
+const MANAGED: [&str; 2] = [names::GATEWAY_TOKEN, names::MASTER_KEY];
+
+/// The vault and what is derived from it.
+pub(crate) struct Security {
+    vault: Vault,
+    token: RwLock<Secret>,
+    master_key: Secret,
+    detector: Arc<SharedDetector>,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security").field("vault", &self.vault).finish_non_exhaustive()
+    }
+}
+
+/// The keychain namespace of the install in `data_dir`, made on first use.
+fn vault_id(data_dir: &Path) -> Result<String> {
+    let path = data_dir.join(VAULT_ID_FILE);
+    let io = |source| AppError::Io { context: format!("reading {}", path.display()), source };
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io(error)),
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let id = Secret::random_hex("", 8).expose().to_string();
+    // Written whole or not at all: a lost id would orphan the secrets.
+    let temporary = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        std::io::Write::write_all(&mut file, id.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)
+    };
+    write().map_err(io)?;
+    Ok(id)
+}
+
+/// The vault of the install in `data_dir`.
+pub fn open_vault(data_dir: &Path) -> Result<Vault> {
+    Ok(Vault::from_env(&vault_id(data_dir)?)?)
+}
+
+fn audit(store: &Store, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+    let event = AuditEvent { actor: "system".into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+    if let Err(error) = store.audit(event) {
+        tracing::error!(%error, action, "could not append to the audit log");
+    }
+}
+
+/// The gateway token: from the vault, moved there from the legacy file when
+/// one is found, or made on first run.
+pub(crate) fn gateway_token(vault: &Vault, data_dir: &Path, store: &Store) -> Result<Secret> {
+    let legacy = data_dir.join(LEGACY_TOKEN_FILE);
+    let legacy_text = match std::fs::read_to_string(&legacy) {
+        Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(AppError::Io { context: format!("reading {}", legacy.display()), source }),
+    };
+    let remove_legacy = || {
+        std::fs::remove_file(&legacy).map_err(|source| AppError::Io { context: format!("removing {}", legacy.display()), source })
+    };
+    if let Some(token) = vault.get(names::GATEWAY_TOKEN)? {
+        if legacy.exists() {
+            remove_legacy()?;
+            audit(store, "token.migrate", LEGACY_TOKEN_FILE, "removed", serde_json::json!({"reason": "the vault already holds the token"}));
+        }
+        return Ok(token);
+    }
+    match legacy_text {
+        Some(text) if vault.backend() == VaultBackend::Keychain => {
+            let token = Secret::new(text);
+            vault.set(names::GATEWAY_TOKEN, &token)?;
+            remove_legacy()?;
+            tracing::info!("moved the gateway token from {} into the OS keychain", legacy.display());
+            audit(store, "token.migrate", LEGACY_TOKEN_FILE, "moved", serde_json::json!({"to": "keychain"}));
+            Ok(token)
+        }
+        _ => Ok(vault.get_or_create(names::GATEWAY_TOKEN, || Secret::random_hex("pincer-", 32))?.0),
+    }
+}
+
+impl Security {
+    /// Opens the vault of `data_dir`, loads (or makes) the token and master
+    /// key, and installs the leak detector in `store` and the log writer.
+    pub(crate) fn open(data_dir: &Path, store: &Arc<Store>) -> Result<Self> {
+        let vault = open_vault(data_dir)?;
+        let token = gateway_token(&vault, data_dir, store)?;
+        let (master_key, created) = vault.get_or_create(names::MASTER_KEY, || Secret::random_hex("", 32))?;
+        if created {
+            audit(store, "secret.create", names::MASTER_KEY, "done", serde_json::json!({}));
+        }
+        let security = Self { vault, token: RwLock::new(token), master_key, detector: Arc::new(SharedDetector::default()) };
+        security.refresh_detector()?;
+        store.set_redactor(Arc::new(StoreRedactor(security.detector.clone())));
+        Ok(security)
+    }
+
+    /// Rebuilds the detector from every secret in the vault.
+    pub(crate) fn refresh_detector(&self) -> Result<()> {
+        let mut secrets: Vec<(String, Secret)> = Vec::new();
+        for info in self.vault.list()? {
+            if let Some(value) = self.vault.get(&info.name)? {
+                secrets.push((info.name, value));
+            }
+        }
+        // The token in use, even when the vault is the environment.
+        secrets.push((names::GATEWAY_TOKEN.into(), self.token.read().unwrap_or_else(|e| e.into_inner()).clone()));
+        secrets.push((names::MASTER_KEY.into(), self.master_key.clone()));
+        let build = || LeakDetector::new(secrets.iter().map(|(n, s)| (n.as_str(), s)), LeakPolicy::default());
+        self.detector.replace(build());
+        pincer_guard::for_logs().replace(build());
+        Ok(())
+    }
+
+    pub(crate) fn token(&self) -> Secret {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn rotate_token(&self) -> Result<Secret> {
+        let token = Secret::random_hex("pincer-", 32);
+        self.vault.set(names::GATEWAY_TOKEN, &token)?;
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token.clone();
+        self.refresh_detector()?;
+        Ok(token)
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub(crate) fn detector(&self) -> &SharedDetector {
+        &self.detector
+    }
+
+    /// The key that signs audit checkpoints, derived from the master key so
+    /// it is never stored anywhere itself.
+    pub(crate) fn checkpoint_key(&self) -> [u8; 32] {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.master_key.expose().as_bytes()).expect("any key length");
+        mac.update(b"pincer/audit-checkpoint/v1");
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Refuses names Pincer manages itself.
+pub(crate) fn check_owner_may_change(name: &str) -> Result<()> {
+    names::validate(name)?;
+    if MANAGED.contains(&name) {
+        let how = if name == names::GATEWAY_TOKEN { "rotate it in Settings → Gateway" } else { "Pincer makes and keeps it" };
+        return Err(AppError::InvalidInput(format!("'{name}' is managed by Pincer; {how}")));
+    }
+    Ok(())
+}
+
+/// The store and the vault without the services (no model, no memory),
+/// for CLI commands run beside a server or instead of one.
+pub struct Maintenance {
+    store: Arc<Store>,
+    security: Security,
+}
+
+impl std::fmt::Debug for Maintenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Maintenance").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl Maintenance {
+    /// Opens the database and the vault of `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        let store = Arc::new(Store::open_in(data_dir)?);
+        let security = Security::open(data_dir, &store)?;
+        Ok(Self { store, security })
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    fn record(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+        let event = AuditEvent { actor: "owner".into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+        if let Err(error) = self.store.audit(event) {
+            tracing::error!(%error, action, "could not append to the audit log");
+        }
+    }
+
+    /// The gateway token (for `pincer token`).
+    pub fn gateway_token(&self) -> Secret {
+        self.record("secret.use", names::GATEWAY_TOKEN, "revealed", serde_json::json!({"by": "cli"}));
+        self.security.token()
+    }
+
+    /// Which backend holds the secrets.
+    pub fn vault_backend(&self) -> VaultBackend {
+        self.security.vault().backend()
+    }
+
+    /// The secrets by name and use, never values.
+    pub fn secrets(&self) -> Result<Vec<SecretInfo>> {
+        Ok(self.security.vault().list()?)
+    }
+
+    /// Stores `value` as `name`, auditing it by name.
+    pub fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
+        check_owner_may_change(name)?;
+        self.security.vault().set(name, value)?;
+        self.security.refresh_detector()?;
+        self.record("secret.set", name, "done", serde_json::json!({}));
+        Ok(())
+    }
+
+    /// Removes `name`; `false` when it was absent.
+    pub fn delete_secret(&self, name: &str) -> Result<bool> {
+        check_owner_may_change(name)?;
+        let removed = self.security.vault().delete(name)?;
+        self.record("secret.delete", name, if removed { "done" } else { "absent" }, serde_json::json!({}));
+        Ok(removed)
+    }
+
+    /// Signs the chain's head, then verifies chain and checkpoints.
+    pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
+        let key = self.security.checkpoint_key();
+        let verification = self.store.verify_audit_signed(&key)?;
+        Ok(verification)
+    }
+
+    /// Signs the chain's head now.
+    pub fn checkpoint_audit(&self) -> Result<()> {
+        self.store.audit_checkpoint(&self.security.checkpoint_key())?;
+        Ok(())
+    }
+
+    /// Deletes records older than `before_ms` (retention) and audits that.
+    pub fn prune_audit(&self, before_ms: i64) -> Result<pincer_store::AuditPrune> {
+        let pruned = self.store.prune_audit(before_ms, &self.security.checkpoint_key())?;
+        self.record("audit.prune", "audit log", "done", serde_json::json!({"removed": pruned.removed, "first_kept": pruned.first_kept, "before_ms": before_ms}));
+        Ok(pruned)
+    }
+
+    /// The whole audit log as `jsonl` or `csv`, signed up to its head and
+    /// passed through the leak detector.
+    pub fn export_audit(&self, format: &str) -> Result<String> {
+        self.checkpoint_audit()?;
+        let mut records = Vec::new();
+        loop {
+            let page = self.store.audit_records(records.last().map_or(0, |r: &pincer_store::AuditRecord| r.seq), 1000)?;
+            if page.is_empty() {
+                break;
+            }
+            records.extend(page);
+        }
+        let text = export_text(&records, format)?;
+        self.record("audit.export", format, "done", serde_json::json!({"records": records.len(), "by": "cli"}));
+        Ok(self.redact_export(&text))
+    }
+
+    /// `text` as it may be exported; hits are audited.
+    pub fn redact_export(&self, text: &str) -> String {
+        let detector = self.security.detector().current();
+        let checked = detector.check(Sink::Export, text);
+        if !checked.leaks.is_empty() {
+            let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
+            self.record("leak.redacted", "export", "redacted", serde_json::json!({"found": found}));
+        }
+        checked.text.map(|t| t.into_owned()).unwrap_or_default()
+    }
+}
+
+/// The database writes through this: secrets become `[REDACTED:<name>]`.
+struct StoreRedactor(Arc<SharedDetector>);
+
+impl Redactor for StoreRedactor {
+    fn redact(&self, text: &str) -> Option<(String, Vec<String>)> {
+        let detector = self.0.current();
+        let checked = detector.check(Sink::Storage, text);
+        if checked.leaks.is_empty() {
+            return None;
+        }
+        let labels = checked.leaks.iter().map(|leak| leak.kind.label().to_string()).collect();
+        let text = checked.text.map(|t| t.into_owned()).unwrap_or_else(|| "[WITHHELD: it carried a secret]".into());
+        Some((text, labels))
+    }
+}
+
+
+/// The audit records as JSON lines or CSV (with their hashes, so the export
+/// can be checked on its own).
+pub(crate) fn export_text(records: &[pincer_store::AuditRecord], format: &str) -> Result<String> {
+    let mut out = String::new();
+    match format {
+        "jsonl" => {
+            for record in records {
+                out.push_str(&serde_json::to_string(record).map_err(|e| AppError::InvalidInput(e.to_string()))?);
+                out.push('\n');
+            }
+        }
+        "csv" => {
+            out.push_str("seq,at_ms,actor,action,target,decision,details,prev_hash,hash\n");
+            for r in records {
+                let e = &r.event;
+                let fields = [e.actor.clone(), e.action.clone(), e.target.clone(), e.decision.clone(), e.details.to_string()];
+                let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+                out.push_str(&format!("{},{},{},{},{}\n", r.seq, r.at_ms, quoted.join(","), r.prev_hash, r.hash));
+            }
+        }
+        other => return Err(AppError::InvalidInput(format!("unknown export format {other:?}; use jsonl or csv"))),
+    }
+    Ok(out)
+}
