@@ -45,11 +45,14 @@ def test_refusals_are_audited_and_tampering_is_named(tmp_path):
     assert canary not in exported.stdout, "a presented token is never written to the audit log"
     assert server.token not in exported.stdout
     assert all(r["prev_hash"] == p["hash"] for p, r in zip(records, records[1:]))
+    # Each export is itself audited: the second one lists the first.
     csv = audit(server.data_dir, "export", "--format", "csv")
-    assert csv.returncode == 0 and csv.stdout.count("\n") == len(records) + 1
+    lines = csv.stdout.splitlines()
+    assert csv.returncode == 0 and len(lines) == 1 + len(records) + 1, lines
+    assert '"audit.export","jsonl"' in lines[-1]
 
     verified = audit(server.data_dir, "verify")
-    assert verified.returncode == 0 and f"{len(records)} records verified" in verified.stdout, verified.stdout + verified.stderr
+    assert verified.returncode == 0 and f"{len(records) + 2} records verified" in verified.stdout, verified.stdout + verified.stderr
 
     with sqlite3.connect(server.data_dir / "pincer.db") as db:
         db.execute("UPDATE audit_log SET decision = 'allowed' WHERE seq = 2")

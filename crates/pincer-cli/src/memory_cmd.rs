@@ -4,7 +4,6 @@
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pincer_memory::{ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryOptions, Provenance, SearchOptions, SyncReport};
-use pincer_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -91,7 +90,8 @@ fn open(data_dir: &Path, embedder: Option<PathBuf>) -> Result<Arc<Memory>> {
         "no embedding model: pass --embedder <folder> (all-MiniLM-L6-v2: config.json, tokenizer.json, model.safetensors) or download it from the Memory pane",
     )?;
     let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
-    let store = Arc::new(Store::open_in(data_dir)?);
+    // Through the vault, so the index gets the same leak redaction as the server's.
+    let store = Arc::clone(pincer_app::Maintenance::open(data_dir)?.store());
     let options = MemoryOptions { workspace: data_dir.join("workspace"), chunking: ChunkOptions::default() };
     Ok(Arc::new(Memory::open(store, embedder, options)?))
 }
