@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Builder, By } from "selenium-webdriver";
-import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow } from "./flows.mjs";
+import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trustFlow } from "./flows.mjs";
 import { artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -99,4 +99,5 @@ test("the gateway reports a port in use, then serves on a free one", async () =>
 });
 
 test("memory: search, open, edit on disk, remember, and an answer's sources in the app window", () => memoryFlow(adapter(driver), files.workspaceDir));
+test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets in the app window", () => trustFlow(adapter(driver), files.workspaceDir));
 test("screenshots of every pane in the app window", () => screenshotsFlow(adapter(driver)));

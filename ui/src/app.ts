@@ -6,6 +6,7 @@ import "./panes/chat";
 import "./panes/models";
 import "./panes/soul";
 import "./panes/memory";
+import "./panes/audit";
 import "./panes/settings";
 
 const PANES = [
@@ -13,7 +14,8 @@ const PANES = [
   { id: "models", label: "Models", key: "2" },
   { id: "soul", label: "Soul", key: "3" },
   { id: "memory", label: "Memory", key: "4" },
-  { id: "settings", label: "Settings", key: "5" },
+  { id: "audit", label: "Audit", key: "5" },
+  { id: "settings", label: "Settings", key: "6" },
 ] as const;
 
 /** The window: navigation, the current pane, and a status bar. */
@@ -141,6 +143,7 @@ export class PincerApp extends LitElement {
         ${this.pane === "models" ? html`<models-pane .info=${this.info}></models-pane>` : nothing}
         ${this.pane === "soul" ? html`<soul-pane></soul-pane>` : nothing}
         ${this.pane === "memory" ? html`<memory-pane .open=${this.openSource}></memory-pane>` : nothing}
+        ${this.pane === "audit" ? html`<audit-pane></audit-pane>` : nothing}
         ${this.pane === "settings" ? html`<settings-pane .info=${this.info}></settings-pane>` : nothing}
       </main>
       <footer class="status" data-testid="status">

@@ -1,6 +1,6 @@
 import { LitElement, html, nothing } from "lit";
 import { call, commands, errorText } from "../api";
-import type { AppInfo, SettingsView } from "../api";
+import type { AppInfo, SecurityView, SettingsView } from "../api";
 import { applyTheme, loadPrefs, savePref, type Prefs } from "../prefs";
 
 /** Data folder, gateway switch and port, the API token, the theme. */
@@ -13,7 +13,9 @@ export class SettingsPane extends LitElement {
     theme: { state: true },
     problem: { state: true },
     notice: { state: true },
+    security: { state: true },
   };
+  declare security: SecurityView | null;
   declare info: AppInfo | null;
   declare settings: SettingsView | null;
   declare port: string;
@@ -31,6 +33,7 @@ export class SettingsPane extends LitElement {
     this.theme = "system";
     this.problem = null;
     this.notice = null;
+    this.security = null;
   }
 
   createRenderRoot() {
@@ -48,6 +51,7 @@ export class SettingsPane extends LitElement {
       this.settings = await call(commands.getSettings());
       // Never overwrite a port the owner is typing.
       if (!this.portEdited) this.port = String(this.settings.gatewayPort);
+      this.security = await call(commands.securityOverview());
     } catch (error) {
       this.problem = errorText(error);
     }
@@ -109,6 +113,30 @@ export class SettingsPane extends LitElement {
     savePref("theme", theme);
   }
 
+  renderSecurity() {
+    const v = this.security;
+    if (!v) return nothing;
+    const audit = v.audit;
+    return html`<section class="card" data-testid="security">
+      <h2>Security</h2>
+      <p>Secrets are kept in the <strong data-testid="vault-kind">${v.vault}</strong>, never in a file; values are never shown here.
+        Add one with <code>pincer secrets set provider/NAME</code>.</p>
+      <table class="security-table" aria-label="Secrets">
+        ${v.secrets.map((secret) => html`<tr data-testid="secret"><td><code>${secret.name}</code></td><td>${secret.purpose}</td></tr>`)}
+      </table>
+      <h3>Protected files</h3>
+      <table class="security-table" aria-label="Protected files">
+        ${v.files.map((f) => html`<tr data-testid="file-integrity" data-state=${f.state}><td><code>${f.file}</code></td>
+          <td class=${f.state === "intact" ? "" : "error"}>${f.state}${f.pending ? html` · ${f.pending} change(s) waiting in Soul` : ""}</td>
+          <td><code class="hash" title="SHA-256 of the accepted version">${f.sha256.slice(0, 16)}…</code></td></tr>`)}
+      </table>
+      <h3>Audit log</h3>
+      <p data-testid="security-audit">${audit.brokenAt != null
+        ? html`<span class="error">Broken at record ${audit.brokenAt}: ${audit.reason}</span>`
+        : html`Intact: ${audit.verified} records verified${audit.signedUpTo != null ? `, signed up to record ${audit.signedUpTo}` : ""}.`}</p>
+    </section>`;
+  }
+
   render() {
     const s = this.settings;
     return html`<div class="settings scroll">
@@ -146,6 +174,7 @@ export class SettingsPane extends LitElement {
           <button class="small danger" data-testid="token-rotate" @click=${() => this.rotate()}>Rotate</button>
         </div>
       </section>
+      ${this.renderSecurity()}
       <section class="card">
         <h2>Appearance</h2>
         <div class="row" role="radiogroup" aria-label="Theme">

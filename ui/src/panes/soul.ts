@@ -2,7 +2,7 @@ import { LitElement, html, nothing } from "lit";
 import { unsafeHTML } from "lit/directives/unsafe-html.js";
 import { diffLines } from "diff";
 import { call, commands, errorText } from "../api";
-import type { SoulFile, SoulVersionView } from "../api";
+import type { SoulChange, SoulFile, SoulVersionView } from "../api";
 import { renderMarkdown } from "../markdown";
 
 const FILES = ["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md"];
@@ -70,7 +70,9 @@ export class SoulPane extends LitElement {
       this.loaded = await call(commands.readSoulFile({ file }));
       this.text = this.loaded.content;
       this.problem = null;
-      if (this.loaded.changedOutside) this.message = `${file} was changed outside Pincer; that text is now the newest version in the history.`;
+      if (this.loaded.changedOutside) {
+        this.message = `${file} was changed outside Pincer. The agent keeps using the accepted text until you accept or revert the change below.`;
+      }
     } catch (error) {
       this.loaded = null;
       this.text = "";
@@ -120,6 +122,38 @@ export class SoulPane extends LitElement {
     }
   }
 
+  /** Accepts or rejects a change waiting for the owner. */
+  async decide(change: SoulChange, accept: boolean) {
+    if (this.dirty && !confirm("This replaces your unsaved changes. Continue?")) return;
+    try {
+      this.loaded = await call(commands.decideSoulChange({ id: change.id, accept }));
+      this.text = this.loaded.content;
+      this.problem = null;
+      const what = change.origin === "external" ? "change made on disk" : "agent's proposal";
+      this.message = accept ? `Accepted the ${what}; the agent uses it from the next message.` : change.origin === "external" ? "Reverted the file to its accepted text." : "Rejected the agent's proposal.";
+      await this.loadHistory();
+    } catch (error) {
+      this.problem = errorText(error);
+    }
+  }
+
+  renderPending(change: SoulChange) {
+    const parts = diffLines(this.loaded?.content ?? "", change.content);
+    const who = change.origin === "external" ? "Changed on disk by another program" : `Proposed by the agent: ${change.reason}`;
+    return html`<section class="pending card" data-testid="soul-pending" data-origin=${change.origin} aria-label="Change waiting for you">
+      <header><strong>${who}</strong> <span class="meta">${new Date((change.createdAt ?? 0) * 1000).toLocaleString()}</span>
+        <span class="spacer"></span>
+        <button class="small primary" data-testid="soul-accept" @click=${() => this.decide(change, true)}>Accept</button>
+        <button class="small danger" data-testid="soul-reject" @click=${() => this.decide(change, false)}>${change.origin === "external" ? "Revert file" : "Reject"}</button>
+      </header>
+      <pre class="diff-text" data-testid="soul-pending-diff">${parts.map((p) => html`<span class=${p.added ? "added" : p.removed ? "removed" : "same"}>${p.value
+        .replace(/\n$/, "")
+        .split("\n")
+        .map((line) => `${p.added ? "+" : p.removed ? "-" : " "} ${line}\n`)
+        .join("")}</span>`)}</pre>
+    </section>`;
+  }
+
   renderDiff(version: SoulVersionView) {
     const parts = diffLines(version.content, this.text);
     return html`<section class="diff" data-testid="diff" aria-label="Differences">
@@ -146,6 +180,7 @@ export class SoulPane extends LitElement {
       </header>
       ${this.problem ? html`<p class="error banner" role="alert" data-testid="soul-error">${this.problem}</p>` : nothing}
       ${this.message ? html`<p class="notice banner" data-testid="soul-message">${this.message}</p>` : nothing}
+      ${(this.loaded?.pending ?? []).map((change) => this.renderPending(change))}
       <div class="soul-body">
         <textarea class="editor" data-testid="soul-editor" spellcheck="true" aria-label="${this.file} text"
           .value=${this.text} @input=${(e: Event) => (this.text = (e.target as HTMLTextAreaElement).value)}></textarea>
