@@ -93,7 +93,7 @@ def web_run(chromium):
                                "--data-dir", data, "--ui", str(ROOT / "ui" / "dist")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     browser = None
     try:
-        _, match = wait_line(server, rb"(http://127\.0\.0\.1:\d+/#token=\S+)", 60)
+        _, match = wait_line(server, rb"(http://127\.0\.0\.1:\d+/#pair=\S+)", 60)
         url = match.group(1).decode()
         profile = tempfile.mkdtemp(prefix="pincer-bench-chromium-")
         browser = subprocess.Popen([chromium, "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -2,7 +2,7 @@
 // against the real `pincer serve` in web mode with the generated tiny model.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -12,7 +12,7 @@ import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
 
-let server, browser, page, url, files;
+let server, browser, page, url, files, token;
 const shots = artifactsDir("web");
 
 function adapter(page) {
@@ -36,7 +36,8 @@ before(async () => {
   const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
   server = spawn(requireEnv("PINCER_BIN"), ["serve", "--model", model, "--model-id", "tiny-qwen3", "--port", "0",
     "--data-dir", files.dataDir, "--ui", path.join(ROOT, "ui", "dist"), "--max-running", "2"], { stdio: ["ignore", "pipe", "pipe"] });
-  [url] = await waitForLine(server, /http:\/\/127\.0\.0\.1:\d+\/#token=\S+/, "pincer serve to print the UI address");
+  [url] = await waitForLine(server, /http:\/\/127\.0\.0\.1:\d+\/#pair=[0-9a-f]+/, "pincer serve to print the UI address");
+  token = execFileSync(requireEnv("PINCER_BIN"), ["token", "--data-dir", files.dataDir], { encoding: "utf8" }).trim();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (error) => console.error("page error:", error));
@@ -59,7 +60,10 @@ test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {
   const base = new URL(url);
-  const token = decodeURIComponent(base.hash.replace("#token=", ""));
+  // The address carried a one-time code, not the token, and the code is used up.
+  assert.ok(!url.includes(token));
+  const again = await fetch(`${base.origin}/api/pair`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code: base.hash.replace("#pair=", "") }) });
+  assert.equal(again.status, 400, "a pairing code works once");
   const call = (headers) =>
     fetch(`${base.origin}/api/control/app_info`, { method: "POST", headers: { Authorization: `Bearer ${token}`, ...headers }, body: "{}" });
   assert.equal((await call({})).status, 200);

@@ -1,9 +1,12 @@
 import "./styles.css";
 import { applyTheme, loadPrefs } from "./prefs";
-import { inDesktopApp, installWebTransport, webToken } from "./transport";
+import { inDesktopApp, installWebTransport, pairFromAddress, webToken } from "./transport";
 
 async function start() {
-  if (!inDesktopApp()) installWebTransport(webToken);
+  if (!inDesktopApp()) {
+    await pairFromAddress();
+    installWebTransport(webToken);
+  }
   const prefs = await loadPrefs();
   applyTheme(prefs.theme);
   await import("./app");

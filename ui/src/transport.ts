@@ -17,14 +17,30 @@ export function inDesktopApp(): boolean {
   return typeof (window as any).__TAURI_INTERNALS__ === "object";
 }
 
-/** The API token for web mode: from `#token=` in the address (then removed from it), or this tab's storage. */
+/** The API token for web mode, kept in this tab's storage. */
 export function webToken(): string | null {
-  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (match) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
-    history.replaceState(null, "", location.pathname + location.search);
-  }
   return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/**
+ * Trades the one-time `#pair=` code that `pincer serve` prints for the
+ * token (the address itself never carries a secret), then removes the code
+ * from the address. A used or wrong code leaves the token prompt to ask.
+ */
+export async function pairFromAddress(): Promise<void> {
+  const match = /(?:^#|&)pair=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    const response = await fetch("/api/pair", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: decodeURIComponent(match[1]) }),
+    });
+    if (response.ok) setWebToken((await response.json()).token);
+  } catch {
+    // The token prompt explains what to do.
+  }
 }
 
 /** Remembers a token the owner pasted. */

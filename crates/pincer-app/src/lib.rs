@@ -159,6 +159,7 @@ struct Inner {
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
+    pairing: Mutex<Option<(pincer_vault::Secret, std::time::Instant)>>,
 }
 
 impl App {
@@ -188,6 +189,7 @@ impl App {
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),
+                pairing: Mutex::new(None),
             }),
         };
         app.start_memory_in_background(config.embedder).await;
@@ -241,6 +243,35 @@ impl App {
     pub fn reveal_token(&self) -> String {
         self.record("owner", "secret.use", pincer_vault::names::GATEWAY_TOKEN, "revealed", serde_json::json!({}));
         self.inner.security.token().expose().to_string()
+    }
+
+    /// A one-time code that a browser trades for the token (`POST
+    /// /api/pair`), so the address `pincer serve` prints carries no secret.
+    /// It works once, for ten minutes; a new one replaces the last.
+    pub fn new_pairing_code(&self) -> String {
+        let code = pincer_vault::Secret::random_hex("", 12);
+        let text = code.expose().to_string();
+        let expires = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        *self.inner.pairing.lock().unwrap_or_else(|e| e.into_inner()) = Some((code, expires));
+        text
+    }
+
+    /// Trades a pairing code for the token; the code is used up either way
+    /// when it matches, and a wrong one is audited.
+    pub fn redeem_pairing_code(&self, presented: &str) -> Result<String> {
+        let mut pairing = self.inner.pairing.lock().unwrap_or_else(|e| e.into_inner());
+        let valid = pairing.as_ref().is_some_and(|(code, expires)| code.matches(presented) && std::time::Instant::now() < *expires);
+        if !valid {
+            drop(pairing);
+            self.record("client", "gateway.pair", "pairing code", "denied", serde_json::json!({}));
+            return Err(AppError::InvalidInput(
+                "this pairing code is wrong, used or expired; restart `pincer serve` for a new address, or paste the token `pincer token` prints".into(),
+            ));
+        }
+        *pairing = None;
+        drop(pairing);
+        self.record("client", "gateway.pair", "pairing code", "allowed", serde_json::json!({}));
+        Ok(self.inner.security.token().expose().to_string())
     }
 
     /// Replaces the API token; the old one stops working at once.

@@ -186,7 +186,9 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
         None => None,
     };
     if ui_dir.is_some() {
-        eprintln!("Open the UI at http://{local}/#token={}", app.reveal_token());
+        // A one-time pairing code, not the token: addresses end up in
+        // shell history, browser history and screenshots.
+        eprintln!("Open the UI at http://{local}/#pair={}", app.new_pairing_code());
     }
     let extra_hosts = if args.host.is_loopback() { Vec::new() } else { vec![args.host.to_string()] };
     let options = pincer_gateway::GatewayOptions { body_limit: pincer_gateway::DEFAULT_BODY_LIMIT, ui_dir, extra_hosts };

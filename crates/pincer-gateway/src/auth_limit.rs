@@ -38,6 +38,17 @@ pub(crate) struct AuthFailures {
 }
 
 impl AuthFailures {
+    /// Whether `client` is locked out now, without counting anything.
+    pub(crate) fn peek(&self, client: IpAddr, now: Instant) -> Refusal {
+        let clients = self.by_client.lock().unwrap_or_else(|e| e.into_inner());
+        match clients.get(&client) {
+            Some((start, count)) if now.duration_since(*start) < WINDOW && *count > MAX_FAILURES => {
+                Refusal::Quiet { retry_after: WINDOW.saturating_sub(now.duration_since(*start)) }
+            }
+            _ => Refusal::Audit,
+        }
+    }
+
     /// Counts a refusal from `client` and says how to answer it.
     pub(crate) fn refuse(&self, client: IpAddr, now: Instant) -> Refusal {
         let mut clients = self.by_client.lock().unwrap_or_else(|e| e.into_inner());

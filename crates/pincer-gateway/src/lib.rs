@@ -92,7 +92,12 @@ pub fn router(app: App, options: GatewayOptions) -> Router {
         .route("/control/{command}", post(control::run_command))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
-    let mut router = Router::new().route("/health", get(health)).nest("/v1", v1).nest("/api", control);
+    // The browser's one-time pairing: same-origin, no token (it is how the
+    // page gets one), failures counted like wrong tokens.
+    let pairing = Router::new()
+        .route("/pair", post(pair))
+        .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
+    let mut router = Router::new().route("/health", get(health)).nest("/v1", v1).nest("/api", control.merge(pairing));
     router = match &options.ui_dir {
         Some(dir) => {
             let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
@@ -153,6 +158,41 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
             ApiError::too_many_auth_failures(retry_after).into_response()
         }
         auth_limit::Refusal::Quiet { retry_after } => ApiError::too_many_auth_failures(retry_after).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PairRequest {
+    code: String,
+}
+
+async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip());
+    let body = match axum::body::to_bytes(request.into_body(), 4096).await {
+        Ok(body) => body,
+        Err(_) => return ApiError::too_large(4096).into_response(),
+    };
+    let Ok(PairRequest { code }) = serde_json::from_slice(&body) else {
+        return ApiError::invalid("send {\"code\": \"<pairing code>\"}", Some("code".into())).into_response();
+    };
+    if let auth_limit::Refusal::Quiet { retry_after } | auth_limit::Refusal::LockedOut { retry_after } =
+        state.auth_failures.peek(client_ip, std::time::Instant::now())
+    {
+        return ApiError::too_many_auth_failures(retry_after).into_response();
+    }
+    match state.app.redeem_pairing_code(code.trim()) {
+        Ok(token) => {
+            let mut response = Json(json!({ "token": token })).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => {
+            state.auth_failures.refuse(client_ip, std::time::Instant::now());
+            ApiError::from(error).into_response()
+        }
     }
 }
 

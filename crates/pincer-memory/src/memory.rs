@@ -119,6 +119,10 @@ enum Outcome {
     Indexed { embedded: usize, reused: usize },
 }
 
+/// How close a file's time may be to its indexing before the time is not
+/// trusted to show a change (coarse file-system clocks tick in seconds).
+const RACY_MS: i64 = 2_000;
+
 impl Memory {
     /// Opens memory over `store`, creating the vector table for `embedder`
     /// (rebuilding it if the embedder changed) and registering the workspace.
@@ -507,24 +511,31 @@ impl Memory {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_millis() as i64);
         let path_text = path.to_string_lossy().into_owned();
-        let stored: Option<(String, i64, i64)> = self.store.with_connection(|c| {
-            c.query_row("SELECT content_hash, modified_ms, size FROM memory_files WHERE path = ?1", [&path_text], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let stored: Option<(String, i64, i64, i64)> = self.store.with_connection(|c| {
+            c.query_row("SELECT content_hash, modified_ms, size, indexed_at FROM memory_files WHERE path = ?1", [&path_text], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
             .context("reading a file's indexed state")
         })?;
         // Same time and size as indexed: a sync over a large folder stats
-        // its files instead of reading them all.
-        if stored.as_ref().is_some_and(|(_, time, size)| *time == modified_ms && *size == metadata.len() as i64) {
+        // its files instead of reading them all. Only when the file's time
+        // was well before it was indexed: a write in the same clock tick as
+        // the indexing leaves the time unchanged ("racily clean", as git
+        // calls it), so such a file is hashed again.
+        let trusted = |time: i64, indexed_at: i64| time == modified_ms && time < indexed_at - RACY_MS;
+        if stored.as_ref().is_some_and(|(_, time, size, at)| trusted(*time, *at) && *size == metadata.len() as i64) {
             return Ok(Outcome::Unchanged);
         }
         let bytes = files::read_bytes(path)?;
         let content_hash = hex::encode(Sha256::digest(&bytes));
-        if stored.as_ref().is_some_and(|(hash, _, _)| *hash == content_hash) {
+        if stored.as_ref().is_some_and(|(hash, _, _, _)| *hash == content_hash) {
             // Touched, not changed: remember the new time so the stat check holds next time.
             self.store.with_connection(|c| {
-                c.execute("UPDATE memory_files SET modified_ms = ?2 WHERE path = ?1", rusqlite::params![path_text, modified_ms])
+                c.execute(
+                    "UPDATE memory_files SET modified_ms = ?2, indexed_at = ?3 WHERE path = ?1",
+                    rusqlite::params![path_text, modified_ms, index::now_ms()],
+                )
                     .context("recording a file's new time")
             })?;
             return Ok(Outcome::Unchanged);
