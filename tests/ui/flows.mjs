@@ -221,7 +221,7 @@ export async function trustFlow(ui, workspaceDir) {
     const rows = await ui.texts("audit-record");
     return rows.length > 0 && rows.every((row) => row.includes("soul.reject"));
   });
-  await ui.click("audit-record");
+  await ui.click("audit-open");
   await ui.waitFor("the record's detail", async () => (await ui.count("audit-detail")) === 1);
   const detail = (await ui.texts("audit-detail"))[0];
   assert.match(detail, /reverted/);

@@ -145,7 +145,10 @@ export class AuditPane extends LitElement {
             <tbody>
               ${(page?.records ?? []).map((r) => html`<tr data-testid="audit-record" data-action=${r.action} class=${this.selected?.seq === r.seq ? "selected" : ""}
                 tabindex="0" @click=${() => (this.selected = r)} @keydown=${(e: KeyboardEvent) => e.key === "Enter" && (this.selected = r)}>
-                <td>${r.seq}</td><td>${new Date(r.atMs ?? 0).toLocaleString()}</td><td>${r.actor}</td><td>${r.action}</td>
+                <td><button class="small link" data-testid="audit-open" title="Open record ${r.seq}" @click=${(e: Event) => {
+                  e.stopPropagation();
+                  this.selected = r;
+                }}>${r.seq}</button></td><td>${new Date(r.atMs ?? 0).toLocaleString()}</td><td>${r.actor}</td><td>${r.action}</td>
                 <td class="target" title=${r.target}>${r.target}</td><td class="outcome ${r.decision}">${r.decision}</td>
               </tr>`)}
             </tbody>
