@@ -86,6 +86,25 @@ pub fn record_hash(prev_hash: &str, seq: i64, at_ms: i64, event: &AuditEvent) ->
     hex::encode(hasher.finalize())
 }
 
+/// A record from a row of `seq, at_ms, actor, action, target, decision,
+/// details, prev_hash, hash`.
+pub(crate) fn record_from_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
+    let details: String = r.get(6)?;
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        at_ms: r.get(1)?,
+        event: AuditEvent {
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            decision: r.get(5)?,
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+        },
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
+}
+
 impl Store {
     /// Appends a record to the chain. The write transaction is taken up
     /// front, so two processes appending at once still form one chain.
@@ -124,22 +143,7 @@ impl Store {
             )
             .context("reading the audit log")?;
         let rows = statement
-            .query_map(params![after_seq, limit], |r| {
-                let details: String = r.get(6)?;
-                Ok(AuditRecord {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    event: AuditEvent {
-                        actor: r.get(2)?,
-                        action: r.get(3)?,
-                        target: r.get(4)?,
-                        decision: r.get(5)?,
-                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
-                    },
-                    prev_hash: r.get(7)?,
-                    hash: r.get(8)?,
-                })
-            })
+            .query_map(params![after_seq, limit], record_from_row)
             .context("reading the audit log")?;
         rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the audit log")
     }

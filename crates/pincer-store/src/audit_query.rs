@@ -1,7 +1,7 @@
 //! Reading the audit log the way the Audit pane does: newest first, filtered
 //! by actor, action, outcome, time and free text.
 
-use crate::audit::{AuditEvent, AuditRecord};
+use crate::audit::AuditRecord;
 use crate::{Result, SqliteContext, Store};
 use rusqlite::types::Value;
 
@@ -70,22 +70,7 @@ impl Store {
         let connection = self.lock();
         let mut statement = connection.prepare(&sql).context("querying the audit log")?;
         let rows = statement
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                let details: String = r.get(6)?;
-                Ok(AuditRecord {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    event: AuditEvent {
-                        actor: r.get(2)?,
-                        action: r.get(3)?,
-                        target: r.get(4)?,
-                        decision: r.get(5)?,
-                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
-                    },
-                    prev_hash: r.get(7)?,
-                    hash: r.get(8)?,
-                })
-            })
+            .query_map(rusqlite::params_from_iter(values), crate::audit::record_from_row)
             .context("querying the audit log")?;
         rows.collect::<rusqlite::Result<Vec<_>>>().context("querying the audit log")
     }
