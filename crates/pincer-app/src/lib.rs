@@ -303,7 +303,7 @@ impl App {
         }
         // Log lines redacted since the last record are audited now: the
         // log writer itself cannot reach the database.
-        for (sink, found) in self.inner.security.detector().take_unaudited().into_iter().chain(pincer_guard::for_logs().take_unaudited()) {
+        for (sink, found) in pincer_guard::for_logs().take_unaudited() {
             let event = pincer_store::AuditEvent {
                 actor: "guard".into(),
                 action: "leak.redacted".into(),
@@ -332,18 +332,6 @@ impl App {
     /// Where the vault keeps secrets.
     pub fn vault_backend(&self) -> pincer_vault::VaultBackend {
         self.inner.security.vault().backend()
-    }
-
-    /// `text` after the rule for `sink`; hits are audited by name.
-    pub(crate) fn redact_for(&self, sink: pincer_guard::Sink, text: &str) -> String {
-        let detector = self.inner.security.detector().current();
-        let checked = detector.check(sink, text);
-        if !checked.leaks.is_empty() {
-            let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
-            let target = format!("{sink:?}").to_lowercase();
-            self.record("guard", "leak.redacted", &target, "redacted", serde_json::json!({ "found": found }));
-        }
-        checked.text.map(|t| t.into_owned()).unwrap_or_default()
     }
 
     /// The vault's secrets by name and use, never values.

@@ -63,7 +63,11 @@ pub fn open_vault(data_dir: &Path) -> Result<Vault> {
 }
 
 fn audit(store: &Store, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-    let event = AuditEvent { actor: "system".into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+    audit_as(store, "system", action, target, decision, details);
+}
+
+fn audit_as(store: &Store, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+    let event = AuditEvent { actor: actor.into(), action: action.into(), target: target.into(), decision: decision.into(), details };
     if let Err(error) = store.audit(event) {
         tracing::error!(%error, action, "could not append to the audit log");
     }
@@ -120,12 +124,12 @@ impl Security {
     /// Rebuilds the detector from every secret in the vault.
     pub(crate) fn refresh_detector(&self) -> Result<()> {
         let mut secrets: Vec<(String, Secret)> = Vec::new();
-        for info in self.vault.list()? {
+        // The two managed secrets are held already; the rest are read once.
+        for info in self.vault.list()?.into_iter().filter(|info| !MANAGED.contains(&info.name.as_str())) {
             if let Some(value) = self.vault.get(&info.name)? {
                 secrets.push((info.name, value));
             }
         }
-        // The token in use, even when the vault is the environment.
         secrets.push((names::GATEWAY_TOKEN.into(), self.token.read().unwrap_or_else(|e| e.into_inner()).clone()));
         secrets.push((names::MASTER_KEY.into(), self.master_key.clone()));
         let build = || LeakDetector::new(secrets.iter().map(|(n, s)| (n.as_str(), s)), LeakPolicy::default());
@@ -156,6 +160,22 @@ impl Security {
 
     /// The key that signs audit checkpoints, derived from the master key so
     /// it is never stored anywhere itself.
+    /// The whole audit log as `jsonl` or `csv`: signed up to its head first,
+    /// the export itself audited, the text passed through the leak detector
+    /// (hits audited by name).
+    pub(crate) fn export_audit(&self, store: &Store, format: &str, by: &str) -> Result<String> {
+        store.audit_checkpoint(&self.checkpoint_key())?;
+        let records = store.all_audit_records()?;
+        let text = export_text(&records, format)?;
+        audit_as(store, "owner", "audit.export", format, "done", serde_json::json!({"records": records.len(), "by": by}));
+        let checked = self.detector.current().check(Sink::Export, &text);
+        if !checked.leaks.is_empty() {
+            let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
+            audit_as(store, "guard", "leak.redacted", "export", "redacted", serde_json::json!({"found": found}));
+        }
+        Ok(checked.text.map(|t| t.into_owned()).unwrap_or_default())
+    }
+
     pub(crate) fn checkpoint_key(&self) -> [u8; 32] {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.master_key.expose().as_bytes()).expect("any key length");
         mac.update(b"pincer/audit-checkpoint/v1");
@@ -239,11 +259,9 @@ impl Maintenance {
         Ok(removed)
     }
 
-    /// Signs the chain's head, then verifies chain and checkpoints.
+    /// Verifies the chain and its signed checkpoints.
     pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
-        let key = self.security.checkpoint_key();
-        let verification = self.store.verify_audit_signed(&key)?;
-        Ok(verification)
+        Ok(self.store.verify_audit_signed(&self.security.checkpoint_key())?)
     }
 
     /// Signs the chain's head now.
@@ -259,32 +277,9 @@ impl Maintenance {
         Ok(pruned)
     }
 
-    /// The whole audit log as `jsonl` or `csv`, signed up to its head and
-    /// passed through the leak detector.
+    /// The whole audit log as `jsonl` or `csv` (see [`Security::export_audit`]).
     pub fn export_audit(&self, format: &str) -> Result<String> {
-        self.checkpoint_audit()?;
-        let mut records = Vec::new();
-        loop {
-            let page = self.store.audit_records(records.last().map_or(0, |r: &pincer_store::AuditRecord| r.seq), 1000)?;
-            if page.is_empty() {
-                break;
-            }
-            records.extend(page);
-        }
-        let text = export_text(&records, format)?;
-        self.record("audit.export", format, "done", serde_json::json!({"records": records.len(), "by": "cli"}));
-        Ok(self.redact_export(&text))
-    }
-
-    /// `text` as it may be exported; hits are audited.
-    pub fn redact_export(&self, text: &str) -> String {
-        let detector = self.security.detector().current();
-        let checked = detector.check(Sink::Export, text);
-        if !checked.leaks.is_empty() {
-            let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
-            self.record("leak.redacted", "export", "redacted", serde_json::json!({"found": found}));
-        }
-        checked.text.map(|t| t.into_owned()).unwrap_or_default()
+        self.security.export_audit(&self.store, format, "cli")
     }
 }
 

@@ -34,31 +34,27 @@ impl App {
     /// difference is held as a pending `external` change (once per text)
     /// and audited.
     fn accepted_soul_text(&self, file: &str) -> Result<(String, bool)> {
-        let latest = self.store().latest_soul_version(file)?;
-        let on_disk = self.workspace().read(file);
-        let (Some(latest), Ok(text)) = (&latest, &on_disk) else {
-            return match (latest, on_disk) {
-                (None, Ok(text)) => {
-                    self.store().record_soul_version(file, &text, "default")?;
-                    Ok((text, false))
-                }
-                (Some(latest), Err(error)) => {
-                    tracing::warn!(%error, "using the last accepted version of {file}");
-                    Ok((latest.content, false))
-                }
-                (None, Err(error)) => Err(error.into()),
-                (Some(_), Ok(_)) => unreachable!("handled above"),
-            };
+        let (latest, text) = match (self.store().latest_soul_version(file)?, self.workspace().read(file)) {
+            (None, Ok(text)) => {
+                self.store().record_soul_version(file, &text, "default")?;
+                return Ok((text, false));
+            }
+            (None, Err(error)) => return Err(error.into()),
+            (Some(latest), Err(error)) => {
+                tracing::warn!(%error, "using the last accepted version of {file}");
+                return Ok((latest.content, false));
+            }
+            (Some(latest), Ok(text)) => (latest, text),
         };
-        if pincer_store::content_sha256(text) == latest.sha256 {
-            return Ok((text.clone(), false));
+        let sha256 = pincer_store::content_sha256(&text);
+        if sha256 == latest.sha256 {
+            return Ok((text, false));
         }
         let known = self.store().pending_soul_proposals(Some(file))?;
-        let sha256 = pincer_store::content_sha256(text);
         if !known.iter().any(|p| p.origin == "external" && p.sha256 == sha256) {
             // Only the newest outside text waits; an older one is replaced.
             self.store().supersede_soul_proposals(file, "external")?;
-            let change = self.store().propose_soul_change(file, text, "external", "changed on disk outside Pincer")?;
+            let change = self.store().propose_soul_change(file, &text, "external", "changed on disk outside Pincer")?;
             self.record(
                 "system",
                 "soul.changed_outside",
@@ -67,7 +63,7 @@ impl App {
                 serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
             );
         }
-        Ok((latest.content.clone(), true))
+        Ok((latest.content, true))
     }
 
     /// Opens a soul file for editing: its accepted text, and any change

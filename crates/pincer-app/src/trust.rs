@@ -186,21 +186,7 @@ impl App {
     /// through the leak detector; the export itself is audited.
     pub async fn audit_export(&self, format: String) -> Result<String> {
         let app = self.clone();
-        blocking(move || {
-            app.checkpoint_audit()?;
-            let mut records = Vec::new();
-            loop {
-                let page = app.store().audit_records(records.last().map_or(0, |r: &AuditRecord| r.seq), 1000)?;
-                if page.is_empty() {
-                    break;
-                }
-                records.extend(page);
-            }
-            let text = crate::security::export_text(&records, &format)?;
-            app.record("owner", "audit.export", &format, "done", serde_json::json!({"records": records.len()}));
-            Ok(app.redact_for(pincer_guard::Sink::Export, &text))
-        })
-        .await
+        blocking(move || app.inner.security.export_audit(app.store(), &format, "ui")).await
     }
 
     /// Settings → Security: secrets by name, the protected files, the chain.

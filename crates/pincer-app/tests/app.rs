@@ -36,6 +36,13 @@ fn recording_sink() -> (EventSink, Events) {
     }), events)
 }
 
+/// How many prompt tokens a one-token answer to "Hi" took: the system
+/// prompt's size, as the model saw it.
+async fn prompt_tokens(app: &App) -> u32 {
+    let (sink, _) = recording_sink();
+    app.send_message(message(None, "Hi", 1), sink).await.unwrap().stats.prompt_tokens
+}
+
 fn message(session_id: Option<String>, text: &str, max_tokens: u32) -> SendMessage {
     SendMessage { session_id, text: text.into(), max_tokens: Some(max_tokens) }
 }
@@ -69,13 +76,6 @@ async fn a_turn_streams_and_is_saved_before_it_returns() {
 async fn the_saved_soul_enters_the_next_prompt() {
     let data = tempfile::tempdir().unwrap();
     let app = start(data.path(), true).await;
-    let prompt_tokens = |app: &App| {
-        let app = app.clone();
-        async move {
-            let (sink, _) = recording_sink();
-            app.send_message(message(None, "Hi", 1), sink).await.unwrap().stats.prompt_tokens
-        }
-    };
     let before = prompt_tokens(&app).await;
     let soul = app.read_soul_file("SOUL.md".into()).await.unwrap();
     let longer = format!("{}\n{}", soul.content, "Always greet the owner by name, kindly and briefly. ".repeat(10));
@@ -293,13 +293,6 @@ async fn owner_actions_and_outside_changes_land_in_the_audit_chain() {
 async fn a_soul_changed_by_another_program_waits_for_the_owner() {
     let data = tempfile::tempdir().unwrap();
     let app = start(data.path(), true).await;
-    let prompt_tokens = |app: &App| {
-        let app = app.clone();
-        async move {
-            let (sink, _) = recording_sink();
-            app.send_message(message(None, "Hi", 1), sink).await.unwrap().stats.prompt_tokens
-        }
-    };
     app.save_soul_file("SOUL.md".into(), "# Soul\n\nBe brief.\n".into()).await.unwrap();
     let before = prompt_tokens(&app).await;
     // Malware appends instructions; the next answer does not use them.

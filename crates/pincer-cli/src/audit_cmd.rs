@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use pincer_app::Maintenance;
-use pincer_store::{AuditRecord, Store};
+
 use std::io::Write;
 use std::path::Path;
 
@@ -60,7 +60,7 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
             }
         }
         AuditCommand::List { limit } => {
-            let records = all(store)?;
+            let records = store.all_audit_records()?;
             for record in records.iter().rev().take(limit.max(0) as usize).rev() {
                 let e = &record.event;
                 println!("{:>6}  {}  {:<7} {:<24} {:<8} {}  {}", record.seq, record.at_ms, e.actor, e.action, e.decision, e.target, e.details);
@@ -72,15 +72,4 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn all(store: &Store) -> Result<Vec<AuditRecord>> {
-    let mut records = Vec::new();
-    loop {
-        let page = store.audit_records(records.last().map_or(0, |r: &AuditRecord| r.seq), 1000)?;
-        if page.is_empty() {
-            return Ok(records);
-        }
-        records.extend(page);
-    }
 }

@@ -125,6 +125,15 @@ pub async fn serve(
         .await
 }
 
+/// The caller's address; routers served without connection info (tests)
+/// count as loopback.
+fn client_ip(request: &Request) -> std::net::IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip())
+}
+
 async fn require_token(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
@@ -140,11 +149,7 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
             ApiError::unauthorized("Missing `Authorization: Bearer <token>` header. `pincer token` prints this install's token."),
         ),
     };
-    // Routers served without connection info (tests) count as loopback.
-    let client_ip = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip());
+    let client_ip = client_ip(&request);
     // The presented value is never recorded: it may be a real secret sent to the wrong place.
     let path = request.uri().path().to_string();
     match state.auth_failures.refuse(client_ip, std::time::Instant::now()) {
@@ -167,10 +172,7 @@ struct PairRequest {
 }
 
 async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
-    let client_ip = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip());
+    let client_ip = client_ip(&request);
     let body = match axum::body::to_bytes(request.into_body(), 4096).await {
         Ok(body) => body,
         Err(_) => return ApiError::too_large(4096).into_response(),

@@ -148,6 +148,18 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the audit log")
     }
 
+    /// Every record, in order (for exports).
+    pub fn all_audit_records(&self) -> Result<Vec<AuditRecord>> {
+        let mut records: Vec<AuditRecord> = Vec::new();
+        loop {
+            let page = self.audit_records(records.last().map_or(0, |r| r.seq), 1000)?;
+            if page.is_empty() {
+                return Ok(records);
+            }
+            records.extend(page);
+        }
+    }
+
     /// Walks the whole chain and names the first record that does not
     /// check out: an edited field, a missing or inserted record, a swap.
     pub fn verify_audit(&self) -> Result<AuditVerification> {

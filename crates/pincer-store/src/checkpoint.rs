@@ -114,9 +114,8 @@ impl Store {
         }
         let last = start - 1 + verification.records;
         // A checkpoint's record must still be there with the hash it signed.
-        let mut records = self.audit_hashes(start)?;
         for (seq, checkpoint) in signed.range(start..) {
-            match records.remove(seq) {
+            match self.audit_hash(*seq)? {
                 Some(hash) if hash == checkpoint.hash => {}
                 Some(_) => return broken(verification.records, *seq, "it differs from the hash its signed checkpoint holds (the chain was re-hashed after an edit)".into()),
                 None => {
@@ -132,11 +131,11 @@ impl Store {
         Ok(verification)
     }
 
-    fn audit_hashes(&self, from: i64) -> Result<BTreeMap<i64, String>> {
-        let connection = self.lock();
-        let mut statement = connection.prepare_cached("SELECT seq, hash FROM audit_log WHERE seq >= ?1").context("reading the audit log")?;
-        let rows = statement.query_map([from], |r| Ok((r.get(0)?, r.get(1)?))).context("reading the audit log")?;
-        rows.collect::<rusqlite::Result<BTreeMap<_, _>>>().context("reading the audit log")
+    fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
+        self.lock()
+            .query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| r.get(0))
+            .optional()
+            .context("reading the audit log")
     }
 
     /// Deletes records older than `before_ms`, cutting only just after a
