@@ -42,6 +42,31 @@ fn mac_matches(key: &[u8], checkpoint: &AuditCheckpoint) -> bool {
     mac_state.verify_slice(&expected).is_ok()
 }
 
+/// The newest signed record as remembered outside the database (the app
+/// keeps it in the OS keychain): a database emptied or rolled back wholesale,
+/// checkpoints and all, no longer reaches it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditAnchor {
+    /// The record.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+}
+
+impl AuditAnchor {
+    /// `seq:hash`, as kept in the keychain.
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.seq, self.hash)
+    }
+
+    /// Reads [`AuditAnchor::encode`]'s form; `None` when it is not one.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        Some(Self { seq: seq.parse().ok().filter(|s| *s > 0)?, hash: hash.to_string() }).filter(|_| valid)
+    }
+}
+
 /// What [`Store::prune_audit`] removed.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditPrune {
@@ -81,6 +106,50 @@ impl Store {
             .query_map([], |r| Ok(AuditCheckpoint { seq: r.get(0)?, hash: r.get(1)?, at_ms: r.get(2)?, mac: r.get(3)? }))
             .context("reading audit checkpoints")?;
         rows.collect::<rusqlite::Result<Vec<_>>>().context("reading audit checkpoints")
+    }
+
+    /// The newest checkpoint, the one to anchor outside the database.
+    pub fn latest_audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>> {
+        self.lock()
+            .query_row("SELECT seq, hash, at_ms, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok(AuditCheckpoint { seq: r.get(0)?, hash: r.get(1)?, at_ms: r.get(2)?, mac: r.get(3)? })
+            })
+            .optional()
+            .context("reading the newest audit checkpoint")
+    }
+
+    /// [`Store::verify_audit_signed`], then the anchor kept outside the
+    /// database: records it remembers must still be there with its hash, so
+    /// a log deleted or replaced whole (checkpoints included) is found too.
+    pub fn verify_audit_anchored(&self, key: &[u8], anchor: Option<&AuditAnchor>) -> Result<AuditVerification> {
+        let verification = self.verify_audit_signed(key)?;
+        let Some(anchor) = anchor.filter(|_| verification.broken_at.is_none()) else { return Ok(verification) };
+        let first: Option<i64> =
+            self.lock().query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        let last = first.map_or(0, |first| first - 1 + verification.records);
+        let reason = if anchor.seq > last {
+            if last == 0 {
+                format!("the audit log is empty, but the OS keychain remembers record {} signed: the log was deleted", anchor.seq)
+            } else {
+                format!(
+                    "the log ends at record {last}, but the OS keychain remembers record {} signed: records {}..{} were deleted",
+                    anchor.seq,
+                    last + 1,
+                    anchor.seq
+                )
+            }
+        } else {
+            match self.audit_hash(anchor.seq)? {
+                Some(hash) if hash != anchor.hash => {
+                    "it differs from the hash the OS keychain remembers for it (the log was replaced or re-hashed)".to_string()
+                }
+                // Intact, or pruned away (retention keeps the anchored record, so
+                // only an anchor older than a prune points before the log).
+                _ => return Ok(verification),
+            }
+        };
+        let seq = if anchor.seq > last { last + 1 } else { anchor.seq };
+        Ok(AuditVerification { records: verification.records, broken_at: Some(AuditBreak { seq, reason }), signed_up_to: None })
     }
 
     /// Verifies the chain and its signed checkpoints with `key`: an edited,

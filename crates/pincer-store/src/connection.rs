@@ -14,6 +14,7 @@ pub struct Store {
     path: PathBuf,
     connection: Mutex<Connection>,
     pub(crate) redactor: RwLock<Option<Arc<dyn crate::Redactor>>>,
+    pub(crate) sealing: RwLock<crate::seal::Sealing>,
 }
 
 impl std::fmt::Debug for Store {
@@ -60,7 +61,7 @@ impl Store {
         let mut connection = Connection::open(path).context("opening the database")?;
         configure(&connection)?;
         migrations::apply(&mut connection, path)?;
-        Ok(Self { path: path.to_path_buf(), connection: Mutex::new(connection), redactor: RwLock::new(None) })
+        Ok(Self { path: path.to_path_buf(), connection: Mutex::new(connection), redactor: RwLock::new(None), sealing: RwLock::default() })
     }
 
     /// Opens the database in `data_dir`, named [`Store::FILE_NAME`].

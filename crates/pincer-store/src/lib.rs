@@ -20,12 +20,13 @@ mod connection;
 mod migrations;
 mod proposals;
 mod redact;
+mod seal;
 mod sessions;
 mod soul;
 
 pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
 pub use audit_query::AuditFilter;
-pub use checkpoint::{AuditCheckpoint, AuditPrune};
+pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
 pub use redact::Redactor;
@@ -64,6 +65,14 @@ pub enum StoreError {
         found: i64,
         /// The newest version this build knows.
         supported: i64,
+    },
+    /// Sealed text (sealed mode) that does not open.
+    #[error("the {what} is sealed and does not open: {reason}")]
+    Sealed {
+        /// What was being read.
+        what: &'static str,
+        /// Why it does not open.
+        reason: String,
     },
     /// A row the caller named does not exist.
     #[error("{what} {id} not found")]

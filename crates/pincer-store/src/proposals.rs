@@ -29,6 +29,9 @@ pub struct SoulProposal {
 }
 
 const COLUMNS: &str = "id, file, content, sha256, origin, reason, created_at, status";
+const TABLE: &str = "soul_proposals";
+/// The reason is sealed under its own associated data.
+const REASON: &str = "soul_proposals.reason";
 
 fn from_row(row: &Row) -> rusqlite::Result<SoulProposal> {
     Ok(SoulProposal {
@@ -58,11 +61,12 @@ impl Store {
             .optional()
             .context("looking for the same pending change")?;
         if let Some(existing) = existing {
-            return Ok(existing);
+            return self.opened_proposal(existing);
         }
-        let content = self.scrub("soul proposals", content);
-        let reason = self.scrub("soul proposals", reason);
-        self.lock()
+        let content = self.seal_text(TABLE, file, &self.scrub("soul proposals", content));
+        let reason = self.seal_text(REASON, file, &self.scrub("soul proposals", reason));
+        let proposal = self
+            .lock()
             .query_row(
                 &format!(
                     "INSERT INTO soul_proposals (file, content, sha256, origin, reason, created_at)
@@ -71,7 +75,15 @@ impl Store {
                 params![file, content, sha256, origin, reason, unix_now()],
                 from_row,
             )
-            .context("recording a proposed change")
+            .context("recording a proposed change")?;
+        self.opened_proposal(proposal)
+    }
+
+    /// A change read from the table, its text opened when sealed.
+    fn opened_proposal(&self, mut proposal: SoulProposal) -> Result<SoulProposal> {
+        proposal.content = self.open_text(TABLE, &proposal.file, std::mem::take(&mut proposal.content))?;
+        proposal.reason = self.open_text(REASON, &proposal.file, std::mem::take(&mut proposal.reason))?;
+        Ok(proposal)
     }
 
     /// Pending changes, oldest first; of one file when `file` is given.
@@ -83,16 +95,21 @@ impl Store {
             ))
             .context("listing pending changes")?;
         let rows = statement.query_map([file], from_row).context("listing pending changes")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing pending changes")
+        let pending = rows.collect::<rusqlite::Result<Vec<_>>>().context("listing pending changes")?;
+        drop(statement);
+        drop(connection);
+        pending.into_iter().map(|p| self.opened_proposal(p)).collect()
     }
 
     /// One change by id.
     pub fn soul_proposal(&self, id: i64) -> Result<SoulProposal> {
-        self.lock()
+        let proposal = self
+            .lock()
             .query_row(&format!("SELECT {COLUMNS} FROM soul_proposals WHERE id = ?1"), [id], from_row)
             .optional()
             .context("reading a proposed change")?
-            .ok_or(StoreError::NotFound { what: "proposed change", id: id.to_string() })
+            .ok_or(StoreError::NotFound { what: "proposed change", id: id.to_string() })?;
+        self.opened_proposal(proposal)
     }
 
     /// Marks a pending change `status`; fails when it was already decided.

@@ -1,6 +1,7 @@
-//! Version history of the soul files. The files themselves stay plain
-//! markdown in the workspace; every saved state is kept here, so any earlier
-//! version can be compared with or restored.
+//! Version history of the protected files. The files themselves stay plain
+//! markdown in the workspace (unless sealed); every saved state is kept
+//! here, so any earlier version can be compared with or restored. In sealed
+//! mode the text is stored sealed ([`Store::set_sealing`]).
 
 use crate::{unix_now, Result, SqliteContext, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Row};
@@ -26,6 +27,7 @@ pub struct SoulVersion {
 }
 
 const COLUMNS: &str = "id, file, content, sha256, origin, saved_at";
+const TABLE: &str = "soul_versions";
 
 fn from_row(row: &Row) -> rusqlite::Result<SoulVersion> {
     Ok(SoulVersion {
@@ -56,7 +58,9 @@ impl Store {
             }
         }
         let content = self.scrub("soul history", content);
-        self.lock()
+        let content = self.seal_text(TABLE, file, &content);
+        let version = self
+            .lock()
             .query_row(
                 &format!(
                     "INSERT INTO soul_versions (file, content, sha256, origin, saved_at)
@@ -65,19 +69,28 @@ impl Store {
                 params![file, content, sha256, origin, unix_now()],
                 from_row,
             )
-            .context("recording a soul version")
+            .context("recording a soul version")?;
+        self.opened_version(version)
+    }
+
+    /// A version read from the table, its text opened when sealed.
+    fn opened_version(&self, mut version: SoulVersion) -> Result<SoulVersion> {
+        version.content = self.open_text(TABLE, &version.file, std::mem::take(&mut version.content))?;
+        Ok(version)
     }
 
     /// The newest recorded version of `file`, if any.
     pub fn latest_soul_version(&self, file: &str) -> Result<Option<SoulVersion>> {
-        self.lock()
+        let latest = self
+            .lock()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC LIMIT 1"),
                 [file],
                 from_row,
             )
             .optional()
-            .context("reading the latest soul version")
+            .context("reading the latest soul version")?;
+        latest.map(|v| self.opened_version(v)).transpose()
     }
 
     /// Every version of `file`, newest first.
@@ -87,15 +100,20 @@ impl Store {
             .prepare(&format!("SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC"))
             .context("listing soul versions")?;
         let rows = statement.query_map([file], from_row).context("listing soul versions")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing soul versions")
+        let versions = rows.collect::<rusqlite::Result<Vec<_>>>().context("listing soul versions")?;
+        drop(statement);
+        drop(connection);
+        versions.into_iter().map(|v| self.opened_version(v)).collect()
     }
 
     /// One version by id.
     pub fn soul_version(&self, id: i64) -> Result<SoulVersion> {
-        self.lock()
+        let version = self
+            .lock()
             .query_row(&format!("SELECT {COLUMNS} FROM soul_versions WHERE id = ?1"), [id], from_row)
             .optional()
             .context("reading a soul version")?
-            .ok_or_else(|| StoreError::NotFound { what: "soul version", id: id.to_string() })
+            .ok_or_else(|| StoreError::NotFound { what: "soul version", id: id.to_string() })?;
+        self.opened_version(version)
     }
 }

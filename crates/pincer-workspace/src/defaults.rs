@@ -7,6 +7,7 @@ pub(crate) fn text_of(name: &str) -> &'static str {
         "IDENTITY.md" => IDENTITY,
         "USER.md" => USER,
         "AGENTS.md" => AGENTS,
+        "TOOLS.md" => TOOLS,
         _ => "",
     }
 }
@@ -38,4 +39,10 @@ const AGENTS: &str = "# AGENTS.md - How you work
 - Answer in the owner's language.
 - Use markdown for structure and code blocks for code.
 - When a request is ambiguous, ask one short question before a long answer.
+";
+
+const TOOLS: &str = "# TOOLS.md - Notes on your tools
+
+(Write here what the agent should know about the tools and places on this
+machine: which editor, where projects live, commands that are safe to suggest.)
 ";

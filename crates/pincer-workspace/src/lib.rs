@@ -1,19 +1,31 @@
 //! The agent's workspace: a folder of plain markdown the owner can read and
 //! edit with any tool. Its soul files keep OpenClaw's names and meaning:
 //! `SOUL.md` (who the agent is), `AGENTS.md` (how it works), `USER.md` (who
-//! it works for) and `IDENTITY.md` (its name and manner).
+//! it works for), `IDENTITY.md` (its name and manner) and `TOOLS.md` (notes on
+//! the owner's tools). `MEMORY.md` (long-term notes, found by memory search)
+//! is protected the same way but is not part of every prompt.
 //!
 //! Saves are atomic (temporary file, fsync, rename), so a killed process or
-//! a full disk leaves the previous file whole.
+//! a full disk leaves the previous file whole. In sealed mode the files are
+//! written as sealed text ([`pincer_seal`]) and opened on read.
 #![deny(missing_docs)]
 
 mod defaults;
 
+use pincer_seal::{SealError, Sealer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// The soul files, in the order they enter the system prompt.
-pub const SOUL_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md"];
+pub const SOUL_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md"];
+
+/// The owner's long-term notes: protected like the soul files, read by
+/// memory search rather than put in every prompt.
+pub const MEMORY_FILE: &str = "MEMORY.md";
+
+/// Every file whose changes wait for the owner: the soul files and `MEMORY.md`.
+pub const PROTECTED_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md", MEMORY_FILE];
 
 /// Largest soul file accepted: 256 KiB, far beyond any prompt a local model holds.
 pub const MAX_FILE_BYTES: usize = 256 * 1024;
@@ -23,8 +35,24 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024;
 #[non_exhaustive]
 pub enum WorkspaceError {
     /// A file name outside [`SOUL_FILES`].
-    #[error("`{0}` is not a soul file; expected one of SOUL.md, IDENTITY.md, USER.md, AGENTS.md")]
+    #[error("`{0}` is not a protected workspace file; expected one of SOUL.md, IDENTITY.md, USER.md, AGENTS.md, TOOLS.md, MEMORY.md")]
     UnknownFile(String),
+    /// A sealed file that does not open.
+    #[error("{path} is sealed, and {source}")]
+    Sealed {
+        /// The file.
+        path: PathBuf,
+        /// Why it does not open.
+        #[source]
+        source: SealError,
+    },
+    /// A sealed file met with no key loaded (a tool that opened the folder
+    /// without the keychain).
+    #[error("{path} is sealed and no key to open it is loaded; open it through Pincer with the keychain unlocked")]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file on disk is not UTF-8 text.
     #[error("{path} is not valid UTF-8 text (byte {valid_up_to} is not); open it in a text editor to repair it, or restore an earlier version from the history")]
     NotText {
@@ -63,6 +91,14 @@ pub type Result<T> = std::result::Result<T, WorkspaceError>;
 #[derive(Clone, Debug)]
 pub struct Workspace {
     dir: PathBuf,
+    sealing: Arc<RwLock<Sealing>>,
+}
+
+/// The key that opens sealed files, and whether saves are sealed.
+#[derive(Debug, Default)]
+struct Sealing {
+    sealer: Option<Sealer>,
+    seal_saves: bool,
 }
 
 impl Workspace {
@@ -72,7 +108,7 @@ impl Workspace {
     pub fn open(dir: impl Into<PathBuf>) -> Result<(Self, Vec<&'static str>)> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io { action: "create", path: dir.clone(), source })?;
-        let workspace = Self { dir };
+        let workspace = Self { dir, sealing: Arc::default() };
         let mut created = Vec::new();
         for &name in SOUL_FILES {
             if !workspace.path_of(name).exists() {
@@ -81,6 +117,25 @@ impl Workspace {
             }
         }
         Ok((workspace, created))
+    }
+
+    /// Sets the key that opens sealed files (always, so a half-finished
+    /// unseal still reads) and whether saves are sealed from now on.
+    pub fn set_sealing(&self, sealer: Option<Sealer>, seal_saves: bool) {
+        *self.sealing.write().unwrap_or_else(|p| p.into_inner()) = Sealing { seal_saves: seal_saves && sealer.is_some(), sealer };
+    }
+
+    /// Whether saves are sealed.
+    pub fn seals_saves(&self) -> bool {
+        self.sealing.read().unwrap_or_else(|p| p.into_inner()).seal_saves
+    }
+
+    /// Whether `name` is sealed on disk now (`false` when absent or unreadable).
+    pub fn is_sealed_on_disk(&self, name: &str) -> bool {
+        self.path(name)
+            .ok()
+            .and_then(|path| std::fs::read(path).ok())
+            .is_some_and(|bytes| bytes.starts_with(pincer_seal::SEALED_PREFIX.as_bytes()))
     }
 
     /// The folder.
@@ -98,7 +153,8 @@ impl Workspace {
         self.dir.join(name)
     }
 
-    /// The text of a soul file; a missing file reads as empty.
+    /// The text of a protected file (opened when sealed); a missing file
+    /// reads as empty.
     pub fn read(&self, name: &str) -> Result<String> {
         let path = self.path(name)?;
         let bytes = match std::fs::read(&path) {
@@ -106,16 +162,28 @@ impl Workspace {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
             Err(source) => return Err(WorkspaceError::Io { action: "read", path, source }),
         };
-        String::from_utf8(bytes)
-            .map_err(|error| WorkspaceError::NotText { path, valid_up_to: error.utf8_error().valid_up_to() })
+        let text = String::from_utf8(bytes)
+            .map_err(|error| WorkspaceError::NotText { path: path.clone(), valid_up_to: error.utf8_error().valid_up_to() })?;
+        if !pincer_seal::is_sealed(&text) {
+            return Ok(text);
+        }
+        let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner());
+        let sealer = sealing.sealer.as_ref().ok_or_else(|| WorkspaceError::NoKey { path: path.clone() })?;
+        sealer.open(name, &text).map_err(|source| WorkspaceError::Sealed { path, source })
     }
 
-    /// Saves a soul file atomically: the old text stays whole if anything fails.
+    /// Saves a protected file atomically (sealed in sealed mode): the old
+    /// text stays whole if anything fails.
     pub fn write(&self, name: &str, content: &str) -> Result<()> {
         let path = self.path(name)?;
         if content.len() > MAX_FILE_BYTES {
             return Err(WorkspaceError::TooLarge { file: name.to_string(), bytes: content.len(), limit: MAX_FILE_BYTES });
         }
+        let sealed = {
+            let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner());
+            sealing.sealer.as_ref().filter(|_| sealing.seal_saves).map(|sealer| sealer.seal(name, content))
+        };
+        let content = sealed.as_deref().unwrap_or(content);
         let temporary = self.dir.join(format!(".{name}.saving"));
         let io = |source| WorkspaceError::Io { action: "save", path: path.clone(), source };
         let result = (|| {
@@ -153,7 +221,7 @@ pub fn system_prompt<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) ->
 }
 
 fn check_name(name: &str) -> Result<()> {
-    if SOUL_FILES.contains(&name) {
+    if PROTECTED_FILES.contains(&name) {
         Ok(())
     } else {
         Err(WorkspaceError::UnknownFile(name.to_string()))
@@ -189,6 +257,26 @@ mod tests {
         assert!(matches!(workspace.write("SOUL.md", &big), Err(WorkspaceError::TooLarge { .. })));
         // The failed save left the file as it was.
         assert_eq!(std::fs::read(dir.path().join("SOUL.md")).unwrap(), b"ok \xff\xfe broken");
+    }
+
+    #[test]
+    fn sealed_saves_hide_the_text_and_read_back_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (workspace, _) = Workspace::open(dir.path()).unwrap();
+        workspace.set_sealing(Some(Sealer::new([3; 32])), true);
+        workspace.write("MEMORY.md", "The safe's code is 4711.").unwrap();
+        let on_disk = std::fs::read_to_string(dir.path().join("MEMORY.md")).unwrap();
+        assert!(!on_disk.contains("4711") && workspace.is_sealed_on_disk("MEMORY.md"));
+        assert_eq!(workspace.read("MEMORY.md").unwrap(), "The safe's code is 4711.");
+        // Saves turned off still open what is sealed; without a key it is a clear error.
+        workspace.set_sealing(Some(Sealer::new([3; 32])), false);
+        assert_eq!(workspace.read("MEMORY.md").unwrap(), "The safe's code is 4711.");
+        workspace.set_sealing(None, true);
+        assert!(!workspace.seals_saves());
+        assert!(matches!(workspace.read("MEMORY.md"), Err(WorkspaceError::NoKey { .. })));
+        workspace.set_sealing(Some(Sealer::new([4; 32])), true);
+        let error = workspace.read("MEMORY.md").unwrap_err();
+        assert!(error.to_string().contains("restore an earlier version"), "{error}");
     }
 
     #[test]

@@ -127,6 +127,46 @@ fn signed_checkpoints_catch_truncation_and_a_rehashed_chain() {
 }
 
 #[test]
+fn an_anchor_kept_outside_the_database_catches_a_log_deleted_whole() {
+    let (dir, store) = chain(6);
+    let head = store.audit_checkpoint(KEY).unwrap().expect("a checkpoint at record 6");
+    assert_eq!(store.latest_audit_checkpoint().unwrap().as_ref(), Some(&head));
+    let anchor = pincer_store::AuditAnchor { seq: head.seq, hash: head.hash.clone() };
+    assert_eq!(pincer_store::AuditAnchor::decode(&anchor.encode()), Some(anchor.clone()));
+    assert_eq!(pincer_store::AuditAnchor::decode("6:not-a-hash"), None);
+    assert!(store.verify_audit_anchored(KEY, Some(&anchor)).unwrap().broken_at.is_none());
+
+    // Records and checkpoints deleted together leave nothing inside the
+    // database to disagree; the anchor still does.
+    tamper(&dir, "DELETE FROM audit_log; DELETE FROM audit_checkpoints;");
+    assert!(store.verify_audit_signed(KEY).unwrap().broken_at.is_none(), "an empty log checks out on its own");
+    let deleted = store.verify_audit_anchored(KEY, Some(&anchor)).unwrap().broken_at.expect("the deletion is found");
+    assert_eq!(deleted.seq, 1);
+    assert!(deleted.reason.contains("the log was deleted"), "{}", deleted.reason);
+
+    // A fresh chain written in its place, signed with the key, is still not the remembered one.
+    for n in 1..=7 {
+        store.audit(event(n * 10)).unwrap();
+    }
+    store.audit_checkpoint(KEY).unwrap();
+    let replaced = store.verify_audit_anchored(KEY, Some(&anchor)).unwrap().broken_at.expect("the replacement is found");
+    assert_eq!(replaced.seq, 6);
+    assert!(replaced.reason.contains("OS keychain remembers"), "{}", replaced.reason);
+
+    // Tail cut along with its checkpoints: the anchor names the missing records.
+    let (dir, store) = chain(6);
+    let head = store.audit_checkpoint(KEY).unwrap().unwrap();
+    tamper(&dir, "DELETE FROM audit_log WHERE seq >= 4; DELETE FROM audit_checkpoints;");
+    let cut = store
+        .verify_audit_anchored(KEY, Some(&pincer_store::AuditAnchor { seq: head.seq, hash: head.hash }))
+        .unwrap()
+        .broken_at
+        .expect("the cut is found");
+    assert_eq!(cut.seq, 4);
+    assert!(cut.reason.contains("records 4..6 were deleted"), "{}", cut.reason);
+}
+
+#[test]
 fn retention_prunes_old_records_and_the_rest_still_verifies() {
     let (dir, store) = chain(5);
     store.audit_checkpoint(KEY).unwrap();

@@ -2,6 +2,7 @@
 
 mod audit;
 mod redact;
+mod seal;
 
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
 

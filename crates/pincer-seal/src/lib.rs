@@ -1,0 +1,140 @@
+//! Sealed text: the soul files and their history kept encrypted at rest, so
+//! a process that can read Pincer's files but not the OS keychain learns
+//! nothing from them.
+//!
+//! A sealed text is one line of ASCII, `pincer-sealed:v1:` and the base64
+//! of a random 24-byte nonce followed by the XChaCha20-Poly1305 ciphertext.
+//! It stays text, so the workspace's atomic saves, the watcher and the
+//! database's TEXT columns carry it unchanged; the tag makes any edit to it
+//! fail to open rather than decrypt to something else. The file's name is
+//! bound in as associated data, so a sealed `USER.md` copied over `SOUL.md`
+//! does not open either.
+#![deny(missing_docs)]
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+/// What every sealed text starts with.
+pub const SEALED_PREFIX: &str = "pincer-sealed:v1:";
+
+const NONCE_BYTES: usize = 24;
+
+/// What can go wrong opening a sealed text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The text starts like a sealed text but is not valid base64 or is too short.
+    #[error("the sealed text is damaged (not a whole sealed text); restore an earlier version")]
+    Malformed,
+    /// Authentication failed: edited, sealed under another name, or with another key.
+    #[error("the sealed text does not open with this install's key: it was changed outside Pincer, or sealed by another install; restore an earlier version")]
+    WrongKeyOrTampered,
+    /// The plaintext inside is not UTF-8 (sealed by something other than Pincer).
+    #[error("the sealed text does not hold UTF-8 text")]
+    NotText,
+}
+
+/// Whether `text` is a sealed text (as opposed to plain text).
+pub fn is_sealed(text: &str) -> bool {
+    text.starts_with(SEALED_PREFIX)
+}
+
+/// Seals and opens texts with one 32-byte key. The key is zeroised on drop
+/// and never printed.
+#[derive(Clone)]
+pub struct Sealer {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<key redacted>)")
+    }
+}
+
+impl Sealer {
+    /// A sealer with `key` (derive it from a keychain secret; never store it).
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key: Zeroizing::new(key) }
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.key.as_ref().into())
+    }
+
+    /// Seals `plain` under `name` (the file it belongs to).
+    pub fn seal(&self, name: &str, plain: &str) -> String {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher()
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain.as_bytes(), aad: name.as_bytes() })
+            .expect("XChaCha20-Poly1305 encrypts any length a file can have");
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        format!("{SEALED_PREFIX}{}\n", base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    /// Opens a text sealed under `name`.
+    pub fn open(&self, name: &str, sealed: &str) -> Result<String, SealError> {
+        let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(SealError::Malformed)?.trim_end();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| SealError::Malformed)?;
+        if bytes.len() < NONCE_BYTES + 16 {
+            return Err(SealError::Malformed);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let plain = self
+            .cipher()
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: name.as_bytes() })
+            .map_err(|_| SealError::WrongKeyOrTampered)?;
+        String::from_utf8(plain).map_err(|_| SealError::NotText)
+    }
+
+    /// `text` as plain text: opened when sealed, unchanged when not.
+    pub fn open_if_sealed(&self, name: &str, text: &str) -> Result<String, SealError> {
+        if is_sealed(text) {
+            self.open(name, text)
+        } else {
+            Ok(text.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_text_opens_only_with_its_key_and_name() {
+        let sealer = Sealer::new([7; 32]);
+        let sealed = sealer.seal("SOUL.md", "Be kind. The owner's dog is Rex.");
+        assert!(is_sealed(&sealed));
+        assert!(!sealed.contains("Rex") && sealed.is_ascii());
+        assert_eq!(sealer.open("SOUL.md", &sealed).unwrap(), "Be kind. The owner's dog is Rex.");
+        // Two seals of one text differ (random nonce), so equal files do not show.
+        assert_ne!(sealed, sealer.seal("SOUL.md", "Be kind. The owner's dog is Rex."));
+        assert_eq!(sealer.open("USER.md", &sealed), Err(SealError::WrongKeyOrTampered));
+        assert_eq!(Sealer::new([8; 32]).open("SOUL.md", &sealed), Err(SealError::WrongKeyOrTampered));
+    }
+
+    #[test]
+    fn any_edit_to_a_sealed_text_is_refused() {
+        let sealer = Sealer::new([1; 32]);
+        let sealed = sealer.seal("MEMORY.md", "");
+        let body = sealed.trim_end().strip_prefix(SEALED_PREFIX).unwrap();
+        let mut bytes = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        for i in [0, NONCE_BYTES, bytes.len() - 1] {
+            bytes[i] ^= 1;
+            let edited = format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
+            assert_eq!(sealer.open("MEMORY.md", &edited), Err(SealError::WrongKeyOrTampered), "byte {i}");
+            bytes[i] ^= 1;
+        }
+        assert_eq!(sealer.open("MEMORY.md", &sealed[..sealed.len() / 2]), Err(SealError::Malformed));
+        assert_eq!(sealer.open("MEMORY.md", "pincer-sealed:v1:AAAA"), Err(SealError::Malformed));
+        assert_eq!(sealer.open_if_sealed("MEMORY.md", "plain text").unwrap(), "plain text");
+        assert!(format!("{sealer:?}").contains("redacted"));
+    }
+}
