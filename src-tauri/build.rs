@@ -29,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "audit_query",
     "audit_export",
     "security_overview",
+    "set_soul_sealed",
     "get_settings",
     "update_gateway",
     "reveal_token",

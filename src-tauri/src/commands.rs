@@ -220,6 +220,14 @@ pub async fn security_overview(app: State<'_, App>) -> Reply<SecurityView> {
     Ok(app.security_overview().await?)
 }
 
+/// Turns sealed mode for the protected files on or off.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_soul_sealed(app: State<'_, App>, request: SealRequest) -> Reply<SecurityView> {
+    app.set_soul_sealed(request.on).await?;
+    Ok(app.security_overview().await?)
+}
+
 /// The API token, for the owner to copy.
 #[tauri::command]
 #[specta::specta]
@@ -319,6 +327,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         audit_query,
         audit_export,
         security_overview,
+        set_soul_sealed,
         get_settings,
         update_gateway,
         reveal_token,

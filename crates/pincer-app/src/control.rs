@@ -44,6 +44,7 @@ pub const COMMANDS: &[&str] = &[
     "audit_query",
     "audit_export",
     "security_overview",
+    "set_soul_sealed",
     "get_settings",
     "update_gateway",
     "reveal_token",
@@ -153,6 +154,10 @@ pub async fn dispatch(app: &App, command: &str, args: Value, sink: Option<EventS
         "audit_query" => json(app.audit_query(request::<AuditQuery>(command, a)?).await?),
         "audit_export" => json(app.audit_export(request::<AuditExportRequest>(command, a)?.format).await?),
         "security_overview" => json(app.security_overview().await?),
+        "set_soul_sealed" => {
+            app.set_soul_sealed(request::<SealRequest>(command, a)?.on).await?;
+            json(app.security_overview().await?)
+        }
         "get_settings" => json(app.settings_view()),
         "update_gateway" => json(app.update_gateway(request(command, a)?).await?),
         "reveal_token" => json(app.reveal_token()),

@@ -5,7 +5,9 @@
 //! generated. Integers that may pass 2^53 are never sent (JavaScript numbers
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
-pub use crate::trust::{AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity, SecretView, SecurityView};
+pub use crate::trust::{
+    AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity, SealRequest, SecretView, SecurityView,
+};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 

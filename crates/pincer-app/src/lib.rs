@@ -10,6 +10,7 @@ mod memory;
 pub mod ipc;
 mod models;
 mod paths;
+mod protected;
 mod sessions;
 mod settings;
 mod security;
@@ -152,7 +153,8 @@ struct Inner {
     mode: AppMode,
     engine_options: EngineOptions,
     engine: RwLock<Option<Arc<Engine>>>,
-    security: security::Security,
+    security: Arc<security::Security>,
+    protected: Arc<protected::Protected>,
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
@@ -165,15 +167,16 @@ struct Inner {
 impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
-        let store = Store::open_in(&config.data_dir)?;
-        let (workspace, created) = Workspace::open(config.data_dir.join("workspace"))?;
-        for file in created {
-            let text = workspace.read(file)?;
-            store.record_soul_version(file, &text, "default")?;
-        }
-        let store = Arc::new(store);
-        let security = security::Security::open(&config.data_dir, &store)?;
+        let store = Arc::new(Store::open_in(&config.data_dir)?);
+        let security = Arc::new(security::Security::open(&config.data_dir, &store)?);
         let settings = settings::SettingsFile::load(&config.data_dir)?;
+        let protected = protected::Protected::open(
+            store.clone(),
+            &config.data_dir.join("workspace"),
+            security.clone(),
+            settings.get().seal_protected_files,
+        )?;
+        let workspace = protected.workspace().clone();
         let app = Self {
             inner: Arc::new(Inner {
                 store,
@@ -183,6 +186,7 @@ impl App {
                 engine_options: config.engine,
                 engine: RwLock::new(None),
                 security,
+                protected,
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
@@ -285,48 +289,19 @@ impl App {
     /// secret values. A failed append is logged and does not undo the
     /// action it describes.
     pub fn record(&self, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        let event = pincer_store::AuditEvent {
-            actor: actor.into(),
-            action: action.into(),
-            target: target.into(),
-            decision: decision.into(),
-            details,
-        };
-        match self.store().audit(event) {
-            Ok(record) if record.seq % AUDIT_CHECKPOINT_EVERY == 0 => {
-                if let Err(error) = self.store().audit_checkpoint(&self.inner.security.checkpoint_key()) {
-                    tracing::error!(%error, "could not sign an audit checkpoint");
-                }
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, action, "could not append to the audit log"),
-        }
-        // Log lines redacted since the last record are audited now: the
-        // log writer itself cannot reach the database.
-        for (sink, found) in pincer_guard::for_logs().take_unaudited() {
-            let event = pincer_store::AuditEvent {
-                actor: "guard".into(),
-                action: "leak.redacted".into(),
-                target: format!("{sink:?}").to_lowercase(),
-                decision: "redacted".into(),
-                details: serde_json::json!({ "found": found }),
-            };
-            if let Err(error) = self.store().audit(event) {
-                tracing::error!(%error, "could not audit a redaction");
-            }
-        }
+        self.inner.security.audit(self.store(), actor, action, target, decision, details);
     }
 
     /// Signs the audit chain's head now (at shutdown and before an export),
     /// so no record is left unsigned.
     pub fn checkpoint_audit(&self) -> Result<()> {
-        self.store().audit_checkpoint(&self.inner.security.checkpoint_key())?;
-        Ok(())
+        self.inner.security.checkpoint(self.store())
     }
 
-    /// Verifies the audit chain with this install's checkpoint key.
+    /// Verifies the audit chain with this install's checkpoint key and the
+    /// anchor the keychain keeps.
     pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
-        Ok(self.store().verify_audit_signed(&self.inner.security.checkpoint_key())?)
+        self.inner.security.verify(self.store())
     }
 
     /// Where the vault keeps secrets.
@@ -376,9 +351,6 @@ impl App {
         self.record("owner", "agent.resume", "agent", "done", serde_json::json!({}));
     }
 }
-
-/// Every this many audit records the head is signed.
-const AUDIT_CHECKPOINT_EVERY: i64 = 64;
 
 /// Runs blocking store or file work off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

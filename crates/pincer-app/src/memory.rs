@@ -91,10 +91,13 @@ impl App {
         };
         let store = self.store().clone();
         let workspace = self.workspace().dir().to_path_buf();
+        let guard = self.inner.protected.memory_guard();
         let opened = blocking(move || {
             let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
             let options = MemoryOptions { workspace, chunking: ChunkOptions::default() };
-            Ok(Arc::new(Memory::open(store, embedder, options)?))
+            let memory = Memory::open(store, embedder, options)?;
+            memory.set_protection(guard);
+            Ok(Arc::new(memory))
         })
         .await;
         match opened {
@@ -108,6 +111,17 @@ impl App {
                 self.sync_memory_in_background(false);
             }
             Err(error) => self.set_memory_problem(Some(error.to_string())),
+        }
+    }
+
+    /// Indexes `MEMORY.md` again after its accepted version changed (a
+    /// save, an accepted outside change, sealed mode switched). Memory that
+    /// is off or still starting picks it up in its first sync.
+    pub(crate) async fn reindex_memory_file(&self) {
+        let Ok(memory) = self.memory() else { return };
+        let path = self.workspace().dir().join(pincer_workspace::MEMORY_FILE);
+        if let Err(error) = blocking(move || Ok(memory.index_path(&path)?)).await {
+            tracing::warn!(%error, "could not re-index MEMORY.md");
         }
     }
 

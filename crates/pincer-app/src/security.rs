@@ -5,10 +5,10 @@
 use crate::{AppError, Result};
 use hmac::{Hmac, Mac};
 use pincer_guard::{LeakDetector, LeakPolicy, SharedDetector, Sink};
-use pincer_store::{AuditEvent, Redactor, Store};
+use pincer_store::{AuditAnchor, AuditEvent, AuditVerification, Redactor, Store};
 use pincer_vault::{names, Secret, SecretInfo, Vault, VaultBackend};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The file that named an install's keychain namespace. Not secret: it only
 /// tells two data folders' secrets apart.
@@ -17,7 +17,10 @@ const VAULT_ID_FILE: &str = "vault-id";
 pub const LEGACY_TOKEN_FILE: &str = "gateway-token";
 
 /// Secrets Pincer manages itself; `pincer secrets` may not replace them.
-const MANAGED: [&str; 2] = [names::GATEWAY_TOKEN, names::MASTER_KEY];
+const MANAGED: [&str; 3] = [names::GATEWAY_TOKEN, names::MASTER_KEY, names::AUDIT_ANCHOR];
+
+/// A signed checkpoint every this many audit records.
+const AUDIT_CHECKPOINT_EVERY: i64 = 64;
 
 /// The vault and what is derived from it.
 pub(crate) struct Security {
@@ -25,6 +28,8 @@ pub(crate) struct Security {
     token: RwLock<Secret>,
     master_key: Secret,
     detector: Arc<SharedDetector>,
+    /// The record last anchored in the keychain by this process.
+    anchored: Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for Security {
@@ -115,7 +120,13 @@ impl Security {
         if created {
             audit(store, "secret.create", names::MASTER_KEY, "done", serde_json::json!({}));
         }
-        let security = Self { vault, token: RwLock::new(token), master_key, detector: Arc::new(SharedDetector::default()) };
+        let security = Self {
+            vault,
+            token: RwLock::new(token),
+            master_key,
+            detector: Arc::new(SharedDetector::default()),
+            anchored: Mutex::new(None),
+        };
         security.refresh_detector()?;
         store.set_redactor(Arc::new(StoreRedactor(security.detector.clone())));
         Ok(security)
@@ -164,7 +175,7 @@ impl Security {
     /// the export itself audited, the text passed through the leak detector
     /// (hits audited by name).
     pub(crate) fn export_audit(&self, store: &Store, format: &str, by: &str) -> Result<String> {
-        store.audit_checkpoint(&self.checkpoint_key())?;
+        self.checkpoint(store)?;
         let records = store.all_audit_records()?;
         let text = export_text(&records, format)?;
         audit_as(store, "owner", "audit.export", format, "done", serde_json::json!({"records": records.len(), "by": by}));
@@ -177,9 +188,72 @@ impl Security {
     }
 
     pub(crate) fn checkpoint_key(&self) -> [u8; 32] {
+        self.derived_key(b"pincer/audit-checkpoint/v1")
+    }
+
+    /// The key that seals protected files, derived like the checkpoint key.
+    pub(crate) fn seal_key(&self) -> [u8; 32] {
+        self.derived_key(b"pincer/seal/v1")
+    }
+
+    fn derived_key(&self, purpose: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.master_key.expose().as_bytes()).expect("any key length");
-        mac.update(b"pincer/audit-checkpoint/v1");
+        mac.update(purpose);
         mac.finalize().into_bytes().into()
+    }
+
+    /// Appends an audit record; every [`AUDIT_CHECKPOINT_EVERY`] records the
+    /// head is signed and anchored. Log lines redacted since the last record
+    /// are audited too (the log writer cannot reach the database). Auditing
+    /// never fails the action it records: a failure is logged.
+    pub(crate) fn audit(&self, store: &Store, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+        let event = AuditEvent { actor: actor.into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+        match store.audit(event) {
+            Ok(record) if record.seq % AUDIT_CHECKPOINT_EVERY == 0 => {
+                if let Err(error) = self.checkpoint(store) {
+                    tracing::error!(%error, "could not sign an audit checkpoint");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, action, "could not append to the audit log"),
+        }
+        for (sink, found) in pincer_guard::for_logs().take_unaudited() {
+            let sink = format!("{sink:?}").to_lowercase();
+            audit_as(store, "guard", "leak.redacted", &sink, "redacted", serde_json::json!({ "found": found }));
+        }
+    }
+
+    /// Signs the chain's head and remembers it in the keychain, so a log
+    /// deleted or replaced whole (checkpoints included) no longer matches.
+    /// The anchor only moves along the chain it anchors: once the database
+    /// lost its record, it stays put and verification keeps saying so.
+    pub(crate) fn checkpoint(&self, store: &Store) -> Result<()> {
+        store.audit_checkpoint(&self.checkpoint_key())?;
+        let Some(head) = store.latest_audit_checkpoint()? else { return Ok(()) };
+        let mut anchored = self.anchored.lock().unwrap_or_else(|e| e.into_inner());
+        if *anchored == Some(head.seq) || self.vault.backend() != VaultBackend::Keychain {
+            return Ok(());
+        }
+        if let Some(current) = self.anchor()? {
+            if !store.audit_extends(current.seq, &current.hash)? {
+                tracing::error!(anchor = current.seq, "the audit log no longer holds the record the keychain anchors; run `pincer audit verify`");
+                return Ok(());
+            }
+        }
+        let anchor = AuditAnchor { seq: head.seq, hash: head.hash };
+        self.vault.set(names::AUDIT_ANCHOR, &Secret::new(anchor.encode()))?;
+        *anchored = Some(anchor.seq);
+        Ok(())
+    }
+
+    /// The anchor kept in the keychain, if any.
+    fn anchor(&self) -> Result<Option<AuditAnchor>> {
+        Ok(self.vault.get(names::AUDIT_ANCHOR)?.and_then(|text| AuditAnchor::decode(text.expose())))
+    }
+
+    /// Verifies the chain, its signed checkpoints and the keychain's anchor.
+    pub(crate) fn verify(&self, store: &Store) -> Result<AuditVerification> {
+        Ok(store.verify_audit_anchored(&self.checkpoint_key(), self.anchor()?.as_ref())?)
     }
 }
 
@@ -197,7 +271,8 @@ pub(crate) fn check_owner_may_change(name: &str) -> Result<()> {
 /// for CLI commands run beside a server or instead of one.
 pub struct Maintenance {
     store: Arc<Store>,
-    security: Security,
+    security: Arc<Security>,
+    protected: Arc<crate::protected::Protected>,
 }
 
 impl std::fmt::Debug for Maintenance {
@@ -210,8 +285,16 @@ impl Maintenance {
     /// Opens the database and the vault of `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self> {
         let store = Arc::new(Store::open_in(data_dir)?);
-        let security = Security::open(data_dir, &store)?;
-        Ok(Self { store, security })
+        let security = Arc::new(Security::open(data_dir, &store)?);
+        let sealed = crate::settings::SettingsFile::load(data_dir)?.get().seal_protected_files;
+        let protected = crate::protected::Protected::open(store.clone(), &data_dir.join("workspace"), security.clone(), sealed)?;
+        Ok(Self { store, security, protected })
+    }
+
+    /// Memory's view of the protected files (`pincer memory` indexes
+    /// `MEMORY.md` only as the owner accepted it).
+    pub fn memory_guard(&self) -> Arc<dyn pincer_memory::ProtectedFiles> {
+        self.protected.memory_guard()
     }
 
     /// The database.
@@ -220,10 +303,7 @@ impl Maintenance {
     }
 
     fn record(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        let event = AuditEvent { actor: "owner".into(), action: action.into(), target: target.into(), decision: decision.into(), details };
-        if let Err(error) = self.store.audit(event) {
-            tracing::error!(%error, action, "could not append to the audit log");
-        }
+        self.security.audit(&self.store, "owner", action, target, decision, details);
     }
 
     /// The gateway token (for `pincer token`).
@@ -261,17 +341,17 @@ impl Maintenance {
 
     /// Verifies the chain and its signed checkpoints.
     pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
-        Ok(self.store.verify_audit_signed(&self.security.checkpoint_key())?)
+        self.security.verify(&self.store)
     }
 
     /// Signs the chain's head now.
     pub fn checkpoint_audit(&self) -> Result<()> {
-        self.store.audit_checkpoint(&self.security.checkpoint_key())?;
-        Ok(())
+        self.security.checkpoint(&self.store)
     }
 
     /// Deletes records older than `before_ms` (retention) and audits that.
     pub fn prune_audit(&self, before_ms: i64) -> Result<pincer_store::AuditPrune> {
+        self.security.checkpoint(&self.store)?;
         let pruned = self.store.prune_audit(before_ms, &self.security.checkpoint_key())?;
         self.record("audit.prune", "audit log", "done", serde_json::json!({"removed": pruned.removed, "first_kept": pruned.first_kept, "before_ms": before_ms}));
         Ok(pruned)

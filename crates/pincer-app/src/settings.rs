@@ -22,11 +22,13 @@ pub struct Settings {
     pub gateway_port: u16,
     /// The model file or folder loaded last, loaded again at start.
     pub last_model: Option<PathBuf>,
+    /// Keep the protected files and their history sealed at rest.
+    pub seal_protected_files: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { gateway_enabled: true, gateway_port: DEFAULT_GATEWAY_PORT, last_model: None }
+        Self { gateway_enabled: true, gateway_port: DEFAULT_GATEWAY_PORT, last_model: None, seal_protected_files: false }
     }
 }
 

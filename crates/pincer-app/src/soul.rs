@@ -1,21 +1,25 @@
-//! The soul files: read, save with history, restore, and the system prompt
-//! the agent reads them into on every turn.
+//! The protected files as the app's commands see them: read, save with
+//! history, restore, changes waiting for the owner, sealed mode, and the
+//! system prompt the soul files go into on every turn.
 
 use crate::ipc::{SoulChange, SoulDecision, SoulFile, SoulVersionView};
 use crate::{blocking, App, AppError, Result};
 use pincer_store::{SoulProposal, SoulVersion};
-use pincer_workspace::{WorkspaceError, SOUL_FILES};
+use pincer_workspace::{MEMORY_FILE, PROTECTED_FILES, SOUL_FILES};
 
 impl App {
     /// The system prompt built from the accepted soul files. A file changed
     /// on disk by another program is held for the owner and its last
     /// accepted version is used; so is the last version of a file that
     /// cannot be read (not UTF-8, permissions).
+    /// In sealed mode `MEMORY.md` is kept out of the memory index and goes
+    /// into the prompt instead.
     pub async fn soul_prompt(&self) -> Option<String> {
         let app = self.clone();
         let texts = blocking(move || {
             let mut texts = Vec::new();
-            for &file in SOUL_FILES {
+            let memory = app.inner.protected.sealed().then_some(MEMORY_FILE);
+            for &file in SOUL_FILES.iter().chain(memory.iter()) {
                 texts.push((file, app.accepted_soul_text(file)?.0));
             }
             Ok(texts)
@@ -30,40 +34,10 @@ impl App {
         }
     }
 
-    /// The accepted text of `file` and whether the disk differs from it. A
-    /// difference is held as a pending `external` change (once per text)
-    /// and audited.
+    /// The accepted text of `file` and whether the disk differs from it
+    /// (a difference is held for the owner).
     fn accepted_soul_text(&self, file: &str) -> Result<(String, bool)> {
-        let (latest, text) = match (self.store().latest_soul_version(file)?, self.workspace().read(file)) {
-            (None, Ok(text)) => {
-                self.store().record_soul_version(file, &text, "default")?;
-                return Ok((text, false));
-            }
-            (None, Err(error)) => return Err(error.into()),
-            (Some(latest), Err(error)) => {
-                tracing::warn!(%error, "using the last accepted version of {file}");
-                return Ok((latest.content, false));
-            }
-            (Some(latest), Ok(text)) => (latest, text),
-        };
-        let sha256 = pincer_store::content_sha256(&text);
-        if sha256 == latest.sha256 {
-            return Ok((text, false));
-        }
-        let known = self.store().pending_soul_proposals(Some(file))?;
-        if !known.iter().any(|p| p.origin == "external" && p.sha256 == sha256) {
-            // Only the newest outside text waits; an older one is replaced.
-            self.store().supersede_soul_proposals(file, "external")?;
-            let change = self.store().propose_soul_change(file, &text, "external", "changed on disk outside Pincer")?;
-            self.record(
-                "system",
-                "soul.changed_outside",
-                file,
-                "held",
-                serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
-            );
-        }
-        Ok((latest.content, true))
+        self.inner.protected.accepted_text(file)
     }
 
     /// Opens a soul file for editing: its accepted text, and any change
@@ -88,7 +62,7 @@ impl App {
     pub async fn soul_changes(&self) -> Result<Vec<SoulChange>> {
         let app = self.clone();
         blocking(move || {
-            for &file in SOUL_FILES {
+            for &file in PROTECTED_FILES {
                 app.accepted_soul_text(file)?;
             }
             Ok(app.store().pending_soul_proposals(None)?.into_iter().map(change_view).collect())
@@ -135,8 +109,7 @@ impl App {
                 let app = self.clone();
                 let file = file.clone();
                 blocking(move || {
-                    let text = app.workspace().read(&file)?;
-                    let version = app.store().record_soul_version(&file, &text, "external")?;
+                    let version = app.inner.protected.accept_disk_text(&file)?;
                     app.store().decide_soul_proposal(change.id, "accepted")?;
                     app.record("owner", "soul.accept", &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}));
                     Ok(())
@@ -169,6 +142,9 @@ impl App {
                 self.record("owner", "soul.reject", &file, decision, serde_json::json!({"change": change.id, "origin": origin}));
             }
         }
+        if file == MEMORY_FILE {
+            self.reindex_memory_file().await;
+        }
         self.read_soul_file(file).await
     }
 
@@ -197,25 +173,36 @@ impl App {
 
     async fn write_soul(&self, file: String, content: String, origin: &'static str) -> Result<SoulVersionView> {
         let app = self.clone();
-        blocking(move || {
-            app.workspace().write(&file, &content).map_err(|error| match error {
-                WorkspaceError::Io { path, source, .. } => AppError::Io {
-                    context: format!(
-                        "cannot save {} (your text is still in the editor; free disk space or fix the folder's permissions, then save again)",
-                        path.display()
-                    ),
-                    source,
-                },
-                other => other.into(),
-            })?;
-            let version = app.store().record_soul_version(&file, &content, origin)?;
-            // The owner's text replaces whatever was found on disk.
-            app.store().supersede_soul_proposals(&file, "external")?;
-            app.record("owner", "soul.save", &file, "done", serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}));
-            Ok(view(version))
-        })
-        .await
+        let saved = blocking(move || Ok(view(app.inner.protected.save(&file, &content, origin)?))).await?;
+        if saved.file == MEMORY_FILE {
+            self.reindex_memory_file().await;
+        }
+        Ok(saved)
     }
+
+    /// Whether the protected files are sealed at rest.
+    pub fn soul_sealed(&self) -> bool {
+        self.inner.protected.sealed()
+    }
+
+    /// Turns sealed mode on or off (saved in settings, so it holds after a
+    /// restart): every protected file and its history is rewritten sealed
+    /// or plain, and `MEMORY.md` leaves or rejoins the memory index.
+    pub async fn set_soul_sealed(&self, on: bool) -> Result<bool> {
+        if on && self.vault_backend() != pincer_vault::VaultBackend::Keychain {
+            return Err(AppError::Unavailable(
+                "sealed mode needs the OS keychain (the key must not sit where the files are); start Pincer without PINCER_VAULT=env".into(),
+            ));
+        }
+        self.inner.settings.update(|settings| settings.seal_protected_files = on)?;
+        let app = self.clone();
+        blocking(move || app.inner.protected.set_sealed(on)).await?;
+        self.reindex_memory_file().await;
+        let app = self.clone();
+        blocking(move || Ok(app.store().flush_wal()?)).await?;
+        Ok(on)
+    }
+
 }
 
 fn change_view(change: SoulProposal) -> SoulChange {

@@ -4,7 +4,7 @@
 
 use crate::{blocking, App, Result};
 use pincer_store::{AuditFilter, AuditRecord};
-use pincer_workspace::SOUL_FILES;
+use pincer_workspace::PROTECTED_FILES;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -112,6 +112,16 @@ pub struct FileIntegrity {
     pub state: String,
     /// Changes waiting for the owner.
     pub pending: u32,
+    /// Whether the file on disk is sealed.
+    pub sealed: bool,
+}
+
+/// Sealed mode on or off.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SealRequest {
+    /// `true` seals the protected files and their history.
+    pub on: bool,
 }
 
 /// Settings → Security.
@@ -124,6 +134,8 @@ pub struct SecurityView {
     pub secrets: Vec<SecretView>,
     /// The protected files.
     pub files: Vec<FileIntegrity>,
+    /// Whether they are kept sealed at rest.
+    pub sealed: bool,
     /// The audit chain.
     pub audit: AuditStatus,
 }
@@ -197,7 +209,7 @@ impl App {
         blocking(move || {
             let secrets = app.secrets()?.into_iter().map(|s| SecretView { name: s.name, purpose: s.purpose }).collect();
             let mut files = Vec::new();
-            for &file in SOUL_FILES {
+            for &file in PROTECTED_FILES {
                 let accepted = app.store().latest_soul_version(file)?;
                 let pending: Vec<_> = changes.iter().filter(|c| c.file == file).collect();
                 let outside = pending.iter().any(|c| c.origin == "external");
@@ -206,13 +218,14 @@ impl App {
                     sha256: accepted.map(|v| v.sha256).unwrap_or_default(),
                     state: if outside { "changed outside".into() } else { "intact".into() },
                     pending: pending.len() as u32,
+                    sealed: app.workspace().is_sealed_on_disk(file),
                 });
             }
             let vault = match app.vault_backend() {
                 pincer_vault::VaultBackend::Keychain => "OS keychain",
                 pincer_vault::VaultBackend::Environment => "environment (PINCER_VAULT=env)",
             };
-            Ok(SecurityView { vault: vault.into(), secrets, files, audit })
+            Ok(SecurityView { vault: vault.into(), secrets, files, sealed: app.soul_sealed(), audit })
         })
         .await
     }

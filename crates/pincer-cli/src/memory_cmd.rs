@@ -90,10 +90,13 @@ fn open(data_dir: &Path, embedder: Option<PathBuf>) -> Result<Arc<Memory>> {
         "no embedding model: pass --embedder <folder> (all-MiniLM-L6-v2: config.json, tokenizer.json, model.safetensors) or download it from the Memory pane",
     )?;
     let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
-    // Through the vault, so the index gets the same leak redaction as the server's.
-    let store = Arc::clone(pincer_app::Maintenance::open(data_dir)?.store());
+    // Through the vault, so the index gets the same leak redaction as the
+    // server's, and MEMORY.md is indexed only as the owner accepted it.
+    let admin = pincer_app::Maintenance::open(data_dir)?;
     let options = MemoryOptions { workspace: data_dir.join("workspace"), chunking: ChunkOptions::default() };
-    Ok(Arc::new(Memory::open(store, embedder, options)?))
+    let memory = Memory::open(Arc::clone(admin.store()), embedder, options)?;
+    memory.set_protection(admin.memory_guard());
+    Ok(Arc::new(memory))
 }
 
 /// Runs a sync on a worker thread and draws its progress.

@@ -12,6 +12,7 @@
 mod chunk;
 mod embed;
 mod files;
+mod guard;
 mod index;
 mod memory;
 mod notes;
@@ -22,6 +23,7 @@ mod watch;
 pub use chunk::{chunk_markdown, Chunk, ChunkOptions, Provenance};
 pub use notes::remember_request;
 pub use embed::{dot, Embedder, EmbedderOptions};
+pub use guard::{Guarded, ProtectedFiles};
 pub use memory::{Memory, MemoryOptions, MemoryStats, Progress, Source, SyncReport};
 pub use search::{Hit, SearchOptions};
 pub use vectors::{ChunkTags, VectorIndex};

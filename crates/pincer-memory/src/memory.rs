@@ -3,7 +3,10 @@
 use crate::files::{self, SourceKind};
 use crate::index::{self, PreparedFile};
 use crate::vectors::{ChunkTags, VectorIndex};
-use crate::{chunk_markdown, io_error, notes, ChunkOptions, Embedder, MemoryError, Provenance, Result, SqliteContext};
+use crate::{
+    chunk_markdown, io_error, notes, ChunkOptions, Embedder, Guarded, MemoryError, ProtectedFiles, Provenance, Result,
+    SqliteContext,
+};
 use pincer_store::Store;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -106,6 +109,7 @@ pub struct Memory {
     write_lock: Mutex<()>,
     progress: Mutex<Progress>,
     pub(crate) word_counts: Mutex<crate::search::WordCounts>,
+    protection: RwLock<Option<Arc<dyn ProtectedFiles>>>,
 }
 
 impl std::fmt::Debug for Memory {
@@ -147,9 +151,21 @@ impl Memory {
             write_lock: Mutex::new(()),
             progress: Mutex::new(Progress::default()),
             word_counts: Mutex::default(),
+            protection: RwLock::new(None),
         };
         memory.reload_vectors()?;
         Ok(memory)
+    }
+
+    /// Installs the gate for protected files (the app's `MEMORY.md`): from
+    /// now on they are indexed as it says. Re-index them after a change.
+    pub fn set_protection(&self, protection: Arc<dyn ProtectedFiles>) {
+        *self.protection.write().unwrap_or_else(|p| p.into_inner()) = Some(protection);
+    }
+
+    fn guarded(&self, path: &Path) -> Guarded {
+        let protection = self.protection.read().unwrap_or_else(|p| p.into_inner()).clone();
+        protection.map_or(Guarded::Open, |p| p.guard(path))
     }
 
     /// The embedder, for `/v1/embeddings`.
@@ -413,8 +429,11 @@ impl Memory {
         if known.is_none() {
             return Err(MemoryError::NotFound(format!("{path} is not in memory; search first and use a hit's path")));
         }
-        let bytes = files::read_bytes(Path::new(path))?;
-        let text = files::read_text(Path::new(path), &bytes)?;
+        let text = match self.guarded(Path::new(path)) {
+            Guarded::Open => files::read_text(Path::new(path), &files::read_bytes(Path::new(path))?)?,
+            Guarded::Accepted(text) => text,
+            Guarded::Withheld => return Err(MemoryError::NotFound(format!("{path} is not in memory"))),
+        };
         Ok(text.lines().skip(from.saturating_sub(1)).take(count.max(1)).collect::<Vec<_>>().join("\n"))
     }
 
@@ -501,6 +520,11 @@ impl Memory {
     }
 
     fn index_file(&self, source: &Source, path: &Path) -> Result<Outcome> {
+        let guarded = self.guarded(path);
+        if guarded == Guarded::Withheld {
+            let removed = self.drop_path(path)?;
+            return Ok(if removed.is_empty() { Outcome::Unchanged } else { Outcome::Indexed { embedded: 0, reused: 0 } });
+        }
         let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         // Stat before reading: if the file changes in between, the stored
         // time is older than the content and the next sync looks again.
@@ -524,10 +548,20 @@ impl Memory {
         // the indexing leaves the time unchanged ("racily clean", as git
         // calls it), so such a file is hashed again.
         let trusted = |time: i64, indexed_at: i64| time == modified_ms && time < indexed_at - RACY_MS;
-        if stored.as_ref().is_some_and(|(_, time, size, at)| trusted(*time, *at) && *size == metadata.len() as i64) {
+        // A protected file is always compared by its accepted text: its
+        // accepted version can change while the disk does not.
+        let accepted = match guarded {
+            Guarded::Accepted(text) => Some(text.into_bytes()),
+            _ => None,
+        };
+        let unchanged_on_disk = stored.as_ref().is_some_and(|(_, time, size, at)| trusted(*time, *at) && *size == metadata.len() as i64);
+        if accepted.is_none() && unchanged_on_disk {
             return Ok(Outcome::Unchanged);
         }
-        let bytes = files::read_bytes(path)?;
+        let bytes = match accepted {
+            Some(bytes) => bytes,
+            None => files::read_bytes(path)?,
+        };
         let content_hash = hex::encode(Sha256::digest(&bytes));
         if stored.as_ref().is_some_and(|(hash, _, _, _)| *hash == content_hash) {
             // Touched, not changed: remember the new time so the stat check holds next time.

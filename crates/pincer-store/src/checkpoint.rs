@@ -200,6 +200,18 @@ impl Store {
         Ok(verification)
     }
 
+    /// Whether the log still extends the record `seq` with `hash`: it is
+    /// there with that hash, or retention pruned it (it is older than the
+    /// first record kept). Cheap enough to ask at every checkpoint.
+    pub fn audit_extends(&self, seq: i64, hash: &str) -> Result<bool> {
+        if let Some(found) = self.audit_hash(seq)? {
+            return Ok(found == hash);
+        }
+        let first: Option<i64> =
+            self.lock().query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        Ok(first.is_some_and(|first| seq < first))
+    }
+
     fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
         self.lock()
             .query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| r.get(0))

@@ -88,6 +88,21 @@ impl Store {
             .context("reading the schema version")
     }
 
+    /// Copies the write-ahead log into the database and empties it, so
+    /// pages that held text since overwritten (sealed mode) are gone from
+    /// the log too. Readers in other processes can keep it from finishing;
+    /// the next checkpoint completes it.
+    pub fn flush_wal(&self) -> Result<()> {
+        let busy: i64 = self
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .context("checkpointing the write-ahead log")?;
+        if busy != 0 {
+            tracing::warn!("the write-ahead log could not be emptied now (another process is reading)");
+        }
+        Ok(())
+    }
+
     /// Runs `work` with the connection, for crates that own their own tables
     /// in this database (the memory index). Hold it briefly: every service
     /// shares it.
@@ -116,6 +131,9 @@ fn configure(connection: &Connection) -> Result<()> {
         // Memory-mapped reads: sqlite-vec reads single vectors out of 1.5 MB
         // chunk blobs, which through read() means walking overflow pages
         // one syscall at a time. Address space only; pages stay shared.
-        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824;")
+        // Deleted and overwritten rows are zeroed, so text that was removed
+        // (a redaction, sealed mode, a forgotten source) leaves no copy in
+        // free pages.
+        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON;")
         .context("setting pragmas")
 }

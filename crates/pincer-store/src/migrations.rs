@@ -137,6 +137,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX soul_proposals_by_file ON soul_proposals(file, status);
     "#,
+    // 6: the keyword index drops a deleted chunk's words at once instead of
+    // at its next merge, so removed text leaves no trace in it.
+    r#"
+    INSERT INTO memory_fts(memory_fts, rank) VALUES ('secure-delete', 1);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,10 @@ pub const GATEWAY_TOKEN: &str = "gateway-token";
 /// 32 random bytes from which the audit checkpoint key and the sealing key
 /// are derived.
 pub const MASTER_KEY: &str = "master-key";
+/// The audit log's newest signed record (`seq:hash`), kept outside the
+/// database so a log deleted whole is noticed. Not secret, but it must not
+/// be where the database is.
+pub const AUDIT_ANCHOR: &str = "audit-anchor";
 /// Cloud provider API keys are named `provider/<id>`, e.g. `provider/openai`.
 pub const PROVIDER_PREFIX: &str = "provider/";
 
@@ -30,6 +34,7 @@ pub fn purpose(name: &str) -> String {
     match name {
         GATEWAY_TOKEN => "authenticates clients of the local gateway (HTTP API and web UI)".into(),
         MASTER_KEY => "keys the audit log's signed checkpoints and sealed soul files".into(),
+        AUDIT_ANCHOR => "remembers the audit log's newest signed record, so a log deleted whole is noticed".into(),
         _ => match name.strip_prefix(PROVIDER_PREFIX) {
             Some(provider) => format!("API key for the cloud provider '{provider}'"),
             None => "stored by the owner; not used by Pincer itself".into(),

@@ -1,0 +1,202 @@
+//! The protected workspace files (the soul files and `MEMORY.md`): which
+//! text of each the agent may use, changes found on disk held for the
+//! owner, saves recorded as versions, memory's view of `MEMORY.md`, and
+//! sealed mode.
+
+use crate::security::Security;
+use crate::{AppError, Result};
+use pincer_memory::{Guarded, ProtectedFiles};
+use pincer_seal::Sealer;
+use pincer_store::{SoulVersion, Store};
+use pincer_workspace::{Workspace, WorkspaceError, MEMORY_FILE, PROTECTED_FILES};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The protected files of one workspace.
+#[derive(Debug)]
+pub(crate) struct Protected {
+    store: Arc<Store>,
+    workspace: Workspace,
+    security: Arc<Security>,
+    /// Held while a file is compared with its accepted version or saved, so
+    /// a save is never seen half done (written, not yet recorded) as a
+    /// change from outside.
+    lock: Mutex<()>,
+}
+
+impl Protected {
+    /// Opens the workspace in `dir` with sealed mode on or off. A file
+    /// without a recorded version (a new install, or a file this version
+    /// protects for the first time) has its text on disk recorded as its
+    /// first accepted version.
+    pub(crate) fn open(store: Arc<Store>, dir: &Path, security: Arc<Security>, sealed: bool) -> Result<Arc<Self>> {
+        let (workspace, _created) = Workspace::open(dir)?;
+        let sealer = Sealer::new(security.seal_key());
+        workspace.set_sealing(Some(sealer.clone()), sealed);
+        store.set_sealing(Some(sealer), sealed);
+        let protected = Arc::new(Self { store, workspace, security, lock: Mutex::new(()) });
+        for &file in PROTECTED_FILES {
+            if protected.store.latest_soul_version(file)?.is_none() {
+                let text = protected.workspace.read(file)?;
+                protected.store.record_soul_version(file, &text, "default")?;
+            }
+        }
+        protected.apply_sealing(sealed)?;
+        Ok(protected)
+    }
+
+    pub(crate) fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+        self.security.audit(&self.store, actor, action, target, decision, details);
+    }
+
+    /// The accepted text of `file` and whether the disk differs from it. A
+    /// difference is held as a pending `external` change (once per text)
+    /// and audited; a file that cannot be read (not UTF-8, sealed by someone
+    /// else) falls back to the accepted text.
+    pub(crate) fn accepted_text(&self, file: &str) -> Result<(String, bool)> {
+        let _held = self.guard();
+        let (latest, text) = match (self.store.latest_soul_version(file)?, self.workspace.read(file)) {
+            (None, Ok(text)) => {
+                self.store.record_soul_version(file, &text, "default")?;
+                return Ok((text, false));
+            }
+            (None, Err(error)) => return Err(error.into()),
+            (Some(latest), Err(error)) => {
+                tracing::warn!(%error, "using the last accepted version of {file}");
+                return Ok((latest.content, false));
+            }
+            (Some(latest), Ok(text)) => (latest, text),
+        };
+        let sha256 = pincer_store::content_sha256(&text);
+        if sha256 == latest.sha256 {
+            return Ok((text, false));
+        }
+        let known = self.store.pending_soul_proposals(Some(file))?;
+        if !known.iter().any(|p| p.origin == "external" && p.sha256 == sha256) {
+            // Only the newest outside text waits; an older one is replaced.
+            self.store.supersede_soul_proposals(file, "external")?;
+            let change = self.store.propose_soul_change(file, &text, "external", "changed on disk outside Pincer")?;
+            self.record(
+                "system",
+                "soul.changed_outside",
+                file,
+                "held",
+                serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
+            );
+        }
+        Ok((latest.content, true))
+    }
+
+    /// Saves `content` as `file` (atomically, sealed in sealed mode) and
+    /// records it as the accepted version. When the save fails nothing is
+    /// recorded and the file on disk is unchanged.
+    pub(crate) fn save(&self, file: &str, content: &str, origin: &str) -> Result<SoulVersion> {
+        let _held = self.guard();
+        self.workspace.write(file, content).map_err(|error| match error {
+            WorkspaceError::Io { path, source, .. } => AppError::Io {
+                context: format!(
+                    "cannot save {} (your text is still in the editor; free disk space or fix the folder's permissions, then save again)",
+                    path.display()
+                ),
+                source,
+            },
+            other => other.into(),
+        })?;
+        let version = self.store.record_soul_version(file, content, origin)?;
+        // The owner's text replaces whatever was found on disk.
+        self.store.supersede_soul_proposals(file, "external")?;
+        self.record("owner", "soul.save", file, "done", serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}));
+        Ok(version)
+    }
+
+    /// Accepts the text on disk as `file`'s new version (an outside change
+    /// the owner approved), re-sealing it in sealed mode.
+    pub(crate) fn accept_disk_text(&self, file: &str) -> Result<SoulVersion> {
+        let _held = self.guard();
+        let text = self.workspace.read(file)?;
+        let version = self.store.record_soul_version(file, &text, "external")?;
+        if self.workspace.seals_saves() && !self.workspace.is_sealed_on_disk(file) {
+            self.workspace.write(file, &text)?;
+        }
+        Ok(version)
+    }
+
+    /// Whether saves are sealed.
+    pub(crate) fn sealed(&self) -> bool {
+        self.workspace.seals_saves()
+    }
+
+    /// Turns sealed mode on or off: the history in the database and every
+    /// file whose disk text is its accepted version are rewritten. A file
+    /// with a change pending is left as it is for the owner to decide.
+    pub(crate) fn set_sealed(&self, on: bool) -> Result<usize> {
+        let sealer = Sealer::new(self.security.seal_key());
+        self.workspace.set_sealing(Some(sealer.clone()), on);
+        self.store.set_sealing(Some(sealer), on);
+        let rewritten = self.apply_sealing(on)?;
+        let action = if on { "soul.seal" } else { "soul.unseal" };
+        self.record("owner", action, "protected files", "done", serde_json::json!({"rewritten": rewritten}));
+        Ok(rewritten)
+    }
+
+    /// Brings the history and the files in line with the mode. Idempotent,
+    /// so it also finishes a switch a killed process left half done.
+    fn apply_sealing(&self, on: bool) -> Result<usize> {
+        let _held = self.guard();
+        let mut rewritten = self.store.reseal_soul_history(on)?;
+        for &file in PROTECTED_FILES {
+            let Ok(text) = self.workspace.read(file) else { continue };
+            let present = self.workspace.path(file)?.exists();
+            let accepted = self.store.latest_soul_version(file)?;
+            let matches = accepted.is_some_and(|v| v.sha256 == pincer_store::content_sha256(&text));
+            if present && matches && self.workspace.is_sealed_on_disk(file) != on {
+                self.workspace.write(file, &text)?;
+                rewritten += 1;
+            }
+        }
+        Ok(rewritten)
+    }
+
+    /// Memory's view: `MEMORY.md` is indexed as accepted, and not at all in
+    /// sealed mode (its text would sit in the index unsealed; the prompt
+    /// carries it instead).
+    pub(crate) fn memory_guard(self: &Arc<Self>) -> Arc<dyn ProtectedFiles> {
+        Arc::new(MemoryGuard(self.clone()))
+    }
+
+    /// Whether `path` is this workspace's `MEMORY.md`.
+    pub(crate) fn is_memory_file(&self, path: &Path) -> bool {
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        path.file_name().is_some_and(|n| n == MEMORY_FILE)
+            && path.parent().is_some_and(|parent| canonical(parent) == canonical(self.workspace.dir()))
+    }
+}
+
+#[derive(Debug)]
+struct MemoryGuard(Arc<Protected>);
+
+impl ProtectedFiles for MemoryGuard {
+    fn guard(&self, path: &Path) -> Guarded {
+        if !self.0.is_memory_file(path) {
+            return Guarded::Open;
+        }
+        if self.0.sealed() {
+            return Guarded::Withheld;
+        }
+        match self.0.accepted_text(MEMORY_FILE) {
+            Ok((text, _)) => Guarded::Accepted(text),
+            Err(error) => {
+                tracing::warn!(%error, "MEMORY.md is left out of memory until it can be read");
+                Guarded::Withheld
+            }
+        }
+    }
+}
