@@ -55,7 +55,18 @@ def test_refusals_are_audited_and_tampering_is_named(tmp_path):
     assert verified.returncode == 0 and f"{len(records) + 2} records verified" in verified.stdout, verified.stdout + verified.stderr
 
     with sqlite3.connect(server.data_dir / "pincer.db") as db:
+        (original,) = db.execute("SELECT decision FROM audit_log WHERE seq = 2").fetchone()
         db.execute("UPDATE audit_log SET decision = 'allowed' WHERE seq = 2")
     broken = audit(server.data_dir, "verify")
     assert broken.returncode == 1
     assert "broken at record 2" in broken.stderr and "edited" in broken.stderr, broken.stderr
+
+    # Put back, then wiped whole: nothing in the file disagrees any more,
+    # but the anchor the keychain keeps does.
+    with sqlite3.connect(server.data_dir / "pincer.db") as db:
+        db.execute("UPDATE audit_log SET decision = ? WHERE seq = 2", (original,))
+    assert audit(server.data_dir, "verify").returncode == 0
+    with sqlite3.connect(server.data_dir / "pincer.db") as db:
+        db.executescript("DELETE FROM audit_log; DELETE FROM audit_checkpoints;")
+    wiped = audit(server.data_dir, "verify")
+    assert wiped.returncode == 1 and "the log was deleted" in wiped.stderr, wiped.stdout + wiped.stderr

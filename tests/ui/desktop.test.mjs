@@ -35,6 +35,7 @@ function adapter(driver) {
     waitFor,
     screenshot: async (name) => fs.writeFileSync(path.join(shots, `${name}.png`), await driver.takeScreenshot(), "base64"),
     resize: (width, height) => driver.manage().window().setRect({ width, height }),
+    acceptDialogs: () => driver.executeScript("window.confirm = () => true"),
   };
 }
 

@@ -98,8 +98,10 @@ export async function memoryFlow(ui, workspaceDir) {
   await ui.waitFor("the file viewer", async () => (await ui.count("memory-viewer")) === 1);
   assert.match((await ui.texts("memory-viewer"))[0], /third flowerpot/);
 
-  // An edit on disk is searchable within seconds (the watcher re-indexes it).
-  fs.appendFileSync(path.join(workspaceDir, "MEMORY.md"), "\n## Boat\n\nThe dinghy is moored at pier seven.\n");
+  // A note written on disk is searchable within seconds (the watcher
+  // indexes it). MEMORY.md itself is protected: an outside edit waits in Soul.
+  fs.mkdirSync(path.join(workspaceDir, "memory"), { recursive: true });
+  fs.writeFileSync(path.join(workspaceDir, "memory", "boat.md"), "## Boat\n\nThe dinghy is moored at pier seven.\n");
   await ui.fill("memory-query", "dinghy pier");
   await ui.waitFor("the edited note in results", async () => {
     await ui.click("memory-search");
@@ -197,7 +199,8 @@ export async function screenshotsFlow(ui) {
  * program waits in the Soul pane with its diff and is reverted there; the
  * Audit pane shows the chain intact, finds the revert by search and opens
  * its detail; Settings lists the vault's secrets by name and the files'
- * integrity.
+ * integrity, and seals them (the file on disk becomes sealed text) and
+ * unseals them again.
  */
 export async function trustFlow(ui, workspaceDir) {
   const soulPath = path.join(workspaceDir, "SOUL.md");
@@ -236,4 +239,14 @@ export async function trustFlow(ui, workspaceDir) {
   assert.match((await ui.texts("vault-kind"))[0], /OS keychain/);
   const files = await ui.texts("file-integrity");
   assert.ok(files.some((f) => f.includes("SOUL.md") && f.includes("intact")), files.join(" | "));
+  assert.ok(["TOOLS.md", "MEMORY.md"].every((name) => files.some((f) => f.includes(name))), files.join(" | "));
+
+  await ui.acceptDialogs();
+  await ui.click("seal-toggle");
+  await ui.waitFor("the files sealed", async () => (await ui.texts("file-integrity")).every((f) => f.includes("sealed")));
+  assert.match(fs.readFileSync(soulPath, "utf8"), /^pincer-sealed:v1:[A-Za-z0-9+/=]+\n$/, "SOUL.md on disk is sealed text");
+  await ui.screenshot("security-sealed");
+  await ui.click("seal-toggle");
+  await ui.waitFor("the files plain again", async () => (await ui.texts("file-integrity")).every((f) => !f.includes("sealed")));
+  assert.equal(fs.readFileSync(soulPath, "utf8"), accepted, "unsealed, SOUL.md is the same markdown");
 }

@@ -28,6 +28,7 @@ function adapter(page) {
     waitFor,
     screenshot: (name) => page.screenshot({ path: path.join(shots, `${name}.png`) }),
     resize: (width, height) => page.setViewportSize({ width, height }),
+    acceptDialogs: () => page.evaluate(() => { window.confirm = () => true; }),
   };
 }
 

@@ -56,6 +56,8 @@ export const commands = {
 	auditExport: (request: AuditExportRequest) => typedError<string, ControlError>(__TAURI_INVOKE("audit_export", { request })),
 	/**  Settings → Security. */
 	securityOverview: () => typedError<SecurityView, ControlError>(__TAURI_INVOKE("security_overview")),
+	/**  Turns sealed mode for the protected files on or off. */
+	setSoulSealed: (request: SealRequest) => typedError<SecurityView, ControlError>(__TAURI_INVOKE("set_soul_sealed", { request })),
 	/**  The settings pane's view. */
 	getSettings: () => typedError<SettingsView, ControlError>(__TAURI_INVOKE("get_settings")),
 	/**  Switches the gateway and sets its port. */
@@ -349,6 +351,8 @@ export type FileIntegrity = {
 	state: string,
 	/**  Changes waiting for the owner. */
 	pending: number,
+	/**  Whether the file on disk is sealed. */
+	sealed: boolean,
 };
 
 /**  A change to the gateway settings. */
@@ -499,6 +503,12 @@ export type SaveSoulFile = {
 	content: string,
 };
 
+/**  Sealed mode on or off. */
+export type SealRequest = {
+	/**  `true` seals the protected files and their history. */
+	on: boolean,
+};
+
 /**  A secret by name and use. */
 export type SecretView = {
 	/**  Its name. */
@@ -515,6 +525,8 @@ export type SecurityView = {
 	secrets: SecretView[],
 	/**  The protected files. */
 	files: FileIntegrity[],
+	/**  Whether they are kept sealed at rest. */
+	sealed: boolean,
 	/**  The audit chain. */
 	audit: AuditStatus,
 };
