@@ -20,7 +20,13 @@ function adapter(driver) {
   const all = (id) => driver.findElements(By.css(sel(id)));
   return {
     goto: async (pane) => (await driver.findElement(By.css(sel(`nav-${pane}`)))).click(),
-    click: async (id) => (await driver.findElement(By.css(sel(id)))).click(),
+    // Scrolled into view first: WebKitWebDriver refuses elements below a
+    // scrolled pane's fold as "not interactable".
+    click: async (id) => {
+      const element = await driver.findElement(By.css(sel(id)));
+      await driver.executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
+      await element.click();
+    },
     clickLast: async (id) => (await all(id)).at(-1).click(),
     fill: (id, text) =>
       driver.executeScript(

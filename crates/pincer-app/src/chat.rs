@@ -87,6 +87,7 @@ impl App {
         if self.is_halted() {
             return Err(AppError::Halted);
         }
+        self.refresh_secrets();
         let engine = self.engine().ok_or(AppError::NoModel)?;
         let store = Arc::clone(self.store());
         let key = call.session_key.clone();

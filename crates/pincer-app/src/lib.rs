@@ -292,6 +292,14 @@ impl App {
         self.inner.security.audit(self.store(), actor, action, target, decision, details);
     }
 
+    /// Picks up secrets set or deleted since the leak detector was built (by
+    /// `pincer secrets` in another process), before text is written or sent.
+    pub(crate) fn refresh_secrets(&self) {
+        if let Err(error) = self.inner.security.refresh_if_secrets_changed(self.store()) {
+            tracing::warn!(%error, "could not check the vault for new secrets");
+        }
+    }
+
     /// Signs the audit chain's head now (at shutdown and before an export),
     /// so no record is left unsigned.
     pub fn checkpoint_audit(&self) -> Result<()> {
@@ -317,6 +325,7 @@ impl App {
     /// Checks a request to another host for secrets before it is sent;
     /// a hit blocks it and is audited.
     pub fn check_outbound(&self, url: &str) -> Result<()> {
+        self.refresh_secrets();
         let detector = self.inner.security.detector().current();
         let checked = detector.check(pincer_guard::Sink::Outbound, url);
         if checked.leaks.is_empty() {

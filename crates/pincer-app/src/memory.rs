@@ -263,6 +263,7 @@ impl App {
         let memory = self.memory()?;
         // Notes are plain files anyone with file access can read: a secret
         // never goes into one.
+        self.refresh_secrets();
         let text = self.store().scrub("memory note", &text).into_owned();
         let (path, line) = blocking(move || Ok(memory.remember(&text)?)).await?;
         self.record("agent", "memory.remember", &path.display().to_string(), "done", serde_json::json!({"line": line}));

@@ -30,6 +30,8 @@ pub(crate) struct Security {
     detector: Arc<SharedDetector>,
     /// The record last anchored in the keychain by this process.
     anchored: Mutex<Option<i64>>,
+    /// The newest `secret.set`/`secret.delete` record the detector knows.
+    secrets_seen: Mutex<i64>,
 }
 
 impl std::fmt::Debug for Security {
@@ -60,6 +62,14 @@ fn vault_id(data_dir: &Path) -> Result<String> {
     };
     write().map_err(io)?;
     Ok(id)
+}
+
+/// The audit record of the newest change to the vault's secrets (0: none).
+fn last_secret_change(store: &Store) -> Result<i64> {
+    let seq = store.with_connection(|c| {
+        c.query_row("SELECT coalesce(max(seq), 0) FROM audit_log WHERE action IN ('secret.set', 'secret.delete')", [], |r| r.get(0))
+    });
+    seq.map_err(|source| AppError::Io { context: "reading the audit log".into(), source: std::io::Error::other(source) })
 }
 
 /// The vault of the install in `data_dir`.
@@ -126,6 +136,7 @@ impl Security {
             master_key,
             detector: Arc::new(SharedDetector::default()),
             anchored: Mutex::new(None),
+            secrets_seen: Mutex::new(last_secret_change(store)?),
         };
         security.refresh_detector()?;
         store.set_redactor(Arc::new(StoreRedactor(security.detector.clone())));
@@ -146,6 +157,19 @@ impl Security {
         let build = || LeakDetector::new(secrets.iter().map(|(n, s)| (n.as_str(), s)), LeakPolicy::default());
         self.detector.replace(build());
         pincer_guard::for_logs().replace(build());
+        Ok(())
+    }
+
+    /// Rebuilds the detector when a secret was set or deleted since it was
+    /// built, by this process or another (`pincer secrets set` beside a
+    /// running server): one indexed query, then the keychain only on change.
+    pub(crate) fn refresh_if_secrets_changed(&self, store: &Store) -> Result<()> {
+        let latest = last_secret_change(store)?;
+        let mut seen = self.secrets_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if latest > *seen {
+            self.refresh_detector()?;
+            *seen = latest;
+        }
         Ok(())
     }
 

@@ -75,6 +75,7 @@ impl App {
         if self.is_halted() {
             return Err(AppError::Halted);
         }
+        self.refresh_secrets();
         let engine = self.engine().ok_or(AppError::NoModel)?;
         let store = self.store().clone();
         let title = crate::chat::title_from(&text);

@@ -142,6 +142,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     INSERT INTO memory_fts(memory_fts, rank) VALUES ('secure-delete', 1);
     "#,
+    // 7: audit records by action (the pane's filter; a server noticing a
+    // secret set by `pincer secrets` in another process).
+    r#"
+    CREATE INDEX audit_by_action ON audit_log(action);
+    "#,
 ];
 
 /// The schema version this build writes.

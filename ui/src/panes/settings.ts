@@ -111,10 +111,7 @@ export class SettingsPane extends LitElement {
     const ask = on
       ? "Seal the protected files? They are encrypted on disk with a key in the OS keychain: other programs (and your text editor) see only sealed text, and you edit them in Soul. MEMORY.md leaves the search index and goes into every prompt instead."
       : "Unseal the protected files? They are written back as plain markdown any program can read.";
-    if (!confirm(ask)) {
-      this.requestUpdate();
-      return;
-    }
+    if (!confirm(ask)) return;
     try {
       this.security = await call(commands.setSoulSealed({ on }));
       this.notice = on ? "The protected files and their history are sealed." : "The protected files are plain markdown again.";
@@ -143,8 +140,10 @@ export class SettingsPane extends LitElement {
       </table>
       <h3>Protected files</h3>
       <p>A change made to these outside Pincer waits in Soul for you to accept or revert before the agent uses it.</p>
-      <label class="check"><input type="checkbox" data-testid="seal-toggle" .checked=${v.sealed}
-        @change=${(e: Event) => this.setSealed((e.target as HTMLInputElement).checked)} /> Keep them sealed at rest (encrypted with a key in the OS keychain)</label>
+      <p class="row">
+        <span data-testid="seal-state">${v.sealed ? "Sealed at rest: encrypted with a key in the OS keychain." : "Plain markdown on disk."}</span>
+        <button class="small" data-testid="seal-toggle" @click=${() => this.setSealed(!v.sealed)}>${v.sealed ? "Unseal" : "Seal"}</button>
+      </p>
       <table class="security-table" aria-label="Protected files">
         ${v.files.map((f) => html`<tr data-testid="file-integrity" data-state=${f.state} data-sealed=${f.sealed ? "yes" : "no"}><td><code>${f.file}</code></td>
           <td class=${f.state === "intact" ? "" : "error"}>${f.state}${f.sealed ? " · sealed" : ""}${f.pending ? html` · ${f.pending} change(s) waiting in Soul` : ""}</td>

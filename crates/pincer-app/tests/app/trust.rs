@@ -255,3 +255,18 @@ async fn an_audit_log_deleted_whole_fails_verification() {
     let still = pincer_app::Maintenance::open(data.path()).unwrap().verify_audit().unwrap();
     assert!(still.broken_at.is_some_and(|b| b.reason.contains("OS keychain remembers")), "the CLI sees it too");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_set_beside_a_running_app_is_redacted_at_once() {
+    const LATE: &str = "late-canary-41d9e07b3c28a5f6";
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), true).await;
+    let (sink, _) = recording_sink();
+    app.send_message(message(None, "warm up", 1), sink).await.unwrap();
+    // `pincer secrets set` in another process, while the app runs.
+    pincer_app::Maintenance::open(data.path()).unwrap().set_secret("provider/late", &pincer_app::Secret::new(LATE)).unwrap();
+    let (sink, _) = recording_sink();
+    app.send_message(message(None, &format!("my key is {LATE}"), 2), sink).await.unwrap();
+    assert!(app.check_outbound(&format!("https://example.com/?k={LATE}")).is_err());
+    assert!(!everything_written(data.path()).contains(LATE), "the new secret reached the data folder");
+}
