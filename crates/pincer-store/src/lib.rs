@@ -23,6 +23,7 @@ mod redact;
 mod seal;
 mod sessions;
 mod soul;
+mod trajectories;
 
 pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
 pub use audit_query::AuditFilter;
@@ -33,6 +34,7 @@ pub use redact::Redactor;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
 pub use proposals::SoulProposal;
 pub use soul::{content_sha256, SoulVersion};
+pub use trajectories::{purpose, Consent, Judgment, NewTrajectory, TokenRecord, Trajectory, Vote};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -147,6 +147,44 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX audit_by_action ON audit_log(action);
     "#,
+    // 8: the learning signal (trajectories.rs): consent per source, and
+    // each assistant turn with its prompt, tokens, next state and judgment.
+    r#"
+    CREATE TABLE consent (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        granted INTEGER NOT NULL,
+        by TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX consent_by_source ON consent(source, purpose, id);
+    CREATE TABLE trajectories (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        consent_id INTEGER NOT NULL REFERENCES consent(id),
+        model TEXT NOT NULL,
+        adapter TEXT,
+        soul_sha256 TEXT,
+        prompt TEXT NOT NULL,
+        response TEXT NOT NULL,
+        tokens TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        next_kind TEXT,
+        next_text TEXT,
+        next_at_ms INTEGER,
+        feedback TEXT,
+        edited_answer TEXT,
+        score INTEGER,
+        votes TEXT,
+        hint TEXT,
+        judge TEXT,
+        judged_at_ms INTEGER
+    );
+    CREATE INDEX trajectories_by_session ON trajectories(session_id, id);
+    CREATE INDEX trajectories_to_judge ON trajectories(id) WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

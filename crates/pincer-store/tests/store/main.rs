@@ -3,6 +3,7 @@
 mod audit;
 mod redact;
 mod seal;
+mod trajectories;
 
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, StoreError, SCHEMA_VERSION};
 

@@ -1,0 +1,355 @@
+//! The learning signal's records: consent per source, and every consented
+//! assistant turn (a trajectory) with its full prompt, the response and its
+//! token log-probabilities under the serving model, the next state that
+//! followed it, and the judge's verdict. Nothing is stored for a source
+//! without consent; withdrawing it keeps old records out of every future
+//! training set ([`Store::training_set`]).
+
+use crate::{unix_now_ms, Result, SqliteContext, Store, StoreError};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+/// What a consent covers.
+pub mod purpose {
+    /// Turns may become training data.
+    pub const TRAINING: &str = "training";
+    /// A cloud model may judge turns.
+    pub const CLOUD_JUDGE: &str = "cloud-judge";
+}
+
+/// One grant or withdrawal, as the ledger keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Row id; a trajectory names the grant it was taken under.
+    pub id: i64,
+    /// `app`, `client:<name>` or `session:<id>`.
+    pub source: String,
+    /// What it covers ([`purpose`]).
+    pub purpose: String,
+    /// Given (`true`) or withdrawn.
+    pub granted: bool,
+    /// Who decided (`owner`, or the surface: `ui`, `cli`).
+    pub by: String,
+    /// Unix ms.
+    pub at_ms: i64,
+}
+
+/// An assistant turn to keep.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewTrajectory {
+    /// Its session.
+    pub session_id: String,
+    /// The source whose consent covers it.
+    pub source: String,
+    /// The serving model.
+    pub model: String,
+    /// The adapter served with it, if any.
+    pub adapter: Option<String>,
+    /// SHA-256 of the soul text in its system prompt, if any.
+    pub soul_sha256: Option<String>,
+    /// The full prompt as JSON (messages with the system prompt; tools).
+    pub prompt: serde_json::Value,
+    /// The answer's text.
+    pub response: String,
+    /// Each response token and its natural-log probability at serving time.
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// A response token and its log-probability under the serving model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// The token's text.
+    pub text: String,
+    /// Its natural-log probability.
+    pub logprob: f32,
+}
+
+/// One judge sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    /// +1, 0 or −1 (a malformed answer counts as 0).
+    pub score: i8,
+    /// The judge's words.
+    pub reasoning: String,
+    /// A hint, when the next state gave direction.
+    pub hint: Option<String>,
+}
+
+/// The judge's verdict on a turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Judgment {
+    /// The final score after voting (and explicit feedback).
+    pub score: i8,
+    /// Every sample.
+    pub votes: Vec<Vote>,
+    /// The hint kept (the longest valid one), if any.
+    pub hint: Option<String>,
+    /// Which model judged.
+    pub judge: String,
+}
+
+/// A stored turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trajectory {
+    /// Row id.
+    pub id: i64,
+    /// The turn as recorded.
+    #[serde(flatten)]
+    pub turn: NewTrajectory,
+    /// The consent it was taken under.
+    pub consent_id: i64,
+    /// Unix ms.
+    pub created_at_ms: i64,
+    /// What followed: `user_reply`, `tool_result`, `tool_error`, `feedback`.
+    pub next_kind: Option<String>,
+    /// Its text.
+    pub next_text: Option<String>,
+    /// When it came (unix ms).
+    pub next_at_ms: Option<i64>,
+    /// Explicit feedback: `up`, `down` or `edit`.
+    pub feedback: Option<String>,
+    /// The owner's corrected answer (feedback `edit`).
+    pub edited_answer: Option<String>,
+    /// The judgment, once judged.
+    pub judgment: Option<Judgment>,
+}
+
+const COLUMNS: &str = "id, session_id, source, model, adapter, soul_sha256, prompt, response, tokens, consent_id, created_at_ms, \
+                       next_kind, next_text, next_at_ms, feedback, edited_answer, score, votes, hint, judge";
+
+fn json_error(error: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(error))
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<Trajectory> {
+    let prompt: String = row.get(6)?;
+    let tokens: String = row.get(8)?;
+    let score: Option<i64> = row.get(16)?;
+    let votes: Option<String> = row.get(17)?;
+    let judgment = match (score, votes) {
+        (Some(score), Some(votes)) => Some(Judgment {
+            score: score as i8,
+            votes: serde_json::from_str(&votes).map_err(json_error)?,
+            hint: row.get(18)?,
+            judge: row.get::<_, Option<String>>(19)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Trajectory {
+        id: row.get(0)?,
+        turn: NewTrajectory {
+            session_id: row.get(1)?,
+            source: row.get(2)?,
+            model: row.get(3)?,
+            adapter: row.get(4)?,
+            soul_sha256: row.get(5)?,
+            prompt: serde_json::from_str(&prompt).map_err(json_error)?,
+            response: row.get(7)?,
+            tokens: serde_json::from_str(&tokens).map_err(json_error)?,
+        },
+        consent_id: row.get(9)?,
+        created_at_ms: row.get(10)?,
+        next_kind: row.get(11)?,
+        next_text: row.get(12)?,
+        next_at_ms: row.get(13)?,
+        feedback: row.get(14)?,
+        edited_answer: row.get(15)?,
+        judgment,
+    })
+}
+
+fn consent_from_row(row: &Row) -> rusqlite::Result<Consent> {
+    Ok(Consent { id: row.get(0)?, source: row.get(1)?, purpose: row.get(2)?, granted: row.get(3)?, by: row.get(4)?, at_ms: row.get(5)? })
+}
+
+impl Store {
+    /// Records a grant or withdrawal of `purpose` for `source`.
+    pub fn set_consent(&self, source: &str, purpose: &str, granted: bool, by: &str) -> Result<Consent> {
+        self.lock()
+            .query_row(
+                "INSERT INTO consent (source, purpose, granted, by, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 RETURNING id, source, purpose, granted, by, at_ms",
+                params![source, purpose, granted, by, unix_now_ms()],
+                consent_from_row,
+            )
+            .context("recording consent")
+    }
+
+    /// The consent in force for the first of `sources` that has a decision
+    /// (most specific first: the session, then the client or the app).
+    /// `None` when none was ever asked: the default is off.
+    pub fn consent_for(&self, sources: &[&str], purpose: &str) -> Result<Option<Consent>> {
+        let connection = self.lock();
+        for source in sources {
+            let latest = connection
+                .query_row(
+                    "SELECT id, source, purpose, granted, by, at_ms FROM consent
+                     WHERE source = ?1 AND purpose = ?2 ORDER BY id DESC LIMIT 1",
+                    params![source, purpose],
+                    consent_from_row,
+                )
+                .optional()
+                .context("reading consent")?;
+            if latest.is_some() {
+                return Ok(latest);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The latest decision for every source and purpose.
+    pub fn consents(&self) -> Result<Vec<Consent>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(
+                "SELECT id, source, purpose, granted, by, at_ms FROM consent
+                 WHERE id IN (SELECT max(id) FROM consent GROUP BY source, purpose) ORDER BY source, purpose",
+            )
+            .context("listing consent")?;
+        let rows = statement.query_map([], consent_from_row).context("listing consent")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing consent")
+    }
+
+    /// Stores a turn under `consent` (which must be a grant of training).
+    pub fn record_trajectory(&self, turn: &NewTrajectory, consent: &Consent) -> Result<i64> {
+        if !consent.granted || consent.purpose != purpose::TRAINING {
+            return Err(StoreError::NotFound { what: "training consent for", id: turn.source.clone() });
+        }
+        let prompt = self.scrub_json("trajectories", &turn.prompt).to_string();
+        let response = self.scrub("trajectories", &turn.response).into_owned();
+        let tokens = serde_json::to_string(&turn.tokens).unwrap_or_else(|_| "[]".into());
+        let tokens = self.scrub("trajectories", &tokens).into_owned();
+        self.lock()
+            .query_row(
+                "INSERT INTO trajectories (session_id, source, consent_id, model, adapter, soul_sha256, prompt, response, tokens, created_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                params![turn.session_id, turn.source, consent.id, turn.model, turn.adapter, turn.soul_sha256, prompt, response, tokens, unix_now_ms()],
+                |r| r.get(0),
+            )
+            .context("recording a trajectory")
+    }
+
+    /// Attaches what followed the session's newest turn that has no next
+    /// state yet. Returns that turn's id, if there was one.
+    pub fn set_next_state(&self, session_id: &str, kind: &str, text: &str) -> Result<Option<i64>> {
+        let text = self.scrub("trajectories", text).into_owned();
+        self.lock()
+            .query_row(
+                "UPDATE trajectories SET next_kind = ?2, next_text = ?3, next_at_ms = ?4
+                 WHERE id = (SELECT max(id) FROM trajectories WHERE session_id = ?1) AND next_kind IS NULL RETURNING id",
+                params![session_id, kind, text, unix_now_ms()],
+                |r| r.get(0),
+            )
+            .optional()
+            .context("recording a next state")
+    }
+
+    /// Explicit feedback on a turn (`up`, `down`, or `edit` with the corrected
+    /// answer). It overrides the judge's vote, and counts as a next state
+    /// when none came yet.
+    pub fn set_feedback(&self, id: i64, feedback: &str, edited_answer: Option<&str>) -> Result<Trajectory> {
+        let edited = edited_answer.map(|t| self.scrub("trajectories", t).into_owned());
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE trajectories SET feedback = ?2, edited_answer = ?3,
+                        next_kind = coalesce(next_kind, 'feedback'), next_text = coalesce(next_text, ?2),
+                        next_at_ms = coalesce(next_at_ms, ?4)
+                 WHERE id = ?1",
+                params![id, feedback, edited, unix_now_ms()],
+            )
+            .context("recording feedback")?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "trajectory", id: id.to_string() });
+        }
+        self.trajectory(id)
+    }
+
+    /// One turn.
+    pub fn trajectory(&self, id: i64) -> Result<Trajectory> {
+        self.lock()
+            .query_row(&format!("SELECT {COLUMNS} FROM trajectories WHERE id = ?1"), [id], from_row)
+            .optional()
+            .context("reading a trajectory")?
+            .ok_or(StoreError::NotFound { what: "trajectory", id: id.to_string() })
+    }
+
+    /// Turns with a next state and no judgment yet, oldest first: the
+    /// judge's queue. A judgment is written once, so a restart resumes
+    /// where it stopped without judging a turn twice.
+    pub fn trajectories_to_judge(&self, limit: i64) -> Result<Vec<Trajectory>> {
+        self.select(&format!("SELECT {COLUMNS} FROM trajectories WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL ORDER BY id LIMIT ?1"), limit)
+    }
+
+    /// Stores the judge's verdict on turn `id`, unless it is judged already.
+    /// Returns whether it was stored.
+    pub fn record_judgment(&self, id: i64, judgment: &Judgment) -> Result<bool> {
+        let votes = serde_json::to_string(&judgment.votes).unwrap_or_else(|_| "[]".into());
+        let votes = self.scrub("trajectories", &votes).into_owned();
+        let hint = judgment.hint.as_deref().map(|h| self.scrub("trajectories", h).into_owned());
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE trajectories SET score = ?2, votes = ?3, hint = ?4, judge = ?5, judged_at_ms = ?6
+                 WHERE id = ?1 AND judged_at_ms IS NULL",
+                params![id, judgment.score, votes, hint, judgment.judge, unix_now_ms()],
+            )
+            .context("recording a judgment")?;
+        Ok(changed == 1)
+    }
+
+    /// Judged turns whose source's consent is in force now: what a training
+    /// run may use. A withdrawn source's turns are left out, whenever taken.
+    pub fn training_set(&self, limit: i64) -> Result<Vec<Trajectory>> {
+        self.select(
+            &format!(
+                "SELECT {COLUMNS} FROM trajectories t WHERE judged_at_ms IS NOT NULL AND coalesce(
+                   (SELECT granted FROM consent WHERE source = 'session:' || t.session_id AND purpose = 'training' ORDER BY id DESC LIMIT 1),
+                   (SELECT granted FROM consent WHERE source = t.source AND purpose = 'training' ORDER BY id DESC LIMIT 1),
+                   0) = 1
+                 ORDER BY id LIMIT ?1"
+            ),
+            limit,
+        )
+    }
+
+    /// Turns, newest first, optionally of one source.
+    pub fn trajectories(&self, source: Option<&str>, limit: i64) -> Result<Vec<Trajectory>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(&format!("SELECT {COLUMNS} FROM trajectories WHERE ?1 IS NULL OR source = ?1 ORDER BY id DESC LIMIT ?2"))
+            .context("listing trajectories")?;
+        let rows = statement.query_map(params![source, limit], from_row).context("listing trajectories")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing trajectories")
+    }
+
+    /// Counts by source and score (`None`: not judged yet).
+    pub fn trajectory_counts(&self) -> Result<Vec<(String, Option<i8>, i64)>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare("SELECT source, score, count(*) FROM trajectories GROUP BY source, score ORDER BY source, score")
+            .context("counting trajectories")?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|s| s as i8), r.get(2)?)))
+            .context("counting trajectories")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("counting trajectories")
+    }
+
+    /// Deletes one turn (`Some(id)`) or every turn of a source. Returns how
+    /// many went.
+    pub fn delete_trajectories(&self, id: Option<i64>, source: Option<&str>) -> Result<usize> {
+        self.lock()
+            .execute(
+                "DELETE FROM trajectories WHERE (?1 IS NOT NULL AND id = ?1) OR (?1 IS NULL AND ?2 IS NOT NULL AND source = ?2)",
+                params![id, source],
+            )
+            .context("deleting trajectories")
+    }
+
+    fn select(&self, sql: &str, limit: i64) -> Result<Vec<Trajectory>> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(sql).context("reading trajectories")?;
+        let rows = statement.query_map([limit], from_row).context("reading trajectories")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading trajectories")
+    }
+}

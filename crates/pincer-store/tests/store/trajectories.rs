@@ -1,0 +1,70 @@
+//! Trajectories and consent in the real database: nothing without a grant,
+//! next states and feedback attach to the right turn, a judgment is written
+//! once, and a withdrawal keeps a source out of training.
+
+use pincer_store::{purpose, Judgment, NewSession, NewTrajectory, Store, TokenRecord, Vote};
+
+fn turn(session_id: &str, source: &str, response: &str) -> NewTrajectory {
+    NewTrajectory {
+        session_id: session_id.into(),
+        source: source.into(),
+        model: "tiny".into(),
+        prompt: serde_json::json!({"messages": [{"role": "user", "content": "hi"}]}),
+        response: response.into(),
+        tokens: vec![TokenRecord { text: response.into(), logprob: -0.5 }],
+        ..Default::default()
+    }
+}
+
+fn judged(score: i8) -> Judgment {
+    Judgment { score, votes: vec![Vote { score, reasoning: "r".into(), hint: None }], hint: None, judge: "tiny".into() }
+}
+
+#[test]
+fn consent_gates_records_and_withdrawal_empties_the_training_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    let session = store.create_session(NewSession::default()).unwrap();
+    assert_eq!(store.consent_for(&[&format!("session:{}", session.id), "app"], purpose::TRAINING).unwrap(), None, "off until asked");
+    let withdrawn = store.set_consent("app", purpose::TRAINING, false, "ui").unwrap();
+    assert!(store.record_trajectory(&turn(&session.id, "app", "x"), &withdrawn).is_err(), "a withdrawal is no grant");
+
+    let grant = store.set_consent("app", purpose::TRAINING, true, "ui").unwrap();
+    let first = store.record_trajectory(&turn(&session.id, "app", "Paris."), &grant).unwrap();
+    assert_eq!(store.set_next_state(&session.id, "user_reply", "thanks!").unwrap(), Some(first));
+    let second = store.record_trajectory(&turn(&session.id, "app", "It is 5."), &grant).unwrap();
+    assert_eq!(store.set_next_state(&session.id, "user_reply", "no, 4").unwrap(), Some(second), "the newest turn gets it");
+    assert_eq!(store.set_next_state(&session.id, "user_reply", "again").unwrap(), None, "each turn has one next state");
+    assert_eq!(store.trajectory(first).unwrap().next_text.as_deref(), Some("thanks!"));
+
+    // The judge's queue, written once each.
+    let queue: Vec<i64> = store.trajectories_to_judge(10).unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(queue, [first, second]);
+    assert!(store.record_judgment(first, &judged(1)).unwrap());
+    assert!(!store.record_judgment(first, &judged(-1)).unwrap(), "a judged turn is not judged again");
+    assert!(store.record_judgment(second, &judged(-1)).unwrap());
+    assert!(store.trajectories_to_judge(10).unwrap().is_empty());
+    assert_eq!(store.trajectory(first).unwrap().judgment.unwrap().score, 1);
+    assert_eq!(store.training_set(10).unwrap().len(), 2);
+
+    // A session withdrawn on its own, then the whole source.
+    store.set_consent(&format!("session:{}", session.id), purpose::TRAINING, false, "ui").unwrap();
+    assert!(store.training_set(10).unwrap().is_empty(), "the session's withdrawal holds over the app's grant");
+    store.set_consent(&format!("session:{}", session.id), purpose::TRAINING, true, "ui").unwrap();
+    store.set_consent("app", purpose::TRAINING, false, "ui").unwrap();
+    assert_eq!(store.training_set(10).unwrap().len(), 2, "the session's own grant is more specific");
+    store.set_consent(&format!("session:{}", session.id), purpose::TRAINING, false, "ui").unwrap();
+    assert!(store.training_set(10).unwrap().is_empty());
+    let ledger = store.consents().unwrap();
+    assert_eq!(ledger.len(), 2, "the latest decision per source: {ledger:?}");
+
+    // Feedback and deletion.
+    let with_feedback = store.set_feedback(second, "edit", Some("It is 4.")).unwrap();
+    assert_eq!((with_feedback.feedback.as_deref(), with_feedback.edited_answer.as_deref()), (Some("edit"), Some("It is 4.")));
+    assert!(store.set_feedback(999, "up", None).is_err());
+    let counts = store.trajectory_counts().unwrap();
+    assert_eq!(counts, [("app".to_string(), Some(-1), 1), ("app".to_string(), Some(1), 1)]);
+    assert_eq!(store.delete_trajectories(Some(first), None).unwrap(), 1);
+    assert_eq!(store.delete_trajectories(None, Some("app")).unwrap(), 1);
+    assert!(store.trajectories(None, 10).unwrap().is_empty());
+}
