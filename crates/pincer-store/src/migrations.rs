@@ -162,6 +162,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE trajectories (
         id INTEGER PRIMARY KEY,
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
         source TEXT NOT NULL,
         consent_id INTEGER NOT NULL REFERENCES consent(id),
         model TEXT NOT NULL,

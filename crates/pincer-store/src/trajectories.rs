@@ -39,6 +39,8 @@ pub struct Consent {
 pub struct NewTrajectory {
     /// Its session.
     pub session_id: String,
+    /// The saved answer it belongs to (for thumbs and edits in the chat).
+    pub message_id: Option<i64>,
     /// The source whose consent covers it.
     pub source: String,
     /// The serving model.
@@ -115,7 +117,7 @@ pub struct Trajectory {
 }
 
 const COLUMNS: &str = "id, session_id, source, model, adapter, soul_sha256, prompt, response, tokens, consent_id, created_at_ms, \
-                       next_kind, next_text, next_at_ms, feedback, edited_answer, score, votes, hint, judge";
+                       next_kind, next_text, next_at_ms, feedback, edited_answer, score, votes, hint, judge, message_id";
 
 fn json_error(error: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(error))
@@ -139,6 +141,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Trajectory> {
         id: row.get(0)?,
         turn: NewTrajectory {
             session_id: row.get(1)?,
+            message_id: row.get(20)?,
             source: row.get(2)?,
             model: row.get(3)?,
             adapter: row.get(4)?,
@@ -221,9 +224,21 @@ impl Store {
         let tokens = self.scrub("trajectories", &tokens).into_owned();
         self.lock()
             .query_row(
-                "INSERT INTO trajectories (session_id, source, consent_id, model, adapter, soul_sha256, prompt, response, tokens, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
-                params![turn.session_id, turn.source, consent.id, turn.model, turn.adapter, turn.soul_sha256, prompt, response, tokens, unix_now_ms()],
+                "INSERT INTO trajectories (session_id, source, consent_id, model, adapter, soul_sha256, prompt, response, tokens, created_at_ms, message_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+                params![
+                    turn.session_id,
+                    turn.source,
+                    consent.id,
+                    turn.model,
+                    turn.adapter,
+                    turn.soul_sha256,
+                    prompt,
+                    response,
+                    tokens,
+                    unix_now_ms(),
+                    turn.message_id
+                ],
                 |r| r.get(0),
             )
             .context("recording a trajectory")
