@@ -148,7 +148,6 @@ pub struct App {
 #[derive(Debug)]
 struct Inner {
     store: Arc<Store>,
-    workspace: Workspace,
     data_dir: PathBuf,
     mode: AppMode,
     engine_options: EngineOptions,
@@ -176,11 +175,9 @@ impl App {
             security.clone(),
             settings.get().seal_protected_files,
         )?;
-        let workspace = protected.workspace().clone();
         let app = Self {
             inner: Arc::new(Inner {
                 store,
-                workspace,
                 data_dir: config.data_dir,
                 mode: config.mode,
                 engine_options: config.engine,
@@ -210,7 +207,7 @@ impl App {
 
     /// The workspace folder with the soul files.
     pub fn workspace(&self) -> &Workspace {
-        &self.inner.workspace
+        self.inner.protected.workspace()
     }
 
     /// The loaded engine, if any.

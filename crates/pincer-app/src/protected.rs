@@ -31,10 +31,8 @@ impl Protected {
     /// first accepted version.
     pub(crate) fn open(store: Arc<Store>, dir: &Path, security: Arc<Security>, sealed: bool) -> Result<Arc<Self>> {
         let (workspace, _created) = Workspace::open(dir)?;
-        let sealer = Sealer::new(security.seal_key());
-        workspace.set_sealing(Some(sealer.clone()), sealed);
-        store.set_sealing(Some(sealer), sealed);
         let protected = Arc::new(Self { store, workspace, security, lock: Mutex::new(()) });
+        protected.install_sealing(sealed);
         for &file in PROTECTED_FILES {
             if protected.store.latest_soul_version(file)?.is_none() {
                 let text = protected.workspace.read(file)?;
@@ -138,13 +136,19 @@ impl Protected {
     /// file whose disk text is its accepted version are rewritten. A file
     /// with a change pending is left as it is for the owner to decide.
     pub(crate) fn set_sealed(&self, on: bool) -> Result<usize> {
-        let sealer = Sealer::new(self.security.seal_key());
-        self.workspace.set_sealing(Some(sealer.clone()), on);
-        self.store.set_sealing(Some(sealer), on);
+        self.install_sealing(on);
         let rewritten = self.apply_sealing(on)?;
         let action = if on { "soul.seal" } else { "soul.unseal" };
         self.record("owner", action, "protected files", "done", serde_json::json!({"rewritten": rewritten}));
         Ok(rewritten)
+    }
+
+    /// Gives the workspace and the store the key (always: what was sealed
+    /// must still open) and whether they seal what they write.
+    fn install_sealing(&self, on: bool) {
+        let sealer = Sealer::new(self.security.seal_key());
+        self.workspace.set_sealing(Some(sealer.clone()), on);
+        self.store.set_sealing(Some(sealer), on);
     }
 
     /// Brings the history and the files in line with the mode. Idempotent,

@@ -66,10 +66,7 @@ fn vault_id(data_dir: &Path) -> Result<String> {
 
 /// The audit record of the newest change to the vault's secrets (0: none).
 fn last_secret_change(store: &Store) -> Result<i64> {
-    let seq = store.with_connection(|c| {
-        c.query_row("SELECT coalesce(max(seq), 0) FROM audit_log WHERE action IN ('secret.set', 'secret.delete')", [], |r| r.get(0))
-    });
-    seq.map_err(|source| AppError::Io { context: "reading the audit log".into(), source: std::io::Error::other(source) })
+    Ok(store.latest_audit_seq(&["secret.set", "secret.delete"])?)
 }
 
 /// The vault of the install in `data_dir`.
@@ -294,9 +291,9 @@ pub(crate) fn check_owner_may_change(name: &str) -> Result<()> {
 /// The store and the vault without the services (no model, no memory),
 /// for CLI commands run beside a server or instead of one.
 pub struct Maintenance {
+    data_dir: std::path::PathBuf,
     store: Arc<Store>,
     security: Arc<Security>,
-    protected: Arc<crate::protected::Protected>,
 }
 
 impl std::fmt::Debug for Maintenance {
@@ -310,15 +307,16 @@ impl Maintenance {
     pub fn open(data_dir: &Path) -> Result<Self> {
         let store = Arc::new(Store::open_in(data_dir)?);
         let security = Arc::new(Security::open(data_dir, &store)?);
-        let sealed = crate::settings::SettingsFile::load(data_dir)?.get().seal_protected_files;
-        let protected = crate::protected::Protected::open(store.clone(), &data_dir.join("workspace"), security.clone(), sealed)?;
-        Ok(Self { store, security, protected })
+        Ok(Self { data_dir: data_dir.to_path_buf(), store, security })
     }
 
     /// Memory's view of the protected files (`pincer memory` indexes
-    /// `MEMORY.md` only as the owner accepted it).
-    pub fn memory_guard(&self) -> Arc<dyn pincer_memory::ProtectedFiles> {
-        self.protected.memory_guard()
+    /// `MEMORY.md` only as the owner accepted it). Opens the workspace,
+    /// which the other maintenance commands never touch.
+    pub fn memory_guard(&self) -> Result<Arc<dyn pincer_memory::ProtectedFiles>> {
+        let sealed = crate::settings::SettingsFile::load(&self.data_dir)?.get().seal_protected_files;
+        let workspace = self.data_dir.join("workspace");
+        Ok(crate::protected::Protected::open(self.store.clone(), &workspace, self.security.clone(), sealed)?.memory_guard())
     }
 
     /// The database.

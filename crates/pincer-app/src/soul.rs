@@ -202,7 +202,6 @@ impl App {
         blocking(move || Ok(app.store().flush_wal()?)).await?;
         Ok(on)
     }
-
 }
 
 fn change_view(change: SoulProposal) -> SoulChange {

@@ -95,7 +95,7 @@ fn open(data_dir: &Path, embedder: Option<PathBuf>) -> Result<Arc<Memory>> {
     let admin = pincer_app::Maintenance::open(data_dir)?;
     let options = MemoryOptions { workspace: data_dir.join("workspace"), chunking: ChunkOptions::default() };
     let memory = Memory::open(Arc::clone(admin.store()), embedder, options)?;
-    memory.set_protection(admin.memory_guard());
+    memory.set_protection(admin.memory_guard()?);
     Ok(Arc::new(memory))
 }
 

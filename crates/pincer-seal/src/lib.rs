@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 use base64::Engine as _;
+use std::borrow::Cow;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
@@ -35,6 +36,9 @@ pub enum SealError {
     /// The plaintext inside is not UTF-8 (sealed by something other than Pincer).
     #[error("the sealed text does not hold UTF-8 text")]
     NotText,
+    /// Sealed text met with no key loaded.
+    #[error("no key to open it is loaded")]
+    NoKey,
 }
 
 /// Whether `text` is a sealed text (as opposed to plain text).
@@ -92,13 +96,51 @@ impl Sealer {
             .map_err(|_| SealError::WrongKeyOrTampered)?;
         String::from_utf8(plain).map_err(|_| SealError::NotText)
     }
+}
 
-    /// `text` as plain text: opened when sealed, unchanged when not.
-    pub fn open_if_sealed(&self, name: &str, text: &str) -> Result<String, SealError> {
-        if is_sealed(text) {
-            self.open(name, text)
-        } else {
-            Ok(text.to_string())
+/// Sealed mode as a store of text applies it: the key that opens sealed
+/// text (kept while saving plain, so text sealed earlier still reads) and
+/// whether new text is sealed. The workspace and the database each hold one.
+#[derive(Clone, Debug, Default)]
+pub struct Sealing {
+    sealer: Option<Sealer>,
+    seal_new: bool,
+}
+
+impl Sealing {
+    /// `seal_new` only takes effect with a key.
+    pub fn new(sealer: Option<Sealer>, seal_new: bool) -> Self {
+        Self { seal_new: seal_new && sealer.is_some(), sealer }
+    }
+
+    /// Whether new text is sealed.
+    pub fn seals(&self) -> bool {
+        self.seal_new
+    }
+
+    /// `plain` as it is to be written under `name`: sealed when sealing.
+    pub fn seal<'a>(&self, name: &str, plain: &'a str) -> Cow<'a, str> {
+        match &self.sealer {
+            Some(sealer) if self.seal_new => Cow::Owned(sealer.seal(name, plain)),
+            _ => Cow::Borrowed(plain),
+        }
+    }
+
+    /// `text` as read under `name`: opened when sealed, unchanged when plain.
+    pub fn open(&self, name: &str, text: String) -> Result<String, SealError> {
+        if !is_sealed(&text) {
+            return Ok(text);
+        }
+        self.sealer.as_ref().ok_or(SealError::NoKey)?.open(name, &text)
+    }
+
+    /// `text` rewritten sealed (`seal`) or plain; `None` when it already is.
+    pub fn convert(&self, name: &str, text: &str, seal: bool) -> Result<Option<String>, SealError> {
+        let sealer = self.sealer.as_ref().ok_or(SealError::NoKey)?;
+        match (is_sealed(text), seal) {
+            (true, true) | (false, false) => Ok(None),
+            (false, true) => Ok(Some(sealer.seal(name, text))),
+            (true, false) => sealer.open(name, text).map(Some),
         }
     }
 }
@@ -134,7 +176,22 @@ mod tests {
         }
         assert_eq!(sealer.open("MEMORY.md", &sealed[..sealed.len() / 2]), Err(SealError::Malformed));
         assert_eq!(sealer.open("MEMORY.md", "pincer-sealed:v1:AAAA"), Err(SealError::Malformed));
-        assert_eq!(sealer.open_if_sealed("MEMORY.md", "plain text").unwrap(), "plain text");
         assert!(format!("{sealer:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn sealing_seals_new_text_only_when_on_and_always_opens_with_its_key() {
+        let on = Sealing::new(Some(Sealer::new([5; 32])), true);
+        let sealed = on.seal("SOUL.md", "text").into_owned();
+        assert!(on.seals() && is_sealed(&sealed));
+        let off = Sealing::new(Some(Sealer::new([5; 32])), false);
+        assert_eq!(off.seal("SOUL.md", "text"), "text");
+        assert_eq!(off.open("SOUL.md", sealed.clone()).unwrap(), "text", "sealed earlier, still read");
+        assert_eq!(off.convert("SOUL.md", &sealed, false).unwrap().as_deref(), Some("text"));
+        assert_eq!(off.convert("SOUL.md", "text", false).unwrap(), None);
+        let keyless = Sealing::new(None, true);
+        assert!(!keyless.seals());
+        assert_eq!(keyless.open("SOUL.md", sealed), Err(SealError::NoKey));
+        assert_eq!(keyless.open("SOUL.md", "plain".into()).unwrap(), "plain");
     }
 }

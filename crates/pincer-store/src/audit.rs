@@ -133,6 +133,19 @@ impl Store {
         Ok(AuditRecord { seq, at_ms, event, prev_hash, hash })
     }
 
+    /// The newest record whose action is one of `actions` (0 when none):
+    /// a cheap way for another process's change to be noticed.
+    pub fn latest_audit_seq(&self, actions: &[&str]) -> Result<i64> {
+        let list = serde_json::to_string(actions).unwrap_or_else(|_| "[]".into());
+        self.lock()
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM audit_log WHERE action IN (SELECT value FROM json_each(?1))",
+                [list],
+                |r| r.get(0),
+            )
+            .context("reading the audit log")
+    }
+
     /// Records in order, from `after_seq` (exclusive), at most `limit`.
     pub fn audit_records(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
         let connection = self.lock();

@@ -14,7 +14,7 @@ pub struct Store {
     path: PathBuf,
     connection: Mutex<Connection>,
     pub(crate) redactor: RwLock<Option<Arc<dyn crate::Redactor>>>,
-    pub(crate) sealing: RwLock<crate::seal::Sealing>,
+    pub(crate) sealing: RwLock<pincer_seal::Sealing>,
 }
 
 impl std::fmt::Debug for Store {

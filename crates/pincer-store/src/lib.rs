@@ -76,6 +76,12 @@ pub enum StoreError {
         /// Why it does not open.
         reason: String,
     },
+    /// A turn offered for training from a source without a training grant.
+    #[error("no training consent for {from}; nothing was stored")]
+    NoConsent {
+        /// The source (`app`, `client:<name>`, `session:<id>`).
+        from: String,
+    },
     /// A row the caller named does not exist.
     #[error("{what} {id} not found")]
     NotFound {

@@ -216,7 +216,7 @@ impl Store {
     /// Stores a turn under `consent` (which must be a grant of training).
     pub fn record_trajectory(&self, turn: &NewTrajectory, consent: &Consent) -> Result<i64> {
         if !consent.granted || consent.purpose != purpose::TRAINING {
-            return Err(StoreError::NotFound { what: "training consent for", id: turn.source.clone() });
+            return Err(StoreError::NoConsent { from: turn.source.clone() });
         }
         let prompt = self.scrub_json("trajectories", &turn.prompt).to_string();
         let response = self.scrub("trajectories", &turn.response).into_owned();
@@ -293,7 +293,7 @@ impl Store {
     /// judge's queue. A judgment is written once, so a restart resumes
     /// where it stopped without judging a turn twice.
     pub fn trajectories_to_judge(&self, limit: i64) -> Result<Vec<Trajectory>> {
-        self.select(&format!("SELECT {COLUMNS} FROM trajectories WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL ORDER BY id LIMIT ?1"), limit)
+        self.select(&format!("SELECT {COLUMNS} FROM trajectories WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL ORDER BY id LIMIT ?1"), [limit])
     }
 
     /// Stores the judge's verdict on turn `id`, unless it is judged already.
@@ -324,18 +324,16 @@ impl Store {
                    0) = 1
                  ORDER BY id LIMIT ?1"
             ),
-            limit,
+            [limit],
         )
     }
 
     /// Turns, newest first, optionally of one source.
     pub fn trajectories(&self, source: Option<&str>, limit: i64) -> Result<Vec<Trajectory>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(&format!("SELECT {COLUMNS} FROM trajectories WHERE ?1 IS NULL OR source = ?1 ORDER BY id DESC LIMIT ?2"))
-            .context("listing trajectories")?;
-        let rows = statement.query_map(params![source, limit], from_row).context("listing trajectories")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing trajectories")
+        self.select(
+            &format!("SELECT {COLUMNS} FROM trajectories WHERE ?1 IS NULL OR source = ?1 ORDER BY id DESC LIMIT ?2"),
+            params![source, limit],
+        )
     }
 
     /// Counts by source and score (`None`: not judged yet).
@@ -361,10 +359,10 @@ impl Store {
             .context("deleting trajectories")
     }
 
-    fn select(&self, sql: &str, limit: i64) -> Result<Vec<Trajectory>> {
+    fn select(&self, sql: &str, parameters: impl rusqlite::Params) -> Result<Vec<Trajectory>> {
         let connection = self.lock();
         let mut statement = connection.prepare(sql).context("reading trajectories")?;
-        let rows = statement.query_map([limit], from_row).context("reading trajectories")?;
+        let rows = statement.query_map(parameters, from_row).context("reading trajectories")?;
         rows.collect::<rusqlite::Result<Vec<_>>>().context("reading trajectories")
     }
 }

@@ -12,7 +12,7 @@
 
 mod defaults;
 
-use pincer_seal::{SealError, Sealer};
+use pincer_seal::{SealError, Sealer, Sealing};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -94,13 +94,6 @@ pub struct Workspace {
     sealing: Arc<RwLock<Sealing>>,
 }
 
-/// The key that opens sealed files, and whether saves are sealed.
-#[derive(Debug, Default)]
-struct Sealing {
-    sealer: Option<Sealer>,
-    seal_saves: bool,
-}
-
 impl Workspace {
     /// Opens (creating when needed) the workspace at `dir`, writing the
     /// default text of any soul file that does not exist yet. Returns the
@@ -122,12 +115,12 @@ impl Workspace {
     /// Sets the key that opens sealed files (always, so a half-finished
     /// unseal still reads) and whether saves are sealed from now on.
     pub fn set_sealing(&self, sealer: Option<Sealer>, seal_saves: bool) {
-        *self.sealing.write().unwrap_or_else(|p| p.into_inner()) = Sealing { seal_saves: seal_saves && sealer.is_some(), sealer };
+        *self.sealing.write().unwrap_or_else(|p| p.into_inner()) = Sealing::new(sealer, seal_saves);
     }
 
     /// Whether saves are sealed.
     pub fn seals_saves(&self) -> bool {
-        self.sealing.read().unwrap_or_else(|p| p.into_inner()).seal_saves
+        self.sealing.read().unwrap_or_else(|p| p.into_inner()).seals()
     }
 
     /// Whether `name` is sealed on disk now (`false` when absent or unreadable).
@@ -164,12 +157,10 @@ impl Workspace {
         };
         let text = String::from_utf8(bytes)
             .map_err(|error| WorkspaceError::NotText { path: path.clone(), valid_up_to: error.utf8_error().valid_up_to() })?;
-        if !pincer_seal::is_sealed(&text) {
-            return Ok(text);
-        }
-        let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner());
-        let sealer = sealing.sealer.as_ref().ok_or_else(|| WorkspaceError::NoKey { path: path.clone() })?;
-        sealer.open(name, &text).map_err(|source| WorkspaceError::Sealed { path, source })
+        self.sealing.read().unwrap_or_else(|p| p.into_inner()).open(name, text).map_err(|source| match source {
+            SealError::NoKey => WorkspaceError::NoKey { path },
+            source => WorkspaceError::Sealed { path, source },
+        })
     }
 
     /// Saves a protected file atomically (sealed in sealed mode): the old
@@ -179,11 +170,8 @@ impl Workspace {
         if content.len() > MAX_FILE_BYTES {
             return Err(WorkspaceError::TooLarge { file: name.to_string(), bytes: content.len(), limit: MAX_FILE_BYTES });
         }
-        let sealed = {
-            let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner());
-            sealing.sealer.as_ref().filter(|_| sealing.seal_saves).map(|sealer| sealer.seal(name, content))
-        };
-        let content = sealed.as_deref().unwrap_or(content);
+        let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let content = sealing.seal(name, content);
         let temporary = self.dir.join(format!(".{name}.saving"));
         let io = |source| WorkspaceError::Io { action: "save", path: path.clone(), source };
         let result = (|| {
