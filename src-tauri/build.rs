@@ -42,6 +42,12 @@ const COMMANDS: &[&str] = &[
     "memory_read_file",
     "memory_remember",
     "memory_download_embedder",
+    "data_overview",
+    "set_consent",
+    "list_trajectories",
+    "open_trajectory",
+    "delete_training_data",
+    "give_feedback",
 ];
 
 fn main() {

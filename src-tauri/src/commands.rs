@@ -298,6 +298,48 @@ pub async fn memory_download_embedder(app: State<'_, App>) -> Reply<MemoryStatus
     Ok(app.download_embedder().await?)
 }
 
+/// Training data at a glance: counts per source, consent, the first-run question.
+#[tauri::command]
+#[specta::specta]
+pub async fn data_overview(app: State<'_, App>) -> Reply<DataOverview> {
+    Ok(app.data_overview().await?)
+}
+
+/// Gives or withdraws consent for a source.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_consent(app: State<'_, App>, request: SetConsent) -> Reply<DataOverview> {
+    Ok(app.set_consent(request).await?)
+}
+
+/// Training records, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_trajectories(app: State<'_, App>, request: TrajectoryQuery) -> Reply<Vec<TrajectorySummary>> {
+    Ok(app.list_trajectories(request).await?)
+}
+
+/// One training record with its provenance.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_trajectory(app: State<'_, App>, request: TrajectoryRef) -> Reply<TrajectoryView> {
+    Ok(app.open_trajectory(request.id).await?)
+}
+
+/// Deletes a record or a source's records.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_training_data(app: State<'_, App>, request: DeleteTrainingData) -> Reply<u32> {
+    Ok(app.delete_training_data(request).await?)
+}
+
+/// Thumbs or an edited answer on an answer in the chat.
+#[tauri::command]
+#[specta::specta]
+pub async fn give_feedback(app: State<'_, App>, request: GiveFeedback) -> Reply<TrajectorySummary> {
+    Ok(app.give_feedback(request).await?)
+}
+
 /// The builder that registers every command and exports the bindings.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type (not separate input/output shapes).
@@ -340,5 +382,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         memory_read_file,
         memory_remember,
         memory_download_embedder,
+        data_overview,
+        set_consent,
+        list_trajectories,
+        open_trajectory,
+        delete_training_data,
+        give_feedback,
     ])
 }

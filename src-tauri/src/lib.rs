@@ -34,6 +34,8 @@ pub fn run() -> anyhow::Result<()> {
             specta.mount_events(tauri_app);
             tray::install(tauri_app.handle())?;
             tauri_app.manage(app.clone());
+            let judge = app.clone();
+            tauri::async_runtime::spawn(async move { judge.start_judging() });
             tauri::async_runtime::spawn(gateway::supervise(app.clone()));
             if let Some(last) = app.last_model() {
                 let app = app.clone();

@@ -1,9 +1,11 @@
 //! Chat: run a generation and record the exchange as a session.
 
+use crate::judging::ChatInProgress;
+use crate::learning::{record_turn, TurnRecording};
 use crate::{blocking, App, AppError, Result};
 use futures::{Stream, StreamExt};
 use pincer_inference::{ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role};
-use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store};
+use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, TokenRecord};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -28,6 +30,21 @@ pub struct ChatCall {
     /// Search memory for the last user message and put what it finds in
     /// the system prompt; the answer records those chunks as its sources.
     pub with_memory: bool,
+    /// Whose training consent decides whether the turn is kept for
+    /// learning: [`crate::APP_SOURCE`] or [`crate::client_source`].
+    pub learning_source: String,
+    /// A side turn (`x-turn-type: side`: a title, a summary) is never
+    /// training data and is no answer's next state.
+    pub side_turn: bool,
+}
+
+/// What [`ChatStream::saved`] reports once the exchange is in the database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// The answer's message id (`None` if saving failed).
+    pub message_id: Option<i64>,
+    /// Whether the turn was kept as a training record (feedback on it teaches).
+    pub learnable: bool,
 }
 
 /// The events of one chat; dropping it cancels generation, and what was
@@ -35,7 +52,7 @@ pub struct ChatCall {
 pub struct ChatStream {
     session_id: String,
     receiver: mpsc::Receiver<pincer_inference::Result<GenerationEvent>>,
-    saved: Option<oneshot::Receiver<()>>,
+    saved: Option<oneshot::Receiver<Saved>>,
     sources: Vec<MessageSource>,
 }
 
@@ -63,11 +80,12 @@ impl ChatStream {
 
     /// A future that completes once the exchange is in the database (after
     /// the stream ended or was dropped), so a reader sees the saved answer.
-    pub fn saved(&mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub fn saved(&mut self) -> impl std::future::Future<Output = Saved> + Send + 'static {
         let saved = self.saved.take();
         async move {
-            if let Some(saved) = saved {
-                let _ = saved.await;
+            match saved {
+                Some(saved) => saved.await.unwrap_or_default(),
+                None => Saved::default(),
             }
         }
     }
@@ -99,6 +117,15 @@ impl App {
             None => Ok(store.create_session(NewSession { client_key: key, source, title })?),
         })
         .await?;
+        let learning = match call.side_turn {
+            true => None,
+            false => self.begin_learning(&session.id, &call.learning_source, &call.request.messages).await,
+        };
+        if learning.is_some() {
+            // Training needs each answer token's log-probability under the
+            // serving model; the client still gets them only if it asked.
+            call.request.params.logprobs = true;
+        }
         let request_messages: Vec<NewMessage> = call
             .request
             .messages
@@ -106,8 +133,11 @@ impl App {
             .map(|m| NewMessage::new(m.role.as_str(), m.content.clone()))
             .collect();
         let mut system = Vec::new();
+        let mut soul_sha256 = None;
         if call.with_soul {
-            system.extend(self.soul_prompt().await);
+            let soul = self.soul_prompt().await;
+            soul_sha256 = soul.as_deref().map(pincer_store::content_sha256);
+            system.extend(soul);
         }
         let mut sources = Vec::new();
         if call.with_memory {
@@ -128,6 +158,13 @@ impl App {
                 message.content = clean;
             }
         }
+        let recording = learning.map(|consent| TurnRecording {
+            consent,
+            source: call.learning_source.clone(),
+            soul_sha256,
+            prompt: serde_json::json!({ "messages": call.request.messages }),
+        });
+        let chatting = self.inner.judging.chat_started();
         let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);
         let (saved_sender, saved) = oneshot::channel();
@@ -138,6 +175,8 @@ impl App {
             model: engine.id().to_string(),
             request_messages,
             sources: sources.clone(),
+            recording,
+            _chatting: chatting,
         };
         tokio::spawn(recorder.run(generation, sender));
         Ok(ChatStream { session_id: session.id, receiver, saved: Some(saved), sources })
@@ -156,12 +195,15 @@ pub(crate) fn title_from(text: &str) -> String {
 
 /// Forwards a generation to its reader and saves the exchange when it ends.
 struct Recorder {
-    saved: oneshot::Sender<()>,
+    saved: oneshot::Sender<Saved>,
     store: Arc<Store>,
     session_id: String,
     model: String,
     request_messages: Vec<NewMessage>,
     sources: Vec<MessageSource>,
+    recording: Option<TurnRecording>,
+    /// Keeps the judge waiting until the exchange is saved.
+    _chatting: ChatInProgress,
 }
 
 impl Recorder {
@@ -171,6 +213,7 @@ impl Recorder {
         sender: mpsc::Sender<pincer_inference::Result<GenerationEvent>>,
     ) {
         let mut answer = String::new();
+        let mut tokens = Vec::new();
         let mut deltas = 0usize;
         let mut outcome: Option<(FinishReason, GenerationStats)> = None;
         loop {
@@ -180,8 +223,12 @@ impl Recorder {
             };
             let Some(event) = event else { break };
             let mut text = None;
+            let mut token = None;
             match &event {
-                Ok(GenerationEvent::Delta { text: piece, .. }) => text = Some(piece.clone()),
+                Ok(GenerationEvent::Delta { text: piece, logprob }) => {
+                    text = Some(piece.clone());
+                    token = logprob.as_ref().map(|l| TokenRecord { id: l.id, text: piece.clone(), logprob: l.logprob });
+                }
                 Ok(GenerationEvent::Finished { reason, stats }) => outcome = Some((reason.clone(), stats.clone())),
                 Err(error) => outcome = Some((FinishReason::Other(format!("error: {error}")), GenerationStats::default())),
             }
@@ -194,6 +241,7 @@ impl Recorder {
                 answer.push_str(&text);
                 deltas += 1;
             }
+            tokens.extend(token);
         }
         // Dropping the generation now cancels it if it is still running.
         drop(generation);
@@ -218,12 +266,30 @@ impl Recorder {
         let saved_signal = self.saved;
         let session_id = self.session_id;
         let request = self.request_messages;
-        let saved = tokio::task::spawn_blocking(move || store.record_exchange(&session_id, &request, &answer)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "could not record a chat exchange"),
-            Err(join) => tracing::error!(%join, "recording a chat exchange panicked"),
-        }
-        let _ = saved_signal.send(());
+        // Only a whole answer teaches: a stopped or failed one is not kept.
+        let whole = matches!(reason, FinishReason::Stop | FinishReason::Length);
+        let recording = self.recording.filter(|_| whole);
+        let saved = tokio::task::spawn_blocking(move || {
+            let message_id = store.record_exchange(&session_id, &request, &answer)?;
+            let learnable = recording.is_some();
+            if let Some(recording) = recording {
+                let model = answer.stats.model.clone().unwrap_or_default();
+                record_turn(&store, recording, &session_id, message_id, &model, &answer.content, tokens);
+            }
+            Ok::<_, pincer_store::StoreError>(Saved { message_id: Some(message_id), learnable })
+        })
+        .await;
+        let saved = match saved {
+            Ok(Ok(saved)) => saved,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "could not record a chat exchange");
+                Saved::default()
+            }
+            Err(join) => {
+                tracing::error!(%join, "recording a chat exchange panicked");
+                Saved::default()
+            }
+        };
+        let _ = saved_signal.send(saved);
     }
 }

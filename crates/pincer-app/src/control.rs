@@ -57,6 +57,12 @@ pub const COMMANDS: &[&str] = &[
     "memory_read_file",
     "memory_remember",
     "memory_download_embedder",
+    "data_overview",
+    "set_consent",
+    "list_trajectories",
+    "open_trajectory",
+    "delete_training_data",
+    "give_feedback",
 ];
 
 impl From<&AppError> for ControlError {
@@ -173,6 +179,12 @@ pub async fn dispatch(app: &App, command: &str, args: Value, sink: Option<EventS
         "memory_read_file" => json(app.memory_read_file(request::<MemoryFileRef>(command, a)?.path).await?),
         "memory_remember" => json(app.memory_remember(request::<Remember>(command, a)?.text).await?),
         "memory_download_embedder" => json(app.download_embedder().await?),
+        "data_overview" => json(app.data_overview().await?),
+        "set_consent" => json(app.set_consent(request(command, a)?).await?),
+        "list_trajectories" => json(app.list_trajectories(request(command, a)?).await?),
+        "open_trajectory" => json(app.open_trajectory(request::<TrajectoryRef>(command, a)?.id).await?),
+        "delete_training_data" => json(app.delete_training_data(request(command, a)?).await?),
+        "give_feedback" => json(app.give_feedback(request(command, a)?).await?),
         other => Err(ControlError::new(ErrorKind::NotFound, format!("there is no command `{other}`"))),
     }
 }

@@ -5,6 +5,10 @@
 //! generated. Integers that may pass 2^53 are never sent (JavaScript numbers
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
+pub use crate::training_data::{
+    ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent, SourceData, TrajectoryQuery, TrajectoryRef,
+    TrajectorySummary, TrajectoryView, VoteView,
+};
 pub use crate::trust::{
     AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity, SealRequest, SecretView, SecurityView,
 };
@@ -110,6 +114,12 @@ pub struct SessionSummary {
 #[derive(Clone, Debug, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessageView {
+    /// The message's id.
+    pub id: f64,
+    /// Whether this answer is a training record (feedback on it teaches).
+    pub learnable: bool,
+    /// The owner's feedback on it: `up`, `down` or `edit`.
+    pub feedback: Option<String>,
     /// `user`, `assistant` or `system`.
     pub role: String,
     /// The text (markdown).
@@ -218,6 +228,10 @@ pub enum ChatEvent {
     Finished {
         /// Its figures; `finishReason` says why it ended.
         stats: AnswerStats,
+        /// The saved answer's id (for feedback on it).
+        message_id: Option<f64>,
+        /// Whether it was kept as a training record, so thumbs and edits teach.
+        learnable: bool,
     },
     /// Generation failed; what was written until then is kept.
     Failed {

@@ -8,6 +8,8 @@ pub mod logging;
 mod control;
 mod memory;
 pub mod ipc;
+mod judging;
+mod learning;
 mod models;
 mod paths;
 mod protected;
@@ -15,12 +17,14 @@ mod sessions;
 mod settings;
 mod security;
 mod soul;
+mod training_data;
 mod trust;
 mod turns;
 
-pub use chat::{ChatCall, ChatStream};
+pub use chat::{ChatCall, ChatStream, Saved};
 pub use control::{dispatch, EventSink, COMMANDS};
 pub use settings::Settings;
+pub use training_data::{client_source, TrainingData, APP_SOURCE};
 pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
@@ -157,6 +161,7 @@ struct Inner {
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
+    judging: Arc<judging::Judging>,
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
@@ -187,6 +192,7 @@ impl App {
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
+                judging: Arc::default(),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),

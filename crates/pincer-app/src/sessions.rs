@@ -43,7 +43,15 @@ impl App {
         let store = self.store().clone();
         blocking(move || {
             store.session(&session_id)?;
-            Ok(store.messages(&session_id)?.into_iter().map(message_view).collect())
+            let learnable: std::collections::HashMap<i64, Option<String>> = store.feedback_in_session(&session_id)?.into_iter().collect();
+            Ok(store
+                .messages(&session_id)?
+                .into_iter()
+                .map(|message| {
+                    let feedback = learnable.get(&message.id);
+                    message_view(message, feedback.is_some(), feedback.cloned().flatten())
+                })
+                .collect())
         })
         .await
     }
@@ -66,7 +74,7 @@ fn summary(session: Session) -> SessionSummary {
     }
 }
 
-pub(crate) fn message_view(message: Message) -> ChatMessageView {
+pub(crate) fn message_view(message: Message, learnable: bool, feedback: Option<String>) -> ChatMessageView {
     let stats = (message.role == "assistant").then(|| {
         let s = &message.stats;
         AnswerStats {
@@ -79,7 +87,7 @@ pub(crate) fn message_view(message: Message) -> ChatMessageView {
         }
     });
     let sources = message.sources.iter().map(answer_source).collect();
-    ChatMessageView { role: message.role, content: message.content, stats, sources }
+    ChatMessageView { id: message.id as f64, learnable, feedback, role: message.role, content: message.content, stats, sources }
 }
 
 pub(crate) fn answer_source(source: &pincer_store::MessageSource) -> crate::ipc::AnswerSource {

@@ -24,11 +24,23 @@ pub struct Settings {
     pub last_model: Option<PathBuf>,
     /// Keep the protected files and their history sealed at rest.
     pub seal_protected_files: bool,
+    /// Samples the judge takes per turn (1–9; a majority decides).
+    pub judge_samples: u8,
+    /// A local model (.gguf file or folder) that judges turns instead of the
+    /// serving model; loaded beside it on the judge's first turn.
+    pub judge_model: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { gateway_enabled: true, gateway_port: DEFAULT_GATEWAY_PORT, last_model: None, seal_protected_files: false }
+        Self {
+            gateway_enabled: true,
+            gateway_port: DEFAULT_GATEWAY_PORT,
+            last_model: None,
+            seal_protected_files: false,
+            judge_samples: pincer_training::judge::DEFAULT_SAMPLES as u8,
+            judge_model: None,
+        }
     }
 }
 

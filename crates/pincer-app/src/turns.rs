@@ -119,6 +119,8 @@ impl App {
             request: GenerationRequest { messages, params },
             with_soul: true,
             with_memory: true,
+            learning_source: crate::APP_SOURCE.into(),
+            side_turn: false,
         };
         let mut stream = match self.chat(call).await {
             Ok(stream) => stream,
@@ -135,11 +137,15 @@ impl App {
             sink(ChatEvent::Remembered { note });
         }
         let outcome = stream_answer(stream, &mut sink, &mut stopped, &model).await;
-        saved.await;
+        let saved = saved.await;
         self.inner.turns.end(&session.id, turn);
         let (answer, stats) = outcome;
         // Sent once the exchange is saved, so a reload shows the answer.
-        sink(ChatEvent::Finished { stats: stats.clone() });
+        sink(ChatEvent::Finished {
+            stats: stats.clone(),
+            message_id: saved.message_id.map(|id| id as f64),
+            learnable: saved.learnable,
+        });
         Ok(TurnSummary { session_id: session.id, answer, stats })
     }
 

@@ -1,6 +1,7 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
 mod audit_cmd;
+mod data_cmd;
 mod bench;
 mod memory_cmd;
 mod model_choice;
@@ -47,6 +48,9 @@ enum Command {
     /// The audit log: verify its chain, list, export.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Training data from use: consent per source, stats, export, delete.
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
     /// Secrets in the OS keychain: set, list (names only), delete.
     #[command(subcommand)]
     Secrets(secrets_cmd::SecretsCommand),
@@ -132,6 +136,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(data_dir, cli.embedder, args).await,
         Command::Memory(command) => memory_cmd::run(&data_dir, cli.embedder, command),
         Command::Audit(command) => audit_cmd::run(&data_dir, command),
+        Command::Data(command) => data_cmd::run(&data_dir, command),
         Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
         Command::Token => {
             println!("{}", Maintenance::open(&data_dir)?.gateway_token().expose());
@@ -175,6 +180,8 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
     if let Err(error) = app.memory_ready().await {
         tracing::warn!("memory is off: {error}");
     }
+    // Scores consented turns in the background, only while nobody chats.
+    app.start_judging();
     let local = listener.local_addr()?;
     eprintln!(
         "Pincer is serving `{}` at http://{local}/v1 (OpenAI-compatible; `pincer token` prints the API token)",

@@ -18,6 +18,33 @@ use std::convert::Infallible;
 
 /// The header clients use to group requests into one session.
 pub const SESSION_HEADER: &str = "x-session-id";
+/// `main` (the default) or `side`: side turns (titles, summaries) never
+/// become training data.
+pub const TURN_TYPE_HEADER: &str = "x-turn-type";
+/// The client's name for training consent (`client:<name>`); without it,
+/// the User-Agent's first product (`OpenAI/Python` → `client:openai/python`).
+pub const CLIENT_NAME_HEADER: &str = "x-client-name";
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Whether this is a side turn; anything but `main` or `side` is refused.
+fn side_turn(headers: &HeaderMap) -> Result<bool, ApiError> {
+    match header(headers, TURN_TYPE_HEADER).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("main") => Ok(false),
+        Some("side") => Ok(true),
+        Some(other) => Err(ApiError::invalid(format!("`{TURN_TYPE_HEADER}: {other}` is not a turn type; use `main` or `side`."), None)),
+    }
+}
+
+/// The consent source of the calling client.
+fn learning_source(headers: &HeaderMap) -> String {
+    let name = header(headers, CLIENT_NAME_HEADER)
+        .or_else(|| header(headers, "user-agent").and_then(|agent| agent.split_whitespace().next()))
+        .unwrap_or("unnamed");
+    pincer_app::client_source(name)
+}
 
 pub async fn chat_completions(
     State(state): State<GatewayState>,
@@ -38,12 +65,11 @@ pub async fn chat_completions(
     if checked.model != model_id {
         return Err(ApiError::model_not_found(&checked.model, &model_id));
     }
-    let session_key = headers
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 200)
-        .map(str::to_string);
+    let session_key = header(&headers, SESSION_HEADER).filter(|v| v.len() <= 200).map(str::to_string);
+    let side_turn = side_turn(&headers)?;
+    // Logprobs may be recorded for training; the client gets them only if
+    // it asked.
+    let wants_logprobs = checked.generation.params.logprobs;
     let chat = state
         .app
         .chat(ChatCall {
@@ -53,6 +79,8 @@ pub async fn chat_completions(
             request: checked.generation,
             with_soul: false,
             with_memory: false,
+            learning_source: learning_source(&headers),
+            side_turn,
         })
         .await?;
     let meta = Meta {
@@ -66,11 +94,11 @@ pub async fn chat_completions(
     };
     let session_header = HeaderValue::from_str(&meta.session_id).ok();
     let mut response = if checked.stream {
-        Sse::new(sse_events(chat, meta, checked.include_usage))
+        Sse::new(sse_events(chat, meta, checked.include_usage, wants_logprobs))
             .keep_alive(KeepAlive::default())
             .into_response()
     } else {
-        complete(chat, meta).await?.into_response()
+        complete(chat, meta, wants_logprobs).await?.into_response()
     };
     if let Some(value) = session_header {
         response.headers_mut().insert("x-pincer-session-id", value);
@@ -89,7 +117,7 @@ fn generation_error(error: InferenceError) -> ApiError {
     ApiError::from(pincer_app::AppError::from(error))
 }
 
-async fn complete(mut chat: ChatStream, meta: Meta) -> Result<Json<Value>, ApiError> {
+async fn complete(mut chat: ChatStream, meta: Meta, wants_logprobs: bool) -> Result<Json<Value>, ApiError> {
     let mut content = String::new();
     let mut logprobs: Option<ChoiceLogprobs> = None;
     let mut finish: Option<(FinishReason, GenerationStats)> = None;
@@ -97,7 +125,7 @@ async fn complete(mut chat: ChatStream, meta: Meta) -> Result<Json<Value>, ApiEr
         match event.map_err(generation_error)? {
             GenerationEvent::Delta { text, logprob } => {
                 content.push_str(&text);
-                if let Some(logprob) = logprob {
+                if let Some(logprob) = logprob.filter(|_| wants_logprobs) {
                     logprobs.get_or_insert_with(Default::default).content.push(logprob);
                 }
             }
@@ -140,7 +168,7 @@ fn data(value: &Value) -> Event {
 /// The SSE body: a role chunk, content chunks, a finish chunk, optionally a
 /// usage chunk, then `[DONE]`. The stream owns the chat, so a client that
 /// hangs up drops it and generation is canceled.
-fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool) -> impl Stream<Item = Result<Event, Infallible>> {
+fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool, wants_logprobs: bool) -> impl Stream<Item = Result<Event, Infallible>> {
     let first = data(&chunk(&meta, json!({"role": "assistant", "content": ""}), None, None));
     let state = (chat, meta, false);
     let body = futures::stream::unfold(state, move |(mut chat, meta, finished)| async move {
@@ -149,7 +177,7 @@ fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool) -> impl Stream<
         }
         let (events, done): (Vec<Event>, bool) = match chat.next().await {
             Some(Ok(GenerationEvent::Delta { text, logprob })) => {
-                let logprobs = logprob.map(|l| json!({"content": [l]}));
+                let logprobs = logprob.filter(|_| wants_logprobs).map(|l| json!({"content": [l]}));
                 (vec![data(&chunk(&meta, json!({"content": text}), logprobs, None))], false)
             }
             Some(Ok(GenerationEvent::Finished { reason, stats })) => {

@@ -405,7 +405,13 @@ impl TokenNames {
             let token = self.name(model, id).await;
             top_logprobs.push(TopLogprob { bytes: Some(token.as_bytes().to_vec()), token, logprob });
         }
-        TokenLogprob { token: text.to_string(), bytes: Some(text.as_bytes().to_vec()), logprob: step.logprob, top_logprobs }
+        TokenLogprob {
+            token: text.to_string(),
+            id: Some(step.id),
+            bytes: Some(text.as_bytes().to_vec()),
+            logprob: step.logprob,
+            top_logprobs,
+        }
     }
 }
 

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 /// What was chosen at one step.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Step {
+    /// The chosen token's id in the model's vocabulary.
+    pub(crate) id: u32,
     pub(crate) logprob: f32,
     /// The most likely tokens and their natural-log probabilities, best first.
     pub(crate) top: Vec<(u32, f32)>,
@@ -109,7 +111,7 @@ impl CustomLogitsProcessor for RecordingSampler {
         self.steps
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push_back(Step { logprob: log_probs[chosen], top });
+            .push_back(Step { id: chosen as u32, logprob: log_probs[chosen], top });
         let mut mask = vec![f32::NEG_INFINITY; values.len()];
         mask[chosen] = 0.0;
         Tensor::from_vec(mask, logits.shape(), logits.device())?.to_dtype(logits.dtype())

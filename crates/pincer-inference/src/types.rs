@@ -82,6 +82,10 @@ pub struct TopLogprob {
 pub struct TokenLogprob {
     /// The token's text.
     pub token: String,
+    /// Its id in the model's vocabulary (kept for training records; not
+    /// part of the OpenAI shape, so never serialised).
+    #[serde(skip)]
+    pub id: Option<u32>,
     /// Natural-log probability.
     pub logprob: f32,
     /// The token's UTF-8 bytes.

@@ -34,7 +34,7 @@ pub use redact::Redactor;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
 pub use proposals::SoulProposal;
 pub use soul::{content_sha256, SoulVersion};
-pub use trajectories::{purpose, Consent, Judgment, NewTrajectory, TokenRecord, Trajectory, Vote};
+pub use trajectories::{purpose, Consent, Judgment, NewTrajectory, SourceStats, TokenRecord, Trajectory, Vote};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

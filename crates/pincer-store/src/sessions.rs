@@ -250,8 +250,8 @@ impl Store {
     /// OpenAI-style clients resend the whole conversation each turn, so only
     /// the part of `request` beyond what the session already holds is
     /// appended (a client that rewrote history appends its new branch), then
-    /// the `answer`.
-    pub fn record_exchange(&self, session_id: &str, request: &[NewMessage], answer: &NewMessage) -> Result<()> {
+    /// the `answer`. Returns the answer's message id.
+    pub fn record_exchange(&self, session_id: &str, request: &[NewMessage], answer: &NewMessage) -> Result<i64> {
         // Scrubbed first: stored messages hold scrubbed text, and the
         // comparison with what is already saved must see the same.
         let scrub = |message: &NewMessage| NewMessage {
@@ -271,6 +271,7 @@ impl Store {
         let now = unix_now();
         let mut connection = self.lock();
         let transaction = connection.transaction().context("starting to record an exchange")?;
+        let mut answer_id = 0;
         let mut position: i64 = transaction
             .query_row(
                 "SELECT COALESCE(MAX(position) + 1, 0) FROM messages WHERE session_id = ?1",
@@ -293,6 +294,7 @@ impl Store {
                 )
                 .context("saving a message")?;
             let message_id = transaction.last_insert_rowid();
+            answer_id = message_id;
             for (rank, source) in message.sources.iter().enumerate() {
                 transaction
                     .execute(
@@ -310,6 +312,7 @@ impl Store {
         transaction
             .execute("UPDATE sessions SET updated_at = ?2 WHERE id = ?1", params![session_id, now])
             .context("touching a session")?;
-        transaction.commit().context("committing an exchange")
+        transaction.commit().context("committing an exchange")?;
+        Ok(answer_id)
     }
 }

@@ -60,6 +60,9 @@ pub struct NewTrajectory {
 /// A response token and its log-probability under the serving model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// The token's id in the serving model's vocabulary, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
     /// The token's text.
     pub text: String,
     /// Its natural-log probability.
@@ -90,6 +93,27 @@ pub struct Judgment {
     pub judge: String,
 }
 
+/// Counts of one source's turns ([`Store::trajectory_stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStats {
+    /// `app`, `client:<name>`.
+    pub source: String,
+    /// Turns recorded.
+    pub total: i64,
+    /// Of them judged.
+    pub judged: i64,
+    /// Scored +1.
+    pub positive: i64,
+    /// Scored 0.
+    pub neutral: i64,
+    /// Scored −1.
+    pub negative: i64,
+    /// With a hindsight hint.
+    pub hinted: i64,
+    /// With a next state, waiting for the judge.
+    pub waiting: i64,
+}
+
 /// A stored turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trajectory {
@@ -118,6 +142,13 @@ pub struct Trajectory {
 
 const COLUMNS: &str = "id, session_id, source, model, adapter, soul_sha256, prompt, response, tokens, consent_id, created_at_ms, \
                        next_kind, next_text, next_at_ms, feedback, edited_answer, score, votes, hint, judge, message_id";
+
+/// Whether the consent in force covers trajectory `t`: the session's own
+/// decision first, then its source's; none means off.
+const CONSENTED: &str = "coalesce(
+    (SELECT granted FROM consent WHERE source = 'session:' || t.session_id AND purpose = 'training' ORDER BY id DESC LIMIT 1),
+    (SELECT granted FROM consent WHERE source = t.source AND purpose = 'training' ORDER BY id DESC LIMIT 1),
+    0) = 1";
 
 fn json_error(error: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(error))
@@ -213,6 +244,23 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().context("listing consent")
     }
 
+    /// One decision by its id (a record names the grant it was taken under).
+    pub fn consent(&self, id: i64) -> Result<Option<Consent>> {
+        self.lock()
+            .query_row("SELECT id, source, purpose, granted, by, at_ms FROM consent WHERE id = ?1", [id], consent_from_row)
+            .optional()
+            .context("reading consent")
+    }
+
+    /// Every grant and withdrawal, oldest first.
+    pub fn consent_ledger(&self) -> Result<Vec<Consent>> {
+        let connection = self.lock();
+        let mut statement =
+            connection.prepare("SELECT id, source, purpose, granted, by, at_ms FROM consent ORDER BY id").context("reading the consent ledger")?;
+        let rows = statement.query_map([], consent_from_row).context("reading the consent ledger")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the consent ledger")
+    }
+
     /// Stores a turn under `consent` (which must be a grant of training).
     pub fn record_trajectory(&self, turn: &NewTrajectory, consent: &Consent) -> Result<i64> {
         if !consent.granted || consent.purpose != purpose::TRAINING {
@@ -289,11 +337,15 @@ impl Store {
             .ok_or(StoreError::NotFound { what: "trajectory", id: id.to_string() })
     }
 
-    /// Turns with a next state and no judgment yet, oldest first: the
-    /// judge's queue. A judgment is written once, so a restart resumes
-    /// where it stopped without judging a turn twice.
+    /// Turns with a next state and no judgment yet whose consent is still
+    /// in force, oldest first: the judge's queue. A judgment is written
+    /// once, so a restart resumes where it stopped without judging a turn
+    /// twice.
     pub fn trajectories_to_judge(&self, limit: i64) -> Result<Vec<Trajectory>> {
-        self.select(&format!("SELECT {COLUMNS} FROM trajectories WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL ORDER BY id LIMIT ?1"), [limit])
+        self.select(
+            &format!("SELECT {COLUMNS} FROM trajectories t WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL AND {CONSENTED} ORDER BY id LIMIT ?1"),
+            [limit],
+        )
     }
 
     /// Stores the judge's verdict on turn `id`, unless it is judged already.
@@ -313,15 +365,53 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Replaces the verdict of a judged turn (explicit feedback that came
+    /// after judging changes its score). Returns whether it was judged.
+    pub fn rescore(&self, id: i64, judgment: &Judgment) -> Result<bool> {
+        let hint = judgment.hint.as_deref().map(|h| self.scrub("trajectories", h).into_owned());
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE trajectories SET score = ?2, hint = ?3 WHERE id = ?1 AND judged_at_ms IS NOT NULL",
+                params![id, judgment.score, hint],
+            )
+            .context("rescoring a trajectory")?;
+        Ok(changed == 1)
+    }
+
+    /// The turn recorded for a saved answer, if one was.
+    pub fn trajectory_for_message(&self, message_id: i64) -> Result<Option<Trajectory>> {
+        Ok(self.select(&format!("SELECT {COLUMNS} FROM trajectories WHERE message_id = ?1 ORDER BY id DESC LIMIT 1"), [message_id])?.pop())
+    }
+
+    /// For each answer of a session that became a training record, its
+    /// explicit feedback so far (the chat shows thumbs on these).
+    pub fn feedback_in_session(&self, session_id: &str) -> Result<Vec<(i64, Option<String>)>> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare("SELECT message_id, feedback FROM trajectories WHERE session_id = ?1 AND message_id IS NOT NULL")
+            .context("reading feedback")?;
+        let rows = statement.query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?))).context("reading feedback")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading feedback")
+    }
+
+    /// How many turns wait for the judge.
+    pub fn trajectories_waiting(&self) -> Result<i64> {
+        self.lock()
+            .query_row(
+                &format!("SELECT count(*) FROM trajectories t WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL AND {CONSENTED}"),
+                [],
+                |r| r.get(0),
+            )
+            .context("counting trajectories to judge")
+    }
+
     /// Judged turns whose source's consent is in force now: what a training
     /// run may use. A withdrawn source's turns are left out, whenever taken.
     pub fn training_set(&self, limit: i64) -> Result<Vec<Trajectory>> {
         self.select(
             &format!(
-                "SELECT {COLUMNS} FROM trajectories t WHERE judged_at_ms IS NOT NULL AND coalesce(
-                   (SELECT granted FROM consent WHERE source = 'session:' || t.session_id AND purpose = 'training' ORDER BY id DESC LIMIT 1),
-                   (SELECT granted FROM consent WHERE source = t.source AND purpose = 'training' ORDER BY id DESC LIMIT 1),
-                   0) = 1
+                "SELECT {COLUMNS} FROM trajectories t WHERE judged_at_ms IS NOT NULL AND {CONSENTED}
                  ORDER BY id LIMIT ?1"
             ),
             [limit],
@@ -336,14 +426,30 @@ impl Store {
         )
     }
 
-    /// Counts by source and score (`None`: not judged yet).
-    pub fn trajectory_counts(&self) -> Result<Vec<(String, Option<i8>, i64)>> {
+    /// Counts per source: how many turns, how each was scored, how many
+    /// carry a hint, how many wait for the judge.
+    pub fn trajectory_stats(&self) -> Result<Vec<SourceStats>> {
         let connection = self.lock();
         let mut statement = connection
-            .prepare("SELECT source, score, count(*) FROM trajectories GROUP BY source, score ORDER BY source, score")
+            .prepare(
+                "SELECT source, count(*), count(score), sum(score = 1), sum(score = 0), sum(score = -1), count(hint),
+                        sum(judged_at_ms IS NULL AND next_kind IS NOT NULL)
+                 FROM trajectories GROUP BY source ORDER BY source",
+            )
             .context("counting trajectories")?;
         let rows = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|s| s as i8), r.get(2)?)))
+            .query_map([], |r| {
+                Ok(SourceStats {
+                    source: r.get(0)?,
+                    total: r.get(1)?,
+                    judged: r.get(2)?,
+                    positive: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                    neutral: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                    negative: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    hinted: r.get(6)?,
+                    waiting: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                })
+            })
             .context("counting trajectories")?;
         rows.collect::<rusqlite::Result<Vec<_>>>().context("counting trajectories")
     }

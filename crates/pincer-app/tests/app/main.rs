@@ -59,7 +59,7 @@ async fn a_turn_streams_and_is_saved_before_it_returns() {
     assert!(matches!(&events[0], ChatEvent::Started { session_id, model, .. } if *session_id == summary.session_id && model == "tiny"));
     let streamed: String = events.iter().filter_map(|e| if let ChatEvent::Delta { text } = e { Some(text.as_str()) } else { None }).collect();
     assert_eq!(streamed, summary.answer);
-    assert!(matches!(events.last(), Some(ChatEvent::Finished { stats }) if stats.finish_reason == "length" && stats.completion_tokens == 12));
+    assert!(matches!(events.last(), Some(ChatEvent::Finished { stats, .. }) if stats.finish_reason == "length" && stats.completion_tokens == 12));
     // Saved by the time the command returned: the UI reloads from here.
     let saved = app.session_messages(summary.session_id.clone()).await.unwrap();
     assert_eq!(saved.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["user", "assistant"]);

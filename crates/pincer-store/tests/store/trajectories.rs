@@ -11,7 +11,7 @@ fn turn(session_id: &str, source: &str, response: &str) -> NewTrajectory {
         model: "tiny".into(),
         prompt: serde_json::json!({"messages": [{"role": "user", "content": "hi"}]}),
         response: response.into(),
-        tokens: vec![TokenRecord { text: response.into(), logprob: -0.5 }],
+        tokens: vec![TokenRecord { id: Some(7), text: response.into(), logprob: -0.5 }],
         ..Default::default()
     }
 }
@@ -62,8 +62,10 @@ fn consent_gates_records_and_withdrawal_empties_the_training_set() {
     let with_feedback = store.set_feedback(second, "edit", Some("It is 4.")).unwrap();
     assert_eq!((with_feedback.feedback.as_deref(), with_feedback.edited_answer.as_deref()), (Some("edit"), Some("It is 4.")));
     assert!(store.set_feedback(999, "up", None).is_err());
-    let counts = store.trajectory_counts().unwrap();
-    assert_eq!(counts, [("app".to_string(), Some(-1), 1), ("app".to_string(), Some(1), 1)]);
+    let stats = store.trajectory_stats().unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].source.as_str(), stats[0].total, stats[0].judged), ("app", 2, 2));
+    assert_eq!((stats[0].positive, stats[0].neutral, stats[0].negative), (1, 0, 1));
     assert_eq!(store.delete_trajectories(Some(first), None).unwrap(), 1);
     assert_eq!(store.delete_trajectories(None, Some("app")).unwrap(), 1);
     assert!(store.trajectories(None, 10).unwrap().is_empty());

@@ -1,0 +1,222 @@
+//! The background judge: scores each consented turn that has a next state,
+//! by majority over `m` samples of a local model (pincer-training's judge).
+//! It runs only while nobody is chatting, gives way the moment a chat
+//! starts (its sample is dropped and taken again later), and keeps its
+//! queue in the database, so a restart resumes without judging a turn twice.
+
+use crate::training_data::prompt_messages;
+use crate::{blocking, App, AppError, Result};
+use futures::StreamExt;
+use pincer_inference::{ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError, ModelSource, Role};
+use pincer_store::{Judgment, Trajectory};
+use pincer_training::judge;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Tokens a judge sample may take (three short lines).
+const JUDGE_MAX_TOKENS: usize = 200;
+/// Sampling temperature of the judge's independent samples.
+const JUDGE_TEMPERATURE: f64 = 0.7;
+/// How often an idle judge looks at its queue without being woken.
+const IDLE_RECHECK: Duration = Duration::from_secs(300);
+
+/// The judge's switches, shared by chats (which make it give way) and the
+/// worker.
+#[derive(Debug, Default)]
+pub(crate) struct Judging {
+    wake: Notify,
+    chat_began: Notify,
+    chatting: AtomicUsize,
+    started: AtomicBool,
+    pass: tokio::sync::Mutex<()>,
+    engine: tokio::sync::Mutex<Option<(PathBuf, Arc<Engine>)>>,
+}
+
+/// Held while a chat turn runs; the judge waits until none is held.
+pub(crate) struct ChatInProgress(Arc<Judging>);
+
+impl Drop for ChatInProgress {
+    fn drop(&mut self) {
+        if self.0.chatting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl Judging {
+    /// There may be work: a next state or feedback arrived.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A chat turn starts: a running judge sample is dropped at once.
+    pub(crate) fn chat_started(self: &Arc<Self>) -> ChatInProgress {
+        self.chatting.fetch_add(1, Ordering::SeqCst);
+        self.chat_began.notify_waiters();
+        ChatInProgress(Arc::clone(self))
+    }
+
+    fn chatting(&self) -> bool {
+        self.chatting.load(Ordering::SeqCst) > 0
+    }
+}
+
+fn role(name: &str) -> Role {
+    match name {
+        "system" => Role::System,
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        _ => Role::User,
+    }
+}
+
+impl App {
+    /// Samples the judge takes per turn (`judgeSamples` in settings.json, 1–9).
+    pub(crate) fn judge_samples(&self) -> u32 {
+        u32::from(self.settings().judge_samples.clamp(1, 9))
+    }
+
+    /// Starts the background judge once (the shells call this; tests call
+    /// [`App::judge_pending`] instead). It holds no reference that keeps the
+    /// app alive.
+    pub fn start_judging(&self) {
+        let judging = Arc::clone(&self.inner.judging);
+        if judging.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let app = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                let Some(inner) = app.upgrade() else { return };
+                let app = App { inner };
+                if let Err(error) = app.judge_pending(usize::MAX).await {
+                    tracing::warn!(%error, "the judge stopped; it tries again when woken");
+                }
+                drop(app);
+                tokio::select! {
+                    _ = judging.wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE_RECHECK) => {}
+                }
+            }
+        });
+    }
+
+    /// Judges up to `limit` waiting turns, oldest first, while nobody is
+    /// chatting; returns how many were judged. Stops early (without error)
+    /// when a chat starts, the agent is halted or no model is loaded.
+    pub async fn judge_pending(&self, limit: usize) -> Result<usize> {
+        let _pass = self.inner.judging.pass.lock().await;
+        let mut judged = 0;
+        while judged < limit {
+            if !self.judge_may_run() {
+                break;
+            }
+            let store = self.store().clone();
+            let Some(turn) = blocking(move || Ok(store.trajectories_to_judge(1)?.pop())).await? else { break };
+            match self.judge_turn(&turn).await? {
+                Some(_) => judged += 1,
+                None => break,
+            }
+        }
+        Ok(judged)
+    }
+
+    fn judge_may_run(&self) -> bool {
+        !self.is_halted() && !self.inner.judging.chatting() && self.engine().is_some()
+    }
+
+    /// The engine that judges: the model named by `judgeModel` in
+    /// settings.json (loaded once, beside the serving one), else the
+    /// serving model.
+    async fn judge_engine(&self) -> Result<Arc<Engine>> {
+        let Some(path) = self.settings().judge_model else {
+            return self.engine().ok_or(AppError::NoModel);
+        };
+        let mut cached = self.inner.judging.engine.lock().await;
+        if let Some((loaded, engine)) = cached.as_ref() {
+            if *loaded == path {
+                return Ok(Arc::clone(engine));
+            }
+        }
+        let checked = path.clone();
+        let source = blocking(move || Ok(ModelSource::inspect(&checked)?)).await?;
+        let engine = Arc::new(Engine::load(source, self.inner.engine_options.clone()).await?);
+        *cached = Some((path, Arc::clone(&engine)));
+        Ok(engine)
+    }
+
+    /// Takes the samples for one turn and stores the verdict; `None` when
+    /// it gave way to a chat (the turn stays queued).
+    async fn judge_turn(&self, turn: &Trajectory) -> Result<Option<Judgment>> {
+        let engine = self.judge_engine().await?;
+        let context = prompt_messages(turn);
+        let next_kind = turn.next_kind.clone().unwrap_or_default();
+        let next_text = turn.next_text.clone().unwrap_or_default();
+        let asked = judge::prompt(&judge::Turn { context: &context, answer: &turn.turn.response, next_kind: &next_kind, next_text: &next_text });
+        let messages: Vec<ChatMessage> = asked.into_iter().map(|m| ChatMessage { role: role(&m.role), content: m.content }).collect();
+        let mut votes = Vec::new();
+        for sample in 0..u64::from(self.judge_samples()) {
+            let request = GenerationRequest {
+                messages: messages.clone(),
+                params: GenerationParams {
+                    max_tokens: Some(JUDGE_MAX_TOKENS),
+                    temperature: Some(JUDGE_TEMPERATURE),
+                    top_p: Some(0.95),
+                    // Independent samples, the same ones on every run.
+                    seed: Some((turn.id as u64).wrapping_mul(1_000).wrapping_add(sample)),
+                    ..Default::default()
+                },
+            };
+            match self.judge_sample(&engine, request).await? {
+                Some(answer) => votes.push(judge::parse(&answer)),
+                None => return Ok(None),
+            }
+        }
+        let judgment = judge::decide(votes, turn.feedback.as_deref(), turn.edited_answer.as_deref(), engine.id());
+        let store = self.store().clone();
+        let (id, verdict) = (turn.id, judgment.clone());
+        let stored = blocking(move || Ok(store.record_judgment(id, &verdict)?)).await?;
+        if stored {
+            self.record(
+                "judge",
+                "learning.judge",
+                &format!("trajectory:{id}"),
+                &format!("{:+}", judgment.score),
+                serde_json::json!({"samples": judgment.votes.len(), "hint": judgment.hint.is_some(), "judge": judgment.judge, "source": turn.turn.source}),
+            );
+        }
+        Ok(Some(judgment))
+    }
+
+    /// One judge sample's text; `None` when it gave way to a chat (the
+    /// sample is dropped, which cancels it) or the engine was full.
+    async fn judge_sample(&self, engine: &Engine, request: GenerationRequest) -> Result<Option<String>> {
+        let judging = &self.inner.judging;
+        let began = judging.chat_began.notified();
+        tokio::pin!(began);
+        began.as_mut().enable();
+        if !self.judge_may_run() {
+            return Ok(None);
+        }
+        let mut stream = match engine.try_generate(request) {
+            Ok(stream) => stream,
+            Err(InferenceError::Busy { .. }) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let mut answer = String::new();
+        loop {
+            let event = tokio::select! {
+                _ = &mut began => return Ok(None),
+                event = stream.next() => event,
+            };
+            match event {
+                Some(Ok(GenerationEvent::Delta { text, .. })) => answer.push_str(&text),
+                Some(Ok(GenerationEvent::Finished { .. })) | None => return Ok(Some(answer)),
+                Some(Err(error)) => return Err(error.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Everyday use as a learning signal: with the owner's consent, each main
+//! assistant turn is kept as a trajectory (its full prompt, the answer and
+//! its token log-probabilities), and the next request in the session
+//! supplies the next state the judge scores it by.
+
+use crate::training_data::{DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrainingData, TrajectoryQuery, TrajectorySummary, TrajectoryView};
+use crate::{blocking, App, Result};
+use pincer_inference::{ChatMessage, Role};
+use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
+
+/// What a consented turn needs to be recorded once its answer is saved.
+pub(crate) struct TurnRecording {
+    /// The grant it is taken under.
+    pub(crate) consent: Consent,
+    /// Its consent source (`app`, `client:<name>`).
+    pub(crate) source: String,
+    /// SHA-256 of the soul text in its system prompt.
+    pub(crate) soul_sha256: Option<String>,
+    /// The prompt as the model saw it (system prompt included, secrets
+    /// scrubbed).
+    pub(crate) prompt: serde_json::Value,
+}
+
+/// The next state a request carries for the answer before it: the owner's
+/// reply, or a tool's result (an error when it says so).
+fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, &str)> {
+    let last = messages.last()?;
+    let kind = match last.role {
+        Role::User => "user_reply",
+        Role::Tool => {
+            let head = last.content.trim_start().to_ascii_lowercase();
+            if head.starts_with("error") || head.starts_with("{\"error\"") || head.starts_with("traceback") {
+                "tool_error"
+            } else {
+                "tool_result"
+            }
+        }
+        _ => return None,
+    };
+    Some((kind, last.content.as_str()))
+}
+
+/// Saves a finished turn as a trajectory; failures are logged, never
+/// surfaced (the answer itself is saved already).
+pub(crate) fn record_turn(
+    store: &Store,
+    recording: TurnRecording,
+    session_id: &str,
+    message_id: i64,
+    model: &str,
+    response: &str,
+    tokens: Vec<TokenRecord>,
+) {
+    let turn = NewTrajectory {
+        session_id: session_id.to_string(),
+        message_id: Some(message_id),
+        source: recording.source,
+        model: model.to_string(),
+        adapter: None,
+        soul_sha256: recording.soul_sha256,
+        prompt: recording.prompt,
+        response: response.to_string(),
+        tokens,
+    };
+    if let Err(error) = store.record_trajectory(&turn, &recording.consent) {
+        tracing::error!(%error, "could not record a training turn");
+    }
+}
+
+impl App {
+    /// At the start of a main turn in `session_id`: hands the request's
+    /// next state to the session's previous turn (and wakes the judge), and
+    /// returns the grant this turn is recorded under, if training consent is
+    /// in force for the session or, failing a decision there, for `source`.
+    pub(crate) async fn begin_learning(&self, session_id: &str, source: &str, messages: &[ChatMessage]) -> Option<Consent> {
+        let store = self.store().clone();
+        let session = session_id.to_string();
+        let source = source.to_string();
+        let next = next_state(messages).map(|(kind, text)| (kind, text.to_string()));
+        let found = blocking(move || {
+            if let Some((kind, text)) = next {
+                store.set_next_state(&session, kind, &text)?;
+            }
+            Ok(store.consent_for(&[&format!("session:{session}"), &source], purpose::TRAINING)?)
+        })
+        .await;
+        self.inner.judging.wake();
+        match found {
+            Ok(consent) => consent.filter(|c| c.granted),
+            Err(error) => {
+                tracing::error!(%error, "could not read training consent; this turn is not recorded");
+                None
+            }
+        }
+    }
+
+    /// The learning records' operations, done by `by` (`ui`, `cli`, `api`).
+    pub fn training_data(&self, by: &'static str) -> TrainingData {
+        TrainingData::new(self.store().clone(), self.inner.security.clone(), by, self.judge_samples())
+    }
+
+    /// The Training data pane's summary.
+    pub async fn data_overview(&self) -> Result<DataOverview> {
+        let data = self.training_data("ui");
+        blocking(move || data.overview()).await
+    }
+
+    /// Gives or withdraws consent for a source.
+    pub async fn set_consent(&self, request: SetConsent) -> Result<DataOverview> {
+        let data = self.training_data("ui");
+        blocking(move || {
+            data.set_consent(request)?;
+            data.overview()
+        })
+        .await
+    }
+
+    /// Records, newest first.
+    pub async fn list_trajectories(&self, query: TrajectoryQuery) -> Result<Vec<TrajectorySummary>> {
+        let data = self.training_data("ui");
+        blocking(move || data.list(query)).await
+    }
+
+    /// One record with its provenance.
+    pub async fn open_trajectory(&self, id: f64) -> Result<TrajectoryView> {
+        let data = self.training_data("ui");
+        blocking(move || data.open(id)).await
+    }
+
+    /// Deletes a record or a source's records.
+    pub async fn delete_training_data(&self, request: DeleteTrainingData) -> Result<u32> {
+        let data = self.training_data("ui");
+        blocking(move || data.delete(request)).await
+    }
+
+    /// Thumbs or an edit on an answer in the chat.
+    pub async fn give_feedback(&self, request: GiveFeedback) -> Result<TrajectorySummary> {
+        let data = self.training_data("ui");
+        let summary = blocking(move || data.feedback(request)).await?;
+        self.inner.judging.wake();
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_state;
+    use pincer_inference::{ChatMessage, Role};
+
+    fn message(role: Role, content: &str) -> ChatMessage {
+        ChatMessage { role, content: content.into() }
+    }
+
+    #[test]
+    fn the_last_message_names_the_next_state() {
+        assert_eq!(next_state(&[message(Role::User, "hi")]), Some(("user_reply", "hi")));
+        assert_eq!(next_state(&[message(Role::Tool, "{\"files\": 3}")]), Some(("tool_result", "{\"files\": 3}")));
+        assert_eq!(next_state(&[message(Role::Tool, "Error: no such file")]).map(|s| s.0), Some("tool_error"));
+        assert_eq!(next_state(&[message(Role::User, "x"), message(Role::Assistant, "prefill")]), None);
+        assert_eq!(next_state(&[]), None);
+    }
+}

@@ -1,0 +1,451 @@
+//! The owner's view of the learning records: consent per source, counts,
+//! each record with its provenance, export as JSON lines, deletion, and
+//! feedback on an answer. One implementation behind the UI, the control API
+//! and `pincer data`, and every change lands in the audit chain.
+
+use crate::security::Security;
+use crate::{AppError, Result};
+use pincer_store::{purpose, Consent, Store, Trajectory};
+use pincer_training::judge;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use std::sync::Arc;
+
+/// The app's own chat, as a consent source.
+pub const APP_SOURCE: &str = "app";
+
+/// The consent source of a gateway client known by `name` (its
+/// `x-client-name`, else its User-Agent's product): `client:<name>`.
+pub fn client_source(name: &str) -> String {
+    let clean: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-/".contains(c) { c.to_ascii_lowercase() } else { '-' })
+        .take(64)
+        .collect();
+    let clean = clean.trim_matches('-');
+    format!("client:{}", if clean.is_empty() { "unnamed" } else { clean })
+}
+
+/// A consent decision as the UI shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentView {
+    /// `app`, `client:<name>` or `session:<id>`.
+    pub source: String,
+    /// `training` or `cloud-judge`.
+    pub purpose: String,
+    /// Given or withdrawn.
+    pub granted: bool,
+    /// Who decided (`ui`, `cli`).
+    pub by: String,
+    /// Unix seconds.
+    pub at: f64,
+}
+
+impl From<Consent> for ConsentView {
+    fn from(c: Consent) -> Self {
+        Self { source: c.source, purpose: c.purpose, granted: c.granted, by: c.by, at: c.at_ms as f64 / 1000.0 }
+    }
+}
+
+/// Gives or withdraws consent.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SetConsent {
+    /// `app`, `client:<name>` or `session:<id>`.
+    pub source: String,
+    /// `training` (the default) or `cloud-judge`.
+    pub purpose: Option<String>,
+    /// Give (`true`) or withdraw.
+    pub granted: bool,
+}
+
+/// One source's records and the consent in force for it.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceData {
+    /// The source.
+    pub source: String,
+    /// Training consent now: given, withdrawn, or never asked (`None`).
+    pub training: Option<bool>,
+    /// Turns recorded.
+    pub total: u32,
+    /// Judged so far.
+    pub judged: u32,
+    /// Scored +1, 0, −1.
+    pub positive: u32,
+    /// Scored 0.
+    pub neutral: u32,
+    /// Scored −1.
+    pub negative: u32,
+    /// With a hindsight hint.
+    pub hinted: u32,
+    /// Waiting for the judge.
+    pub waiting: u32,
+}
+
+/// The Training data pane's summary.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DataOverview {
+    /// Every source with records or a decision.
+    pub sources: Vec<SourceData>,
+    /// The latest decision per source and purpose.
+    pub consents: Vec<ConsentView>,
+    /// Whether the owner has answered the first-run question (a decision
+    /// exists for the app's chat).
+    pub asked: bool,
+    /// Samples the judge takes per turn.
+    pub judge_samples: u32,
+}
+
+/// Lists records.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrajectoryQuery {
+    /// Only this source.
+    pub source: Option<String>,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A record in a list.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrajectorySummary {
+    /// Its id.
+    pub id: f64,
+    /// Its source.
+    pub source: String,
+    /// Its chat session.
+    pub session_id: String,
+    /// Unix seconds.
+    pub created_at: f64,
+    /// The answer (the first 200 characters).
+    pub answer: String,
+    /// What followed, by kind.
+    pub next_kind: Option<String>,
+    /// The score, once judged.
+    pub score: Option<i32>,
+    /// The hint, if any.
+    pub hint: Option<String>,
+    /// `up`, `down` or `edit`.
+    pub feedback: Option<String>,
+}
+
+/// Names one record.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrajectoryRef {
+    /// The record's id.
+    pub id: f64,
+}
+
+/// One judge sample.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct VoteView {
+    /// +1, 0, −1.
+    pub score: i32,
+    /// The judge's reason.
+    pub reasoning: String,
+    /// Its hint.
+    pub hint: Option<String>,
+}
+
+/// A chat message in a record.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordMessage {
+    /// `system`, `user`, `assistant`, `tool`.
+    pub role: String,
+    /// The text, as stored (secrets redacted).
+    pub content: String,
+}
+
+/// A whole record with its provenance.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrajectoryView {
+    /// The summary fields.
+    pub summary: TrajectorySummary,
+    /// The full answer.
+    pub response: String,
+    /// The prompt: the system prompt and every message before the answer.
+    pub prompt: Vec<RecordMessage>,
+    /// The serving model.
+    pub model: String,
+    /// SHA-256 of the soul in its system prompt.
+    pub soul_sha256: Option<String>,
+    /// Tokens recorded with their log-probabilities.
+    pub tokens: u32,
+    /// Their mean log-probability.
+    pub mean_logprob: Option<f64>,
+    /// What followed.
+    pub next_text: Option<String>,
+    /// The owner's corrected answer.
+    pub edited_answer: Option<String>,
+    /// The consent it was taken under.
+    pub consent: Option<ConsentView>,
+    /// Which model judged.
+    pub judge: Option<String>,
+    /// Every judge sample.
+    pub votes: Vec<VoteView>,
+    /// The teacher context (the prompt with the hint), when hinted.
+    pub teacher: Option<Vec<RecordMessage>>,
+}
+
+/// Deletes one record (`id`) or a source's records.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteTrainingData {
+    /// One record.
+    pub id: Option<f64>,
+    /// Every record of a source.
+    pub source: Option<String>,
+}
+
+/// Thumbs or a corrected answer on an answer in the chat.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct GiveFeedback {
+    /// The answer's message id.
+    pub message_id: f64,
+    /// `up`, `down` or `edit`.
+    pub feedback: String,
+    /// The corrected answer, for `edit`.
+    pub edited_answer: Option<String>,
+}
+
+const MAX_EDIT_CHARS: usize = 100_000;
+
+/// Checks a consent source's shape.
+fn checked_source(source: &str) -> Result<&str> {
+    let source = source.trim();
+    let valid = source == APP_SOURCE
+        || source.strip_prefix("client:").is_some_and(|n| !n.is_empty() && n.len() <= 64)
+        || source.strip_prefix("session:").is_some_and(|n| !n.is_empty() && n.len() <= 200);
+    if !valid {
+        return Err(AppError::InvalidInput(format!(
+            "{source:?} is not a consent source; use `app` (the app's chat), `client:<name>` (a gateway client) or `session:<id>` (one chat)"
+        )));
+    }
+    Ok(source)
+}
+
+fn checked_purpose(purpose: Option<&str>) -> Result<&'static str> {
+    match purpose.unwrap_or(purpose::TRAINING) {
+        purpose::TRAINING => Ok(purpose::TRAINING),
+        purpose::CLOUD_JUDGE => Ok(purpose::CLOUD_JUDGE),
+        other => Err(AppError::InvalidInput(format!("{other:?} is not a consent purpose; use `training` or `cloud-judge`"))),
+    }
+}
+
+fn checked_id(id: f64) -> Result<i64> {
+    if id.fract() != 0.0 || !(1.0..9.0e15).contains(&id) {
+        return Err(AppError::InvalidInput(format!("{id} is not a record id")));
+    }
+    Ok(id as i64)
+}
+
+/// The stored prompt's messages.
+pub(crate) fn prompt_messages(trajectory: &Trajectory) -> Vec<judge::Message> {
+    serde_json::from_value(trajectory.turn.prompt.get("messages").cloned().unwrap_or_default()).unwrap_or_default()
+}
+
+fn record_messages(messages: Vec<judge::Message>) -> Vec<RecordMessage> {
+    messages.into_iter().map(|m| RecordMessage { role: m.role, content: m.content }).collect()
+}
+
+fn summary(t: &Trajectory) -> TrajectorySummary {
+    TrajectorySummary {
+        id: t.id as f64,
+        source: t.turn.source.clone(),
+        session_id: t.turn.session_id.clone(),
+        created_at: t.created_at_ms as f64 / 1000.0,
+        answer: t.turn.response.chars().take(200).collect(),
+        next_kind: t.next_kind.clone(),
+        score: t.judgment.as_ref().map(|j| i32::from(j.score)),
+        hint: t.judgment.as_ref().and_then(|j| j.hint.clone()),
+        feedback: t.feedback.clone(),
+    }
+}
+
+/// The learning records' operations, for a surface (`ui`, `cli`, `api`).
+#[derive(Clone)]
+pub struct TrainingData {
+    store: Arc<Store>,
+    security: Arc<Security>,
+    by: &'static str,
+    judge_samples: u32,
+}
+
+impl TrainingData {
+    pub(crate) fn new(store: Arc<Store>, security: Arc<Security>, by: &'static str, judge_samples: u32) -> Self {
+        Self { store, security, by, judge_samples }
+    }
+
+    fn audit(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
+        self.security.audit(&self.store, "owner", action, target, decision, details);
+    }
+
+    /// Gives or withdraws consent; a withdrawal keeps the source's records
+    /// out of every later training set at once.
+    pub fn set_consent(&self, request: SetConsent) -> Result<ConsentView> {
+        let source = checked_source(&request.source)?;
+        let purpose = checked_purpose(request.purpose.as_deref())?;
+        let consent = self.store.set_consent(source, purpose, request.granted, self.by)?;
+        let decision = if request.granted { "granted" } else { "withdrawn" };
+        self.audit("learning.consent", source, decision, serde_json::json!({"purpose": purpose, "by": self.by, "consent_id": consent.id}));
+        Ok(consent.into())
+    }
+
+    /// Counts per source, the consent ledger, and whether the owner was asked.
+    pub fn overview(&self) -> Result<DataOverview> {
+        let consents = self.store.consents()?;
+        let training = |source: &str| consents.iter().find(|c| c.source == source && c.purpose == purpose::TRAINING).map(|c| c.granted);
+        let stats = self.store.trajectory_stats()?;
+        let mut sources: Vec<SourceData> = stats
+            .iter()
+            .map(|s| {
+                let n = |v: i64| v.clamp(0, u32::MAX as i64) as u32;
+                SourceData {
+                    source: s.source.clone(),
+                    training: training(&s.source),
+                    total: n(s.total),
+                    judged: n(s.judged),
+                    positive: n(s.positive),
+                    neutral: n(s.neutral),
+                    negative: n(s.negative),
+                    hinted: n(s.hinted),
+                    waiting: n(s.waiting),
+                }
+            })
+            .collect();
+        for consent in consents.iter().filter(|c| c.purpose == purpose::TRAINING && !c.source.starts_with("session:")) {
+            if !sources.iter().any(|s| s.source == consent.source) {
+                sources.push(SourceData {
+                    source: consent.source.clone(),
+                    training: Some(consent.granted),
+                    total: 0,
+                    judged: 0,
+                    positive: 0,
+                    neutral: 0,
+                    negative: 0,
+                    hinted: 0,
+                    waiting: 0,
+                });
+            }
+        }
+        sources.sort_by(|a, b| a.source.cmp(&b.source));
+        Ok(DataOverview {
+            sources,
+            asked: training(APP_SOURCE).is_some(),
+            consents: consents.into_iter().map(ConsentView::from).collect(),
+            judge_samples: self.judge_samples,
+        })
+    }
+
+    /// Records, newest first.
+    pub fn list(&self, query: TrajectoryQuery) -> Result<Vec<TrajectorySummary>> {
+        let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 10_000));
+        Ok(self.store.trajectories(query.source.as_deref(), limit)?.iter().map(summary).collect())
+    }
+
+    /// One record with its provenance.
+    pub fn open(&self, id: f64) -> Result<TrajectoryView> {
+        let t = self.store.trajectory(checked_id(id)?)?;
+        let consent = self.store.consent(t.consent_id)?.map(ConsentView::from);
+        let prompt = prompt_messages(&t);
+        let hint = t.judgment.as_ref().and_then(|j| j.hint.clone());
+        let logprobs: Vec<f64> = t.turn.tokens.iter().map(|token| f64::from(token.logprob)).collect();
+        Ok(TrajectoryView {
+            summary: summary(&t),
+            teacher: hint.map(|hint| record_messages(judge::teacher_messages(&prompt, &hint))),
+            prompt: record_messages(prompt),
+            response: t.turn.response.clone(),
+            model: t.turn.model.clone(),
+            soul_sha256: t.turn.soul_sha256.clone(),
+            tokens: logprobs.len() as u32,
+            mean_logprob: (!logprobs.is_empty()).then(|| logprobs.iter().sum::<f64>() / logprobs.len() as f64),
+            next_text: t.next_text.clone(),
+            edited_answer: t.edited_answer.clone(),
+            consent,
+            judge: t.judgment.as_ref().map(|j| j.judge.clone()),
+            votes: t
+                .judgment
+                .map(|j| j.votes.into_iter().map(|v| VoteView { score: i32::from(v.score), reasoning: v.reasoning, hint: v.hint }).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Deletes one record or a source's; audited with how many went.
+    pub fn delete(&self, request: DeleteTrainingData) -> Result<u32> {
+        let (id, source) = match (request.id, request.source.as_deref()) {
+            (Some(id), None) => (Some(checked_id(id)?), None),
+            (None, Some(source)) => (None, Some(checked_source(source)?)),
+            _ => return Err(AppError::InvalidInput("name either one record (`id`) or one source (`source`) to delete".into())),
+        };
+        if let Some(id) = id {
+            self.store.trajectory(id)?;
+        }
+        let removed = self.store.delete_trajectories(id, source)?;
+        let target = id.map_or_else(|| source.unwrap_or_default().to_string(), |id| format!("trajectory:{id}"));
+        self.audit("learning.delete", &target, "done", serde_json::json!({"removed": removed, "by": self.by}));
+        // Deleted text leaves no copy in the write-ahead log.
+        self.store.flush_wal()?;
+        Ok(removed as u32)
+    }
+
+    /// Every record (of one source, or all) as JSON lines, each with the
+    /// consent it was taken under and, when hinted, its teacher context.
+    pub fn export(&self, source: Option<&str>) -> Result<String> {
+        let source = source.map(checked_source).transpose()?;
+        let consents: std::collections::HashMap<i64, Consent> = self.store.consent_ledger()?.into_iter().map(|c| (c.id, c)).collect();
+        let mut records = self.store.trajectories(source, i64::MAX)?;
+        records.reverse();
+        let mut out = String::new();
+        for t in &records {
+            let hint = t.judgment.as_ref().and_then(|j| j.hint.clone());
+            let teacher = hint.map(|h| judge::teacher_messages(&prompt_messages(t), &h));
+            let mut line = serde_json::to_value(t).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+            line["consent"] = serde_json::json!(consents.get(&t.consent_id));
+            line["teacher"] = serde_json::json!(teacher);
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        self.audit("learning.export", source.unwrap_or("all sources"), "done", serde_json::json!({"records": records.len(), "by": self.by}));
+        Ok(out)
+    }
+
+    /// Thumbs or an edit on a saved answer. It overrides the judge's vote,
+    /// now or when the judge gets to it. An answer that is not a training
+    /// record (consent was off) is refused with what to do.
+    pub fn feedback(&self, request: GiveFeedback) -> Result<TrajectorySummary> {
+        let edited = match request.feedback.as_str() {
+            "up" | "down" => None,
+            "edit" => {
+                let text = request.edited_answer.as_deref().map(str::trim).unwrap_or_default();
+                if text.is_empty() || text.chars().count() > MAX_EDIT_CHARS {
+                    return Err(AppError::InvalidInput(format!("an edited answer needs 1 to {MAX_EDIT_CHARS} characters")));
+                }
+                Some(text.to_string())
+            }
+            other => return Err(AppError::InvalidInput(format!("{other:?} is not feedback; use `up`, `down` or `edit`"))),
+        };
+        let message_id = checked_id(request.message_id)?;
+        let Some(turn) = self.store.trajectory_for_message(message_id)? else {
+            return Err(AppError::InvalidInput(
+                "this answer is not a training record: training data was off for its chat. Turn it on in Training data to let feedback teach Pincer".into(),
+            ));
+        };
+        let updated = self.store.set_feedback(turn.id, &request.feedback, edited.as_deref())?;
+        if let Some(judged) = &updated.judgment {
+            let again = judge::decide(judged.votes.clone(), Some(&request.feedback), edited.as_deref(), &judged.judge);
+            self.store.rescore(turn.id, &again)?;
+        }
+        self.audit("learning.feedback", &format!("trajectory:{}", turn.id), &request.feedback, serde_json::json!({"by": self.by}));
+        Ok(summary(&self.store.trajectory(turn.id)?))
+    }
+}
