@@ -290,6 +290,8 @@ impl Recorder {
                 Saved::default()
             }
         };
+        // The judge may start once the exchange is saved, not before.
+        drop(self._chatting);
         let _ = saved_signal.send(saved);
     }
 }

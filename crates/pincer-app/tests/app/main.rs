@@ -7,6 +7,7 @@ use pincer_inference::{EngineOptions, ModelSource};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod learning;
 mod trust;
 
 fn tiny_model() -> PathBuf {
