@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Builder, By } from "selenium-webdriver";
-import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trustFlow } from "./flows.mjs";
+import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -27,7 +27,11 @@ function adapter(driver) {
       await driver.executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
       await element.click();
     },
-    clickLast: async (id) => (await all(id)).at(-1).click(),
+    clickLast: async (id) => {
+      const element = (await all(id)).at(-1);
+      await driver.executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
+      await element.click();
+    },
     fill: (id, text) =>
       driver.executeScript(
         "const e = document.querySelector(arguments[0]); e.focus(); e.value = arguments[1];" +
@@ -107,4 +111,5 @@ test("the gateway reports a port in use, then serves on a free one", async () =>
 
 test("memory: search, open, edit on disk, remember, and an answer's sources in the app window", () => memoryFlow(adapter(driver), files.workspaceDir));
 test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets in the app window", () => trustFlow(adapter(driver), files.workspaceDir));
+test("training data: the first-run question, feedback in the chat, judged records in the app window", () => trainingFlow(adapter(driver)));
 test("screenshots of every pane in the app window", () => screenshotsFlow(adapter(driver)));

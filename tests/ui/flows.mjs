@@ -165,6 +165,7 @@ const PANE_READY = {
   settings: async (ui) => (await ui.value("gateway-port")) !== "",
   memory: async (ui) => (await ui.count("memory-source")) > 0,
   audit: async (ui) => (await ui.count("audit-record")) > 0,
+  training: async (ui) => (await ui.count("training-source")) > 0 || (await ui.count("consent-app")) > 0,
 };
 
 async function show(ui, pane) {
@@ -175,7 +176,7 @@ async function show(ui, pane) {
 /** Screenshots of every pane at 1280x800 (light and dark), and at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
-  for (const pane of ["chat", "models", "soul", "memory", "audit", "settings"]) {
+  for (const pane of ["chat", "models", "soul", "memory", "audit", "training", "settings"]) {
     await show(ui, pane);
     await ui.screenshot(`${pane}-1280x800`);
   }
@@ -249,4 +250,51 @@ export async function trustFlow(ui, workspaceDir) {
   await ui.click("seal-toggle");
   await ui.waitFor("the files plain again", async () => (await ui.texts("file-integrity")).every((f) => !f.includes("sealed")));
   assert.equal(fs.readFileSync(soulPath, "utf8"), accepted, "unsealed, SOUL.md is the same markdown");
+}
+
+/**
+ * Learning from use as the owner sees it: the first-run question in the
+ * chat, thumbs and a corrected answer on answers kept for training, the
+ * background judge's scores and the hint in Training data, deleting a
+ * record and withdrawing consent.
+ */
+export async function trainingFlow(ui) {
+  await ui.goto("chat");
+  await ui.waitFor("the first-run question", async () => (await ui.count("consent-question")) === 1);
+  await ui.click("consent-allow");
+  await ui.waitFor("the question answered", async () => (await ui.count("consent-question")) === 0);
+  await ui.click("new-session");
+  await ui.fill("composer", "What is 2+2?");
+  await ui.click("send");
+  await ui.waitFor("the answer with feedback buttons", async () => (await ui.count("feedback-bar")) === 1);
+  await ui.fill("composer", "No. Shorter please.");
+  await ui.click("send");
+  await ui.waitFor("the second answer with feedback buttons", async () => (await ui.count("feedback-bar")) === 2);
+  await ui.click("feedback-edit");
+  await ui.fill("edit-answer", "4.");
+  await ui.click("edit-save");
+  await ui.waitFor("the correction saved", async () => (await ui.count("edit-answer")) === 0);
+  await ui.clickLast("feedback-up");
+  await ui.waitFor("the correction and the thumbs recorded", async () => {
+    const said = await ui.texts("feedback-state");
+    return said.length === 2 && said[0] === "Corrected" && said[1] === "Marked good";
+  });
+  await ui.screenshot("chat-feedback");
+
+  await show(ui, "training");
+  await ui.waitFor("both answers judged in the background", async () => {
+    await ui.click("training-refresh");
+    return (await ui.texts("source-judged"))[0] === "2";
+  }, 120_000);
+  assert.match((await ui.texts("source-consent"))[0], /on/);
+  await ui.clickLast("record-open");
+  await ui.waitFor("the record's detail", async () => (await ui.count("record-detail")) === 1);
+  assert.match((await ui.texts("record-hint"))[0], /4\./, "the corrected answer became the hint");
+  assert.match((await ui.texts("record-score"))[0], /−1/, "an edit scores the answer −1");
+  await ui.screenshot("training-record");
+  await ui.acceptDialogs();
+  await ui.click("record-delete");
+  await ui.waitFor("the record deleted", async () => (await ui.count("training-record")) === 1);
+  await ui.click("consent-toggle");
+  await ui.waitFor("consent withdrawn", async () => /off/.test((await ui.texts("source-consent"))[0] ?? ""));
 }

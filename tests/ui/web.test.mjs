@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trustFlow } from "./flows.mjs";
+import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,6 +57,7 @@ test("SOUL.md: edit, save, diff and restore, with the file on disk", () => soulF
 test("bad input shows what to do and loses nothing typed", () => errorFlow(adapter(page), files));
 test("memory: search, open, edit on disk, remember, and an answer's sources", () => memoryFlow(adapter(page), files.workspaceDir));
 test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets", () => trustFlow(adapter(page), files.workspaceDir));
+test("training data: the first-run question, feedback in the chat, judged records", () => trainingFlow(adapter(page)));
 test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {

@@ -7,6 +7,7 @@ import "./panes/models";
 import "./panes/soul";
 import "./panes/memory";
 import "./panes/audit";
+import "./panes/training";
 import "./panes/settings";
 
 const PANES = [
@@ -15,7 +16,8 @@ const PANES = [
   { id: "soul", label: "Soul", key: "3" },
   { id: "memory", label: "Memory", key: "4" },
   { id: "audit", label: "Audit", key: "5" },
-  { id: "settings", label: "Settings", key: "6" },
+  { id: "training", label: "Training data", key: "6" },
+  { id: "settings", label: "Settings", key: "7" },
 ] as const;
 
 /** The window: navigation, the current pane, and a status bar. */
@@ -144,6 +146,7 @@ export class PincerApp extends LitElement {
         ${this.pane === "soul" ? html`<soul-pane></soul-pane>` : nothing}
         ${this.pane === "memory" ? html`<memory-pane .open=${this.openSource}></memory-pane>` : nothing}
         ${this.pane === "audit" ? html`<audit-pane></audit-pane>` : nothing}
+        ${this.pane === "training" ? html`<training-pane></training-pane>` : nothing}
         ${this.pane === "settings" ? html`<settings-pane .info=${this.info}></settings-pane>` : nothing}
       </main>
       <footer class="status" data-testid="status">

@@ -82,6 +82,18 @@ export const commands = {
 	memoryRemember: (request: Remember) => typedError<RememberedNote, ControlError>(__TAURI_INVOKE("memory_remember", { request })),
 	/**  Downloads the default embedding model and turns memory on. */
 	memoryDownloadEmbedder: () => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_download_embedder")),
+	/**  Training data at a glance: counts per source, consent, the first-run question. */
+	dataOverview: () => typedError<DataOverview, ControlError>(__TAURI_INVOKE("data_overview")),
+	/**  Gives or withdraws consent for a source. */
+	setConsent: (request: SetConsent) => typedError<DataOverview, ControlError>(__TAURI_INVOKE("set_consent", { request })),
+	/**  Training records, newest first. */
+	listTrajectories: (request: TrajectoryQuery) => typedError<TrajectorySummary[], ControlError>(__TAURI_INVOKE("list_trajectories", { request })),
+	/**  One training record with its provenance. */
+	openTrajectory: (request: TrajectoryRef) => typedError<TrajectoryView, ControlError>(__TAURI_INVOKE("open_trajectory", { request })),
+	/**  Deletes a record or a source's records. */
+	deleteTrainingData: (request: DeleteTrainingData) => typedError<number, ControlError>(__TAURI_INVOKE("delete_training_data", { request })),
+	/**  Thumbs or an edited answer on an answer in the chat. */
+	giveFeedback: (request: GiveFeedback) => typedError<TrajectorySummary, ControlError>(__TAURI_INVOKE("give_feedback", { request })),
 };
 
 /* Types */
@@ -273,7 +285,11 @@ text: string } |
 /**  The answer ended (also after a stop or an error). */
 { type: "finished"; 
 /**  Its figures; `finishReason` says why it ended. */
-stats: AnswerStats } | 
+stats: AnswerStats; 
+/**  The saved answer's id (for feedback on it). */
+messageId: number | null; 
+/**  Whether it was kept as a training record, so thumbs and edits teach. */
+learnable: boolean } | 
 /**  Generation failed; what was written until then is kept. */
 { type: "failed"; 
 /**  What went wrong and what to do. */
@@ -281,6 +297,12 @@ error: ControlError };
 
 /**  A message as the chat pane shows it. */
 export type ChatMessageView = {
+	/**  The message's id. */
+	id: number | null,
+	/**  Whether this answer is a training record (feedback on it teaches). */
+	learnable: boolean,
+	/**  The owner's feedback on it: `up`, `down` or `edit`. */
+	feedback: string | null,
 	/**  `user`, `assistant` or `system`. */
 	role: string,
 	/**  The text (markdown). */
@@ -289,6 +311,20 @@ export type ChatMessageView = {
 	stats: AnswerStats | null,
 	/**  The memory an answer was given (its sources), in prompt order. */
 	sources: AnswerSource[],
+};
+
+/**  A consent decision as the UI shows it. */
+export type ConsentView = {
+	/**  `app`, `client:<name>` or `session:<id>`. */
+	source: string,
+	/**  `training` or `cloud-judge`. */
+	purpose: string,
+	/**  Given or withdrawn. */
+	granted: boolean,
+	/**  Who decided (`ui`, `cli`). */
+	by: string,
+	/**  Unix seconds. */
+	at: number | null,
 };
 
 /**
@@ -306,6 +342,29 @@ export type ControlError = {
 export type CreateSession = {
 	/**  Its title; empty means "New chat". */
 	title: string | null,
+};
+
+/**  The Training data pane's summary. */
+export type DataOverview = {
+	/**  Every source with records or a decision. */
+	sources: SourceData[],
+	/**  The latest decision per source and purpose. */
+	consents: ConsentView[],
+	/**
+	 *  Whether the owner has answered the first-run question (a decision
+	 *  exists for the app's chat).
+	 */
+	asked: boolean,
+	/**  Samples the judge takes per turn. */
+	judgeSamples: number,
+};
+
+/**  Deletes one record (`id`) or a source's records. */
+export type DeleteTrainingData = {
+	/**  One record. */
+	id: number | null,
+	/**  Every record of a source. */
+	source: string | null,
 };
 
 /**  The state of one download. */
@@ -361,6 +420,16 @@ export type GatewaySettings = {
 	enabled: boolean,
 	/**  Its port (1024–65535). */
 	port: number,
+};
+
+/**  Thumbs or a corrected answer on an answer in the chat. */
+export type GiveFeedback = {
+	/**  The answer's message id. */
+	messageId: number | null,
+	/**  `up`, `down` or `edit`. */
+	feedback: string,
+	/**  The corrected answer, for `edit`. */
+	editedAnswer: string | null,
 };
 
 /**  A local model to load. */
@@ -473,6 +542,14 @@ export type MemoryStatus = {
 	sources: MemorySourceView[],
 };
 
+/**  A chat message in a record. */
+export type RecordMessage = {
+	/**  `system`, `user`, `assistant`, `tool`. */
+	role: string,
+	/**  The text, as stored (secrets redacted). */
+	content: string,
+};
+
 /**  Something to remember. */
 export type Remember = {
 	/**  The note. */
@@ -557,6 +634,16 @@ export type SessionSummary = {
 	source: string,
 	/**  Unix seconds of the last message. */
 	updatedAt: number | null,
+};
+
+/**  Gives or withdraws consent. */
+export type SetConsent = {
+	/**  `app`, `client:<name>` or `session:<id>`. */
+	source: string,
+	/**  `training` (the default) or `cloud-judge`. */
+	purpose: string | null,
+	/**  Give (`true`) or withdraw. */
+	granted: boolean,
 };
 
 /**  Settings shown in the settings pane. */
@@ -654,6 +741,94 @@ export type SoulVersionView = {
 	content: string,
 };
 
+/**  One source's records and the consent in force for it. */
+export type SourceData = {
+	/**  The source. */
+	source: string,
+	/**  Training consent now: given, withdrawn, or never asked (`None`). */
+	training: boolean | null,
+	/**  Turns recorded. */
+	total: number,
+	/**  Judged so far. */
+	judged: number,
+	/**  Scored +1, 0, −1. */
+	positive: number,
+	/**  Scored 0. */
+	neutral: number,
+	/**  Scored −1. */
+	negative: number,
+	/**  With a hindsight hint. */
+	hinted: number,
+	/**  Waiting for the judge. */
+	waiting: number,
+};
+
+/**  Lists records. */
+export type TrajectoryQuery = {
+	/**  Only this source. */
+	source: string | null,
+	/**  At most this many, newest first (default 100). */
+	limit: number | null,
+};
+
+/**  Names one record. */
+export type TrajectoryRef = {
+	/**  The record's id. */
+	id: number | null,
+};
+
+/**  A record in a list. */
+export type TrajectorySummary = {
+	/**  Its id. */
+	id: number | null,
+	/**  Its source. */
+	source: string,
+	/**  Its chat session. */
+	sessionId: string,
+	/**  Unix seconds. */
+	createdAt: number | null,
+	/**  The answer (the first 200 characters). */
+	answer: string,
+	/**  What followed, by kind. */
+	nextKind: string | null,
+	/**  The score, once judged. */
+	score: number | null,
+	/**  The hint, if any. */
+	hint: string | null,
+	/**  `up`, `down` or `edit`. */
+	feedback: string | null,
+};
+
+/**  A whole record with its provenance. */
+export type TrajectoryView = {
+	/**  The summary fields. */
+	summary: TrajectorySummary,
+	/**  The full answer. */
+	response: string,
+	/**  The prompt: the system prompt and every message before the answer. */
+	prompt: RecordMessage[],
+	/**  The serving model. */
+	model: string,
+	/**  SHA-256 of the soul in its system prompt. */
+	soulSha256: string | null,
+	/**  Tokens recorded with their log-probabilities. */
+	tokens: number,
+	/**  Their mean log-probability. */
+	meanLogprob: number | null,
+	/**  What followed. */
+	nextText: string | null,
+	/**  The owner's corrected answer. */
+	editedAnswer: string | null,
+	/**  The consent it was taken under. */
+	consent: ConsentView | null,
+	/**  Which model judged. */
+	judge: string | null,
+	/**  Every judge sample. */
+	votes: VoteView[],
+	/**  The teacher context (the prompt with the hint), when hinted. */
+	teacher: RecordMessage[] | null,
+};
+
 /**  The result of a finished turn. */
 export type TurnSummary = {
 	/**  The session it was saved in. */
@@ -662,6 +837,16 @@ export type TurnSummary = {
 	answer: string,
 	/**  Its figures. */
 	stats: AnswerStats,
+};
+
+/**  One judge sample. */
+export type VoteView = {
+	/**  +1, 0, −1. */
+	score: number,
+	/**  The judge's reason. */
+	reasoning: string,
+	/**  Its hint. */
+	hint: string | null,
 };
 
 /* Tauri Specta runtime */

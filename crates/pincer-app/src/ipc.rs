@@ -225,6 +225,7 @@ pub enum ChatEvent {
         text: String,
     },
     /// The answer ended (also after a stop or an error).
+    #[serde(rename_all = "camelCase")]
     Finished {
         /// Its figures; `finishReason` says why it ended.
         stats: AnswerStats,

@@ -32,6 +32,7 @@ pub(crate) struct Judging {
     chatting: AtomicUsize,
     started: AtomicBool,
     pass: tokio::sync::Mutex<()>,
+    pub(crate) verdicts: crate::training_data::VerdictLock,
     engine: tokio::sync::Mutex<Option<(PathBuf, Arc<Engine>)>>,
 }
 
@@ -175,10 +176,23 @@ impl App {
                 None => return Ok(None),
             }
         }
-        let judgment = judge::decide(votes, turn.feedback.as_deref(), turn.edited_answer.as_deref(), engine.id());
         let store = self.store().clone();
-        let (id, verdict) = (turn.id, judgment.clone());
-        let stored = blocking(move || Ok(store.record_judgment(id, &verdict)?)).await?;
+        let verdicts = self.inner.judging.verdicts.clone();
+        let (id, judge_name) = (turn.id, engine.id().to_string());
+        // Feedback may have come while the samples ran: decide on the
+        // turn as it is now, under the lock feedback takes too.
+        let (stored, judgment) = blocking(move || {
+            let _verdicts = verdicts.lock().unwrap_or_else(|e| e.into_inner());
+            let (feedback, edited) = match store.trajectory(id) {
+                Ok(now) => (now.feedback, now.edited_answer),
+                // Deleted while it was being judged: nothing to store.
+                Err(pincer_store::StoreError::NotFound { .. }) => (None, None),
+                Err(error) => return Err(error.into()),
+            };
+            let judgment = judge::decide(votes, feedback.as_deref(), edited.as_deref(), &judge_name);
+            Ok((store.record_judgment(id, &judgment)?, judgment))
+        })
+        .await?;
         if stored {
             self.record(
                 "judge",

@@ -96,7 +96,7 @@ impl App {
 
     /// The learning records' operations, done by `by` (`ui`, `cli`, `api`).
     pub fn training_data(&self, by: &'static str) -> TrainingData {
-        TrainingData::new(self.store().clone(), self.inner.security.clone(), by, self.judge_samples())
+        TrainingData::new(self.store().clone(), self.inner.security.clone(), by, self.judge_samples(), self.inner.judging.verdicts.clone())
     }
 
     /// The Training data pane's summary.

@@ -327,7 +327,7 @@ impl Maintenance {
     /// The learning records (`pincer data`), changes audited as the CLI's.
     pub fn training_data(&self) -> Result<crate::TrainingData> {
         let samples = crate::settings::SettingsFile::load(&self.data_dir)?.get().judge_samples.clamp(1, 9);
-        Ok(crate::TrainingData::new(self.store.clone(), self.security.clone(), "cli", u32::from(samples)))
+        Ok(crate::TrainingData::new(self.store.clone(), self.security.clone(), "cli", u32::from(samples), Default::default()))
     }
 
     fn record(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {

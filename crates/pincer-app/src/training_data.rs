@@ -272,6 +272,11 @@ fn summary(t: &Trajectory) -> TrajectorySummary {
     }
 }
 
+/// Serialises the two writers of a verdict: the judge (read the feedback,
+/// decide, store) and feedback (store it, rescore a judged turn), so
+/// feedback given while the judge samples is never lost.
+pub(crate) type VerdictLock = Arc<std::sync::Mutex<()>>;
+
 /// The learning records' operations, for a surface (`ui`, `cli`, `api`).
 #[derive(Clone)]
 pub struct TrainingData {
@@ -279,11 +284,12 @@ pub struct TrainingData {
     security: Arc<Security>,
     by: &'static str,
     judge_samples: u32,
+    verdicts: VerdictLock,
 }
 
 impl TrainingData {
-    pub(crate) fn new(store: Arc<Store>, security: Arc<Security>, by: &'static str, judge_samples: u32) -> Self {
-        Self { store, security, by, judge_samples }
+    pub(crate) fn new(store: Arc<Store>, security: Arc<Security>, by: &'static str, judge_samples: u32, verdicts: VerdictLock) -> Self {
+        Self { store, security, by, judge_samples, verdicts }
     }
 
     fn audit(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
@@ -440,10 +446,13 @@ impl TrainingData {
                 "this answer is not a training record: training data was off for its chat. Turn it on in Training data to let feedback teach Pincer".into(),
             ));
         };
-        let updated = self.store.set_feedback(turn.id, &request.feedback, edited.as_deref())?;
-        if let Some(judged) = &updated.judgment {
-            let again = judge::decide(judged.votes.clone(), Some(&request.feedback), edited.as_deref(), &judged.judge);
-            self.store.rescore(turn.id, &again)?;
+        {
+            let _verdicts = self.verdicts.lock().unwrap_or_else(|e| e.into_inner());
+            let updated = self.store.set_feedback(turn.id, &request.feedback, edited.as_deref())?;
+            if let Some(judged) = &updated.judgment {
+                let again = judge::decide(judged.votes.clone(), Some(&request.feedback), edited.as_deref(), &judged.judge);
+                self.store.rescore(turn.id, &again)?;
+            }
         }
         self.audit("learning.feedback", &format!("trajectory:{}", turn.id), &request.feedback, serde_json::json!({"by": self.by}));
         Ok(summary(&self.store.trajectory(turn.id)?))

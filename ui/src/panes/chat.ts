@@ -11,6 +11,14 @@ interface Shown extends ChatMessageView {
   remembered?: string;
 }
 
+/** What the chat says once feedback is taken. */
+const FEEDBACK_SAID: Record<string, string> = { up: "Marked good", down: "Marked poor", edit: "Corrected" };
+
+/** A message shown before the app has saved it (no id yet). */
+function unsaved(role: string, content: string): Shown {
+  return { id: 0, learnable: false, feedback: null, role, content, stats: null, sources: [] };
+}
+
 /** `MEMORY.md:7-9`: a source's file name and lines. */
 function sourceLabel(source: AnswerSource): string {
   const file = source.path.split(/[\\/]/).pop() ?? source.path;
@@ -51,6 +59,9 @@ export class ChatPane extends LitElement {
     sending: { state: true },
     renaming: { state: true },
     listError: { state: true },
+    asked: { state: true },
+    editing: { state: true },
+    feedbackError: { state: true },
   };
   declare info: AppInfo | null;
   declare sessions: SessionSummary[];
@@ -60,6 +71,11 @@ export class ChatPane extends LitElement {
   declare sending: boolean;
   declare renaming: string | null;
   declare listError: string | null;
+  /** Whether the owner answered the first-run training question (null: unknown). */
+  declare asked: boolean | null;
+  /** The answer being corrected, and the draft. */
+  declare editing: { id: number; text: string } | null;
+  declare feedbackError: string | null;
 
   constructor() {
     super();
@@ -70,6 +86,9 @@ export class ChatPane extends LitElement {
     this.sending = false;
     this.renaming = null;
     this.listError = null;
+    this.asked = null;
+    this.editing = null;
+    this.feedbackError = null;
   }
 
   createRenderRoot() {
@@ -81,6 +100,32 @@ export class ChatPane extends LitElement {
     this.addEventListener("click", this.onCopy);
     await this.loadSessions();
     if (this.current) await this.open(this.current);
+    try {
+      this.asked = (await call(commands.dataOverview())).asked;
+    } catch {
+      this.asked = null;
+    }
+  }
+
+  /** The first-run question: may the app's chat become training data? */
+  async answerConsent(granted: boolean) {
+    try {
+      this.asked = (await call(commands.setConsent({ source: "app", purpose: null, granted }))).asked;
+    } catch (error) {
+      this.feedbackError = errorText(error);
+    }
+  }
+
+  async feedback(m: Shown, feedback: "up" | "down" | "edit", editedAnswer: string | null = null) {
+    try {
+      const summary = await call(commands.giveFeedback({ messageId: m.id ?? 0, feedback, editedAnswer }));
+      m.feedback = summary.feedback;
+      this.editing = null;
+      this.feedbackError = null;
+      this.messages = [...this.messages];
+    } catch (error) {
+      this.feedbackError = errorText(error);
+    }
   }
 
   onCopy = async (event: Event) => {
@@ -164,8 +209,8 @@ export class ChatPane extends LitElement {
     const text = this.draft.trim();
     if (!text || this.sending) return;
     this.sending = true;
-    const answer: Shown = { role: "assistant", content: "", stats: null, sources: [], streaming: true };
-    this.messages = [...this.messages, { role: "user", content: text, stats: null, sources: [] }, answer];
+    const answer: Shown = { ...unsaved("assistant", ""), streaming: true };
+    this.messages = [...this.messages, unsaved("user", text), answer];
     this.draft = "";
     const onEvent = new Channel<ChatEvent>();
     onEvent.onmessage = (event) => {
@@ -183,6 +228,8 @@ export class ChatPane extends LitElement {
       } else if (event.type === "finished") {
         answer.stats = event.stats;
         answer.streaming = false;
+        answer.id = event.messageId ?? 0;
+        answer.learnable = event.learnable;
       }
       this.messages = [...this.messages];
       this.updateComplete.then(() => this.scrollDown());
@@ -192,7 +239,7 @@ export class ChatPane extends LitElement {
     } catch (error) {
       // Nothing was sent: show why in place and give the text back.
       this.messages = this.messages.slice(0, -2);
-      this.messages = [...this.messages, { role: "error", content: text, stats: null, sources: [], error: `${errorText(error)} ${whatToDo(errorKind(error))}`.trim() }];
+      this.messages = [...this.messages, { ...unsaved("error", text), error: `${errorText(error)} ${whatToDo(errorKind(error))}`.trim() }];
       this.draft = text;
     } finally {
       answer.streaming = false;
@@ -252,8 +299,48 @@ export class ChatPane extends LitElement {
           @click=${() => this.dispatchEvent(new CustomEvent("pincer:open-memory", { bubbles: true, detail: s }))}>[${i + 1}] ${sourceLabel(s)}</button>`)}
       </footer>` : nothing}
       ${assistant && m.stats && !m.streaming ? html`<footer class="stats" data-testid="answer-stats">${describeStats(m.stats)}
-        <button class="small" data-copy=${m.content}>Copy</button></footer>` : nothing}
+        <button class="small" data-copy=${m.content}>Copy</button>${m.learnable ? this.renderFeedback(m) : nothing}</footer>` : nothing}
+      ${this.editing && this.editing.id === m.id ? this.renderEdit(m) : nothing}
     </article>`;
+  }
+
+  /** Thumbs and "Edit answer" on an answer kept for training. */
+  renderFeedback(m: Shown) {
+    const button = (kind: "up" | "down", label: string, title: string) => html`<button class="small feedback" data-testid="feedback-${kind}"
+      aria-pressed=${m.feedback === kind ? "true" : "false"} title=${title} @click=${() => this.feedback(m, kind)}>${label}</button>`;
+    return html`<span class="feedback-bar" data-testid="feedback-bar" data-feedback=${m.feedback ?? ""}>
+      ${button("up", "👍", "Good answer: teach Pincer to answer like this")}
+      ${button("down", "👎", "Poor answer: teach Pincer to avoid it")}
+      <button class="small feedback" data-testid="feedback-edit" aria-pressed=${m.feedback === "edit" ? "true" : "false"}
+        title="Write the answer you wanted" @click=${() => (this.editing = { id: m.id ?? 0, text: m.content })}>Edit answer</button>
+      ${m.feedback ? html`<span class="meta" data-testid="feedback-state">${FEEDBACK_SAID[m.feedback] ?? m.feedback}</span>` : nothing}
+    </span>`;
+  }
+
+  renderEdit(m: Shown) {
+    const editing = this.editing!;
+    return html`<form class="edit-answer" @submit=${(e: Event) => {
+      e.preventDefault();
+      this.feedback(m, "edit", editing.text);
+    }}>
+      <label>The answer you wanted (it teaches Pincer; the chat keeps the original)
+        <textarea data-testid="edit-answer" rows="4" .value=${editing.text}
+          @input=${(e: Event) => (editing.text = (e.target as HTMLTextAreaElement).value)}></textarea></label>
+      <button class="primary small" type="submit" data-testid="edit-save">Save correction</button>
+      <button class="small" type="button" @click=${() => (this.editing = null)}>Cancel</button>
+    </form>`;
+  }
+
+  renderConsentQuestion() {
+    return html`<div class="notice banner consent-question" role="region" aria-label="Training consent" data-testid="consent-question">
+      <strong>Let Pincer learn from your chats?</strong>
+      With your consent, answers here and what you say next are kept on this machine as training data, judged in the background,
+      and used only by training runs you start. You can withdraw at any time in Training data.
+      <span class="actions">
+        <button class="small primary" data-testid="consent-allow" @click=${() => this.answerConsent(true)}>Allow</button>
+        <button class="small" data-testid="consent-decline" @click=${() => this.answerConsent(false)}>Not now</button>
+      </span>
+    </div>`;
   }
 
   render() {
@@ -265,6 +352,8 @@ export class ChatPane extends LitElement {
         <ul>${this.sessions.map((s) => this.renderSession(s))}</ul>
       </aside>
       <section class="conversation">
+        ${this.asked === false ? this.renderConsentQuestion() : nothing}
+        ${this.feedbackError ? html`<p class="error banner" role="alert" data-testid="feedback-error">${this.feedbackError}</p>` : nothing}
         <div class="messages" aria-live="polite">
           ${this.messages.length === 0
             ? html`<div class="empty"><h2>What can I help with?</h2>
