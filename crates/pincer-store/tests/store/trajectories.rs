@@ -70,3 +70,39 @@ fn consent_gates_records_and_withdrawal_empties_the_training_set() {
     assert_eq!(store.delete_trajectories(None, Some("app")).unwrap(), 1);
     assert!(store.trajectories(None, 10).unwrap().is_empty());
 }
+
+#[test]
+fn the_judges_queue_follows_consent_and_feedback_after_judging_rescores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    let session = store.create_session(NewSession::default()).unwrap();
+    let grant = store.set_consent("client:editor", purpose::TRAINING, true, "cli").unwrap();
+    let id = store.record_trajectory(&turn(&session.id, "client:editor", "Paris."), &grant).unwrap();
+    store.set_next_state(&session.id, "user_reply", "wrong").unwrap();
+    assert_eq!(store.trajectories_waiting().unwrap(), 1);
+    store.set_consent("client:editor", purpose::TRAINING, false, "cli").unwrap();
+    assert_eq!(store.trajectories_waiting().unwrap(), 0, "a withdrawn source is not judged");
+    assert!(store.trajectories_to_judge(10).unwrap().is_empty());
+    store.set_consent("client:editor", purpose::TRAINING, true, "cli").unwrap();
+    assert_eq!(store.trajectories_to_judge(10).unwrap().len(), 1);
+
+    assert!(!store.rescore(id, &judged(1)).unwrap(), "only a judged turn is rescored");
+    assert!(store.record_judgment(id, &judged(0)).unwrap());
+    let corrected = Judgment { hint: Some("Check the capital first.".into()), ..judged(-1) };
+    assert!(store.rescore(id, &corrected).unwrap());
+    let judgment = store.trajectory(id).unwrap().judgment.unwrap();
+    assert_eq!((judgment.score, judgment.hint.as_deref()), (-1, Some("Check the capital first.")));
+    assert_eq!(judgment.votes, judged(0).votes, "the votes stay as the judge cast them");
+
+    let message = store.record_exchange(&session.id, &[pincer_store::NewMessage::new("user", "q")], &pincer_store::NewMessage::new("assistant", "a")).unwrap();
+    let with_message = NewTrajectory { message_id: Some(message), ..turn(&session.id, "client:editor", "a") };
+    let linked = store.record_trajectory(&with_message, &grant).unwrap();
+    assert_eq!(store.trajectory_for_message(message).unwrap().map(|t| t.id), Some(linked));
+    store.set_feedback(linked, "down", None).unwrap();
+    assert_eq!(store.feedback_in_session(&session.id).unwrap(), [(message, Some("down".to_string()))]);
+    assert_eq!(store.consent_ledger().unwrap().len(), 3);
+    assert_eq!(store.consent(grant.id).unwrap(), Some(grant));
+    // Deleting the chat deletes its records.
+    store.delete_session(&session.id).unwrap();
+    assert!(store.trajectories(None, 10).unwrap().is_empty());
+}
