@@ -60,6 +60,11 @@ impl Judging {
         ChatInProgress(Arc::clone(self))
     }
 
+    /// The owner halted the agent: a running judge sample stops now.
+    pub(crate) fn interrupt(&self) {
+        self.chat_began.notify_waiters();
+    }
+
     fn chatting(&self) -> bool {
         self.chatting.load(Ordering::SeqCst) > 0
     }

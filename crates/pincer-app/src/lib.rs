@@ -354,12 +354,14 @@ impl App {
     pub fn halt(&self) {
         self.inner.halted.store(true, Ordering::SeqCst);
         self.inner.turns.stop_all();
+        self.inner.judging.interrupt();
         self.record("owner", "agent.halt", "agent", "done", serde_json::json!({}));
     }
 
     /// Lets the agent answer again after [`App::halt`].
     pub fn resume(&self) {
         self.inner.halted.store(false, Ordering::SeqCst);
+        self.inner.judging.wake();
         self.record("owner", "agent.resume", "agent", "done", serde_json::json!({}));
     }
 }

@@ -161,6 +161,11 @@ async fn the_judge_gives_way_to_chat_and_resumes_after_a_restart() {
     drop(chat);
     saved.await;
 
+    // Nor while the agent is halted.
+    app.halt();
+    assert_eq!(app.judge_pending(10).await.unwrap(), 0, "a halted agent does not judge");
+    app.resume();
+
     // One turn judged, then the process goes away.
     assert_eq!(app.judge_pending(1).await.unwrap(), 1);
     let first = app.store().trajectories(None, 10).unwrap().into_iter().filter(|t| t.judgment.is_some()).collect::<Vec<_>>();
