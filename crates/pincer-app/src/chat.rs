@@ -105,6 +105,9 @@ impl App {
         if self.is_halted() {
             return Err(AppError::Halted);
         }
+        // From here until the exchange is saved the judge keeps off the
+        // engine (one it is running now is dropped).
+        let chatting = self.inner.judging.chat_started();
         self.refresh_secrets();
         let engine = self.engine().ok_or(AppError::NoModel)?;
         let store = Arc::clone(self.store());
@@ -164,7 +167,6 @@ impl App {
             soul_sha256,
             prompt: serde_json::json!({ "messages": call.request.messages }),
         });
-        let chatting = self.inner.judging.chat_started();
         let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);
         let (saved_sender, saved) = oneshot::channel();

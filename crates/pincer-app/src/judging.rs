@@ -8,7 +8,7 @@ use crate::training_data::prompt_messages;
 use crate::{blocking, App, AppError, Result};
 use futures::StreamExt;
 use pincer_inference::{ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError, ModelSource, Role};
-use pincer_store::{Judgment, Trajectory};
+use pincer_store::{Judgment, Trajectory, Vote};
 use pincer_training::judge;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -176,9 +176,15 @@ impl App {
                     ..Default::default()
                 },
             };
-            match self.judge_sample(&engine, request).await? {
-                Some(answer) => votes.push(judge::parse(&answer)),
-                None => return Ok(None),
+            match self.judge_sample(&engine, request).await {
+                Ok(Some(answer)) => votes.push(judge::parse(&answer)),
+                Ok(None) => return Ok(None),
+                // A turn the judge model cannot take (its prompt does not
+                // fit) is a 0 vote, so it never blocks the queue.
+                Err(AppError::Inference(InferenceError::InvalidRequest(why))) => {
+                    votes.push(Vote { score: 0, reasoning: format!("the judge could not take this turn: {why}"), hint: None })
+                }
+                Err(error) => return Err(error),
             }
         }
         let store = self.store().clone();

@@ -309,8 +309,8 @@ export class ChatPane extends LitElement {
     const button = (kind: "up" | "down", label: string, title: string) => html`<button class="small feedback" data-testid="feedback-${kind}"
       aria-pressed=${m.feedback === kind ? "true" : "false"} title=${title} @click=${() => this.feedback(m, kind)}>${label}</button>`;
     return html`<span class="feedback-bar" data-testid="feedback-bar" data-feedback=${m.feedback ?? ""}>
-      ${button("up", "👍", "Good answer: teach Pincer to answer like this")}
-      ${button("down", "👎", "Poor answer: teach Pincer to avoid it")}
+      ${button("up", "Good", "Good answer: teach Pincer to answer like this")}
+      ${button("down", "Poor", "Poor answer: teach Pincer to avoid it")}
       <button class="small feedback" data-testid="feedback-edit" aria-pressed=${m.feedback === "edit" ? "true" : "false"}
         title="Write the answer you wanted" @click=${() => (this.editing = { id: m.id ?? 0, text: m.content })}>Edit answer</button>
       ${m.feedback ? html`<span class="meta" data-testid="feedback-state">${FEEDBACK_SAID[m.feedback] ?? m.feedback}</span>` : nothing}
