@@ -3,8 +3,9 @@
   off     a client without training consent (the peer: nothing recorded)
   on      a client with consent: logprobs forced on, tokens collected, the
           turn written to the database with its prompt
-  judging consent on, asked while the background judge has a backlog and is
-          sampling: the judge must give way (its sample is dropped)
+  judging consent on, asked once the judge's quiet period after the last
+          answer (15 s) is over and it is sampling a backlog: the judge must
+          give way (its sample is dropped), after the engine step it is in
 
 Requests alternate between the conditions round by round, so drift hits all
 three alike. Reports time to first token and the whole answer (median, p90)
@@ -63,9 +64,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pincer", required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--port", type=int, default=18931)
+    parser.add_argument("--quiet-s", type=float, default=15.0, help="the judge's quiet period after an answer")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -88,6 +90,7 @@ def main():
     for i in range(7):
         _, _, answer = timed(client, model, backlog, args.max_tokens, {"x-client-name": "bench-judging", "x-session-id": "warm"})
         backlog += [{"role": "assistant", "content": answer}, {"role": "user", "content": f"Now step {i}."}]
+    time.sleep(args.quiet_s)  # the judge starts after its quiet period; the rate is measured from then
     t0, j0 = time.perf_counter(), judged()
     while waiting() > 0 and time.perf_counter() - t0 < 600:
         time.sleep(0.05)
@@ -105,7 +108,8 @@ def main():
                       2, {"x-client-name": "bench-judging", "x-session-id": f"feed-{round_}"})
                 timed(client, model, [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}, {"role": "user", "content": "again"}],
                       2, {"x-client-name": "bench-judging", "x-session-id": f"feed-{round_}"})
-                time.sleep(0.05)  # lets the woken judge start a sample; what is measured is the answer that interrupts it
+                # Past the quiet period the judge takes the engine; the measured answer interrupts it.
+                time.sleep(args.quiet_s + 1.0)
             ttft, total, answer = timed(client, model, history, args.max_tokens, headers)
             results[name].append((ttft, total))
             histories[name] = history + [{"role": "assistant", "content": answer}, {"role": "user", "content": f"And {round_}?"}]

@@ -17,11 +17,15 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Tokens a judge sample may take (three short lines).
-const JUDGE_MAX_TOKENS: usize = 200;
+const JUDGE_MAX_TOKENS: usize = 128;
 /// Sampling temperature of the judge's independent samples.
 const JUDGE_TEMPERATURE: f64 = 0.7;
 /// How often an idle judge looks at its queue without being woken.
 const IDLE_RECHECK: Duration = Duration::from_secs(300);
+/// How long after an answer the background judge leaves the engine alone:
+/// an owner who replies within it never waits behind a judge sample (on a
+/// CPU, one judge prompt's prefill takes seconds).
+const QUIET_AFTER_CHAT: Duration = Duration::from_secs(15);
 
 /// The judge's switches, shared by chats (which make it give way) and the
 /// worker.
@@ -31,6 +35,7 @@ pub(crate) struct Judging {
     chat_began: Notify,
     chatting: AtomicUsize,
     started: AtomicBool,
+    last_chat_ended: std::sync::Mutex<Option<std::time::Instant>>,
     pass: tokio::sync::Mutex<()>,
     pub(crate) verdicts: crate::training_data::VerdictLock,
     engine: tokio::sync::Mutex<Option<(PathBuf, Arc<Engine>)>>,
@@ -41,6 +46,7 @@ pub(crate) struct ChatInProgress(Arc<Judging>);
 
 impl Drop for ChatInProgress {
     fn drop(&mut self) {
+        *self.0.last_chat_ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if self.0.chatting.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.wake.notify_one();
         }
@@ -65,6 +71,12 @@ impl Judging {
         self.chat_began.notify_waiters();
     }
 
+    /// How much longer the background judge should wait after the last answer.
+    fn quiet_left(&self) -> Option<Duration> {
+        let ended = (*self.last_chat_ended.lock().unwrap_or_else(|e| e.into_inner()))?;
+        QUIET_AFTER_CHAT.checked_sub(ended.elapsed()).filter(|left| !left.is_zero())
+    }
+
     fn chatting(&self) -> bool {
         self.chatting.load(Ordering::SeqCst) > 0
     }
@@ -86,8 +98,8 @@ impl App {
     }
 
     /// Starts the background judge once (the shells call this; tests call
-    /// [`App::judge_pending`] instead). It holds no reference that keeps the
-    /// app alive.
+    /// [`App::judge_pending`] instead). It waits 15 s after each answer
+    /// (`QUIET_AFTER_CHAT`), and holds no reference that keeps the app alive.
     pub fn start_judging(&self) {
         let judging = Arc::clone(&self.inner.judging);
         if judging.started.swap(true, Ordering::SeqCst) {
@@ -96,6 +108,9 @@ impl App {
         let app = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             loop {
+                while let Some(left) = judging.quiet_left() {
+                    tokio::time::sleep(left).await;
+                }
                 let Some(inner) = app.upgrade() else { return };
                 let app = App { inner };
                 if let Err(error) = app.judge_pending(usize::MAX).await {
