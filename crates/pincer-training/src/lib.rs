@@ -6,4 +6,5 @@
 
 pub mod judge;
 pub mod lora;
+pub mod objectives;
 pub mod qwen3;

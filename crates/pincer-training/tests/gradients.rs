@@ -68,3 +68,30 @@ fn a_fresh_adapter_leaves_the_base_model_unchanged() -> candle_core::Result<()> 
     assert!(a.iter().all(|l| *l < 0.0 && l.is_finite()));
     Ok(())
 }
+
+/// Mean log-probability of the response after `steps` AdamW steps of the
+/// binary-RL objective with `score`, and before.
+fn train(score: f64, steps: usize) -> candle_core::Result<(f32, f32)> {
+    use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+    use pincer_training::objectives::{loss, ObjectiveConfig, TokenTerms};
+    let model = Qwen3::load(xtask::shared_tiny_model(), DType::F32, &Device::Cpu, Some(&LoraConfig { rank: 8, ..Default::default() }), 3)?;
+    let vars = model.adapter_vars().into_iter().map(|(_, var)| var).collect();
+    let mut optimizer = AdamW::new(vars, ParamsAdamW { lr: 1e-2, weight_decay: 0.0, ..Default::default() })?;
+    let served = model.token_logprobs(&TOKENS, 4)?.detach();
+    let before = served.mean_all()?.to_scalar::<f32>()?;
+    for _ in 0..steps {
+        let policy = model.token_logprobs(&TOKENS, 4)?;
+        let terms = TokenTerms { policy: &policy, served: &served, teacher: None, base: None, score };
+        optimizer.backward_step(&loss(&terms, &ObjectiveConfig::default())?)?;
+    }
+    Ok((before, model.token_logprobs(&TOKENS, 4)?.mean_all()?.to_scalar::<f32>()?))
+}
+
+#[test]
+fn a_few_steps_move_the_answer_the_way_its_score_says() -> candle_core::Result<()> {
+    let (before, after) = train(1.0, 5)?;
+    assert!(after > before + 0.5, "a +1 answer becomes likelier: {before} → {after}");
+    let (before, after) = train(-1.0, 5)?;
+    assert!(after < before - 0.5, "a −1 answer becomes less likely: {before} → {after}");
+    Ok(())
+}
