@@ -4,6 +4,7 @@
 //! schedule come next with the training issue.
 #![deny(missing_docs)]
 
+pub mod adapter;
 pub mod judge;
 pub mod lora;
 pub mod objectives;

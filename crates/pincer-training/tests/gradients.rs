@@ -95,3 +95,31 @@ fn a_few_steps_move_the_answer_the_way_its_score_says() -> candle_core::Result<(
     assert!(after < before - 0.5, "a −1 answer becomes less likely: {before} → {after}");
     Ok(())
 }
+
+#[test]
+fn a_trained_adapter_saves_in_the_peft_layout_and_loads_back_exactly() -> candle_core::Result<()> {
+    use pincer_training::adapter;
+    let dir = xtask::shared_tiny_model();
+    let config = LoraConfig { rank: 4, ..Default::default() };
+    let trained = Qwen3::load(dir, DType::F32, &Device::Cpu, Some(&config), 1)?;
+    for (_, var) in trained.adapter_vars().iter().filter(|(n, _)| n.ends_with("lora_B.weight")) {
+        var.set(&(var.as_tensor().ones_like()? * 0.01)?)?;
+    }
+    let out = tempfile::tempdir()?;
+    adapter::save(out.path(), &config, "tiny-qwen3", &trained.adapter_vars())?;
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("adapter_config.json"))?).unwrap();
+    assert_eq!((written["peft_type"].as_str(), written["r"].as_u64(), written["lora_alpha"].as_f64()), (Some("LORA"), Some(4), Some(32.0)));
+    let names: Vec<String> = candle_core::safetensors::load(out.path().join("adapter_model.safetensors"), &Device::Cpu)?.into_keys().collect();
+    assert!(names.contains(&"base_model.model.model.layers.1.mlp.down_proj.lora_B.weight".to_string()), "{names:?}");
+    assert_eq!(names.len(), 28);
+
+    let fresh = Qwen3::load(dir, DType::F32, &Device::Cpu, Some(&config), 99)?;
+    assert_ne!(fresh.token_logprobs(&TOKENS, 2)?.to_vec1::<f32>()?, trained.token_logprobs(&TOKENS, 2)?.to_vec1::<f32>()?);
+    adapter::load_into(out.path(), &fresh.adapter_vars())?;
+    assert_eq!(fresh.token_logprobs(&TOKENS, 2)?.to_vec1::<f32>()?, trained.token_logprobs(&TOKENS, 2)?.to_vec1::<f32>()?);
+    // Another rank does not fit, and says so.
+    let other = Qwen3::load(dir, DType::F32, &Device::Cpu, Some(&LoraConfig { rank: 8, ..Default::default() }), 0)?;
+    let error = adapter::load_into(out.path(), &other.adapter_vars()).unwrap_err().to_string();
+    assert!(error.contains("the model needs"), "{error}");
+    Ok(())
+}
