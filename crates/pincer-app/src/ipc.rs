@@ -5,7 +5,7 @@
 //! generated. Integers that may pass 2^53 are never sent (JavaScript numbers
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
-pub use crate::training_data::{
+pub use crate::training_view::{
     ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent, SourceData, TrajectoryQuery, TrajectoryRef,
     TrajectorySummary, TrajectoryView, VoteView,
 };

@@ -3,7 +3,8 @@
 //! its token log-probabilities), and the next request in the session
 //! supplies the next state the judge scores it by.
 
-use crate::training_data::{DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrainingData, TrajectoryQuery, TrajectorySummary, TrajectoryView};
+use crate::training_data::TrainingData;
+use crate::training_view::{DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrajectoryQuery, TrajectorySummary, TrajectoryView};
 use crate::{blocking, App, Result};
 use pincer_inference::{ChatMessage, Role};
 use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
@@ -99,16 +100,20 @@ impl App {
         TrainingData::new(self.store().clone(), self.inner.security.clone(), by, self.judge_samples(), self.inner.judging.verdicts.clone())
     }
 
+    /// Runs one of the UI's training-data operations off the async threads.
+    async fn with_training_data<T: Send + 'static>(&self, work: impl FnOnce(&TrainingData) -> Result<T> + Send + 'static) -> Result<T> {
+        let data = self.training_data("ui");
+        blocking(move || work(&data)).await
+    }
+
     /// The Training data pane's summary.
     pub async fn data_overview(&self) -> Result<DataOverview> {
-        let data = self.training_data("ui");
-        blocking(move || data.overview()).await
+        self.with_training_data(|data| data.overview()).await
     }
 
     /// Gives or withdraws consent for a source.
     pub async fn set_consent(&self, request: SetConsent) -> Result<DataOverview> {
-        let data = self.training_data("ui");
-        blocking(move || {
+        self.with_training_data(|data| {
             data.set_consent(request)?;
             data.overview()
         })
@@ -117,26 +122,22 @@ impl App {
 
     /// Records, newest first.
     pub async fn list_trajectories(&self, query: TrajectoryQuery) -> Result<Vec<TrajectorySummary>> {
-        let data = self.training_data("ui");
-        blocking(move || data.list(query)).await
+        self.with_training_data(|data| data.list(query)).await
     }
 
     /// One record with its provenance.
     pub async fn open_trajectory(&self, id: f64) -> Result<TrajectoryView> {
-        let data = self.training_data("ui");
-        blocking(move || data.open(id)).await
+        self.with_training_data(move |data| data.open(id)).await
     }
 
     /// Deletes a record or a source's records.
     pub async fn delete_training_data(&self, request: DeleteTrainingData) -> Result<u32> {
-        let data = self.training_data("ui");
-        blocking(move || data.delete(request)).await
+        self.with_training_data(|data| data.delete(request)).await
     }
 
     /// Thumbs or an edit on an answer in the chat.
     pub async fn give_feedback(&self, request: GiveFeedback) -> Result<TrajectorySummary> {
-        let data = self.training_data("ui");
-        let summary = blocking(move || data.feedback(request)).await?;
+        let summary = self.with_training_data(|data| data.feedback(request)).await?;
         self.inner.judging.wake();
         Ok(summary)
     }

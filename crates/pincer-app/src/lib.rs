@@ -18,6 +18,7 @@ mod settings;
 mod security;
 mod soul;
 mod training_data;
+mod training_view;
 mod trust;
 mod turns;
 

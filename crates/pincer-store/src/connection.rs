@@ -115,6 +115,20 @@ impl Store {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Every row of `sql`, each read by `row`; `what` names the read in errors.
+    pub(crate) fn query_rows<T>(
+        &self,
+        sql: &str,
+        parameters: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        what: &'static str,
+    ) -> Result<Vec<T>> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(sql).context(what)?;
+        let rows = statement.query_map(parameters, row).context(what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context(what)
+    }
 }
 
 fn configure(connection: &Connection) -> Result<()> {

@@ -233,15 +233,13 @@ impl Store {
 
     /// The latest decision for every source and purpose.
     pub fn consents(&self) -> Result<Vec<Consent>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT id, source, purpose, granted, by, at_ms FROM consent
-                 WHERE id IN (SELECT max(id) FROM consent GROUP BY source, purpose) ORDER BY source, purpose",
-            )
-            .context("listing consent")?;
-        let rows = statement.query_map([], consent_from_row).context("listing consent")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing consent")
+        self.query_rows(
+            "SELECT id, source, purpose, granted, by, at_ms FROM consent
+             WHERE id IN (SELECT max(id) FROM consent GROUP BY source, purpose) ORDER BY source, purpose",
+            [],
+            consent_from_row,
+            "listing consent",
+        )
     }
 
     /// One decision by its id (a record names the grant it was taken under).
@@ -254,11 +252,7 @@ impl Store {
 
     /// Every grant and withdrawal, oldest first.
     pub fn consent_ledger(&self) -> Result<Vec<Consent>> {
-        let connection = self.lock();
-        let mut statement =
-            connection.prepare("SELECT id, source, purpose, granted, by, at_ms FROM consent ORDER BY id").context("reading the consent ledger")?;
-        let rows = statement.query_map([], consent_from_row).context("reading the consent ledger")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the consent ledger")
+        self.query_rows("SELECT id, source, purpose, granted, by, at_ms FROM consent ORDER BY id", [], consent_from_row, "reading the consent ledger")
     }
 
     /// Stores a turn under `consent` (which must be a grant of training).
@@ -387,12 +381,12 @@ impl Store {
     /// For each answer of a session that became a training record, its
     /// explicit feedback so far (the chat shows thumbs on these).
     pub fn feedback_in_session(&self, session_id: &str) -> Result<Vec<(i64, Option<String>)>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare("SELECT message_id, feedback FROM trajectories WHERE session_id = ?1 AND message_id IS NOT NULL")
-            .context("reading feedback")?;
-        let rows = statement.query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?))).context("reading feedback")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading feedback")
+        self.query_rows(
+            "SELECT message_id, feedback FROM trajectories WHERE session_id = ?1 AND message_id IS NOT NULL",
+            [session_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            "reading feedback",
+        )
     }
 
     /// How many turns wait for the judge.
@@ -429,29 +423,25 @@ impl Store {
     /// Counts per source: how many turns, how each was scored, how many
     /// carry a hint, how many wait for the judge.
     pub fn trajectory_stats(&self) -> Result<Vec<SourceStats>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT source, count(*), count(score), sum(score = 1), sum(score = 0), sum(score = -1), count(hint),
-                        sum(judged_at_ms IS NULL AND next_kind IS NOT NULL)
-                 FROM trajectories GROUP BY source ORDER BY source",
-            )
-            .context("counting trajectories")?;
-        let rows = statement
-            .query_map([], |r| {
+        self.query_rows(
+            "SELECT source, count(*), count(score), coalesce(sum(score = 1), 0), coalesce(sum(score = 0), 0),
+                    coalesce(sum(score = -1), 0), count(hint), coalesce(sum(judged_at_ms IS NULL AND next_kind IS NOT NULL), 0)
+             FROM trajectories GROUP BY source ORDER BY source",
+            [],
+            |r| {
                 Ok(SourceStats {
                     source: r.get(0)?,
                     total: r.get(1)?,
                     judged: r.get(2)?,
-                    positive: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                    neutral: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                    negative: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    positive: r.get(3)?,
+                    neutral: r.get(4)?,
+                    negative: r.get(5)?,
                     hinted: r.get(6)?,
-                    waiting: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                    waiting: r.get(7)?,
                 })
-            })
-            .context("counting trajectories")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("counting trajectories")
+            },
+            "counting trajectories",
+        )
     }
 
     /// Deletes one turn (`Some(id)`) or every turn of a source. Returns how
@@ -466,9 +456,6 @@ impl Store {
     }
 
     fn select(&self, sql: &str, parameters: impl rusqlite::Params) -> Result<Vec<Trajectory>> {
-        let connection = self.lock();
-        let mut statement = connection.prepare(sql).context("reading trajectories")?;
-        let rows = statement.query_map(parameters, from_row).context("reading trajectories")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading trajectories")
+        self.query_rows(sql, parameters, from_row, "reading trajectories")
     }
 }
