@@ -56,5 +56,6 @@ fn main() {
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
-    tauri_build::try_build(attributes).expect("tauri-build failed: check tauri.conf.json and src-tauri/capabilities");
+    tauri_build::try_build(attributes)
+        .expect("tauri-build failed: check tauri.conf.json and src-tauri/capabilities");
 }

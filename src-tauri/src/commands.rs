@@ -43,7 +43,9 @@ pub async fn create_session(app: State<'_, App>, request: CreateSession) -> Repl
 #[tauri::command]
 #[specta::specta]
 pub async fn rename_session(app: State<'_, App>, request: RenameSession) -> Reply<SessionSummary> {
-    Ok(app.rename_session(request.session_id, request.title).await?)
+    Ok(app
+        .rename_session(request.session_id, request.title)
+        .await?)
 }
 
 /// Deletes a session and its messages.
@@ -56,7 +58,10 @@ pub async fn delete_session(app: State<'_, App>, request: SessionRef) -> Reply<(
 /// A session's messages.
 #[tauri::command]
 #[specta::specta]
-pub async fn session_messages(app: State<'_, App>, request: SessionRef) -> Reply<Vec<ChatMessageView>> {
+pub async fn session_messages(
+    app: State<'_, App>,
+    request: SessionRef,
+) -> Reply<Vec<ChatMessageView>> {
     Ok(app.session_messages(request.session_id).await?)
 }
 
@@ -94,7 +99,10 @@ pub async fn halt_agent(app: State<'_, App>, tray: State<'_, crate::tray::TrayMe
 /// Lets the agent answer again.
 #[tauri::command]
 #[specta::specta]
-pub async fn resume_agent(app: State<'_, App>, tray: State<'_, crate::tray::TrayMenu>) -> Reply<()> {
+pub async fn resume_agent(
+    app: State<'_, App>,
+    tray: State<'_, crate::tray::TrayMenu>,
+) -> Reply<()> {
     app.resume();
     tray.show_halted(false);
     Ok(())
@@ -160,14 +168,20 @@ pub async fn save_soul_file(app: State<'_, App>, request: SaveSoulFile) -> Reply
 /// A soul file's versions, newest first.
 #[tauri::command]
 #[specta::specta]
-pub async fn soul_history(app: State<'_, App>, request: SoulFileRef) -> Reply<Vec<SoulVersionView>> {
+pub async fn soul_history(
+    app: State<'_, App>,
+    request: SoulFileRef,
+) -> Reply<Vec<SoulVersionView>> {
     Ok(app.soul_history(request.file).await?)
 }
 
 /// Writes an earlier version back.
 #[tauri::command]
 #[specta::specta]
-pub async fn restore_soul_version(app: State<'_, App>, request: SoulVersionRef) -> Reply<SoulVersionView> {
+pub async fn restore_soul_version(
+    app: State<'_, App>,
+    request: SoulVersionRef,
+) -> Reply<SoulVersionView> {
     Ok(app.restore_soul_version(request.version_id).await?)
 }
 
@@ -252,21 +266,32 @@ pub async fn memory_status(app: State<'_, App>) -> Reply<MemoryStatus> {
 /// Searches memory by words and meaning.
 #[tauri::command]
 #[specta::specta]
-pub async fn memory_search(app: State<'_, App>, request: MemorySearch) -> Reply<Vec<MemoryHitView>> {
+pub async fn memory_search(
+    app: State<'_, App>,
+    request: MemorySearch,
+) -> Reply<Vec<MemoryHitView>> {
     Ok(app.memory_search(request).await?)
 }
 
 /// Adds a folder or file to memory; it is indexed in the background.
 #[tauri::command]
 #[specta::specta]
-pub async fn memory_add_source(app: State<'_, App>, request: AddMemorySource) -> Reply<MemorySourceView> {
-    Ok(app.memory_add_source(request.path, request.provenance).await?)
+pub async fn memory_add_source(
+    app: State<'_, App>,
+    request: AddMemorySource,
+) -> Reply<MemorySourceView> {
+    Ok(app
+        .memory_add_source(request.path, request.provenance)
+        .await?)
 }
 
 /// Forgets a source's index (its files stay on disk).
 #[tauri::command]
 #[specta::specta]
-pub async fn memory_forget_source(app: State<'_, App>, request: MemorySourceRef) -> Reply<MemoryStatus> {
+pub async fn memory_forget_source(
+    app: State<'_, App>,
+    request: MemorySourceRef,
+) -> Reply<MemoryStatus> {
     Ok(app.memory_forget_source(request.id).await?)
 }
 
@@ -315,7 +340,10 @@ pub async fn set_consent(app: State<'_, App>, request: SetConsent) -> Reply<Data
 /// Training records, newest first.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_trajectories(app: State<'_, App>, request: TrajectoryQuery) -> Reply<Vec<TrajectorySummary>> {
+pub async fn list_trajectories(
+    app: State<'_, App>,
+    request: TrajectoryQuery,
+) -> Reply<Vec<TrajectorySummary>> {
     Ok(app.list_trajectories(request).await?)
 }
 
@@ -343,50 +371,52 @@ pub async fn give_feedback(app: State<'_, App>, request: GiveFeedback) -> Reply<
 /// The builder that registers every command and exports the bindings.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type (not separate input/output shapes).
-    tauri_specta::Builder::<tauri::Wry>::new().disable_serde_phases().commands(tauri_specta::collect_commands![
-        app_info,
-        list_sessions,
-        create_session,
-        rename_session,
-        delete_session,
-        session_messages,
-        send_message,
-        stop_generation,
-        halt_agent,
-        resume_agent,
-        list_catalog,
-        start_download,
-        pause_download,
-        cancel_download,
-        load_model,
-        unload_model,
-        read_soul_file,
-        save_soul_file,
-        soul_history,
-        restore_soul_version,
-        soul_changes,
-        decide_soul_change,
-        audit_query,
-        audit_export,
-        security_overview,
-        set_soul_sealed,
-        get_settings,
-        update_gateway,
-        reveal_token,
-        rotate_token,
-        memory_status,
-        memory_search,
-        memory_add_source,
-        memory_forget_source,
-        memory_reindex,
-        memory_read_file,
-        memory_remember,
-        memory_download_embedder,
-        data_overview,
-        set_consent,
-        list_trajectories,
-        open_trajectory,
-        delete_training_data,
-        give_feedback,
-    ])
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .disable_serde_phases()
+        .commands(tauri_specta::collect_commands![
+            app_info,
+            list_sessions,
+            create_session,
+            rename_session,
+            delete_session,
+            session_messages,
+            send_message,
+            stop_generation,
+            halt_agent,
+            resume_agent,
+            list_catalog,
+            start_download,
+            pause_download,
+            cancel_download,
+            load_model,
+            unload_model,
+            read_soul_file,
+            save_soul_file,
+            soul_history,
+            restore_soul_version,
+            soul_changes,
+            decide_soul_change,
+            audit_query,
+            audit_export,
+            security_overview,
+            set_soul_sealed,
+            get_settings,
+            update_gateway,
+            reveal_token,
+            rotate_token,
+            memory_status,
+            memory_search,
+            memory_add_source,
+            memory_forget_source,
+            memory_reindex,
+            memory_read_file,
+            memory_remember,
+            memory_download_embedder,
+            data_overview,
+            set_consent,
+            list_trajectories,
+            open_trajectory,
+            delete_training_data,
+            give_feedback,
+        ])
 }

@@ -21,12 +21,16 @@ pub async fn supervise(app: App) {
                     let (stop, stopped) = oneshot::channel::<()>();
                     running = Some(stop);
                     app.set_gateway_status(Some(format!("http://{address}/v1")), None);
-                    let router = pincer_gateway::router(app.clone(), pincer_gateway::GatewayOptions::default());
+                    let router = pincer_gateway::router(
+                        app.clone(),
+                        pincer_gateway::GatewayOptions::default(),
+                    );
                     tokio::spawn(async move {
                         let shutdown = async move {
                             let _ = stopped.await;
                         };
-                        if let Err(error) = pincer_gateway::serve(listener, router, shutdown).await {
+                        if let Err(error) = pincer_gateway::serve(listener, router, shutdown).await
+                        {
                             tracing::error!(%error, "the gateway stopped");
                         }
                     });

@@ -26,7 +26,9 @@ pub fn run() -> anyhow::Result<()> {
     }))?;
     let specta = commands::specta_builder();
     tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| tray::show_main_window(handle)))
+        .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
+            tray::show_main_window(handle)
+        }))
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(specta.invoke_handler())

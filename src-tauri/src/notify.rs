@@ -10,7 +10,13 @@ pub fn answer_finished(window: &tauri::Window, summary: &TurnSummary) {
         return;
     }
     let preview: String = summary.answer.chars().take(120).collect();
-    let shown = window.app_handle().notification().builder().title("Pincer answered").body(preview).show();
+    let shown = window
+        .app_handle()
+        .notification()
+        .builder()
+        .title("Pincer answered")
+        .body(preview)
+        .show();
     if let Err(error) = shown {
         tracing::debug!(%error, "cannot show a notification");
     }

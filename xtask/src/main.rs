@@ -6,9 +6,9 @@
 //! `<dir>/model.gguf`. `--shape qwen3-0.6b` writes a benchmark-sized one.
 
 use anyhow::Result;
-use xtask::model;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use xtask::model;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Pincer developer tasks")]
@@ -49,13 +49,33 @@ enum ShapeName {
 
 fn main() -> Result<()> {
     match Cli::parse().task {
-        Task::TinyModel { dir, shape, gguf_type, seed, no_safetensors } => {
+        Task::TinyModel {
+            dir,
+            shape,
+            gguf_type,
+            seed,
+            no_safetensors,
+        } => {
             let shape = match shape {
                 ShapeName::Tiny => model::Qwen3Shape::TINY,
                 ShapeName::Qwen3_0_6b => model::Qwen3Shape::QWEN3_0_6B,
             };
-            model::write(&model::Plan { dir: &dir, shape, seed, gguf_type, write_safetensors: !no_safetensors })?;
-            println!("wrote {} (safetensors folder{} + model.gguf)", dir.display(), if no_safetensors { " without weights" } else { "" });
+            model::write(&model::Plan {
+                dir: &dir,
+                shape,
+                seed,
+                gguf_type,
+                write_safetensors: !no_safetensors,
+            })?;
+            println!(
+                "wrote {} (safetensors folder{} + model.gguf)",
+                dir.display(),
+                if no_safetensors {
+                    " without weights"
+                } else {
+                    ""
+                }
+            );
             Ok(())
         }
     }

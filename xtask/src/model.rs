@@ -101,7 +101,9 @@ fn random_weights(shape: &Qwen3Shape, vocab: &Vocab, seed: u64) -> Vec<Weight> {
         hf_name: hf,
         gguf_name: gguf,
         dims: vec![out, inp],
-        values: (0..out * inp).map(|_| rng.random_range(-bound..bound)).collect(),
+        values: (0..out * inp)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect(),
         is_matrix: true,
     };
     let norm = |hf: String, gguf: String, size: usize| Weight {
@@ -111,8 +113,17 @@ fn random_weights(shape: &Qwen3Shape, vocab: &Vocab, seed: u64) -> Vec<Weight> {
         values: vec![1.0; size],
         is_matrix: false,
     };
-    let (h, q, kv) = (shape.hidden_size, shape.heads * shape.head_dim, shape.kv_heads * shape.head_dim);
-    let mut embedding = matrix("model.embed_tokens.weight".into(), "token_embd.weight".into(), shape.vocab_size, h);
+    let (h, q, kv) = (
+        shape.hidden_size,
+        shape.heads * shape.head_dim,
+        shape.kv_heads * shape.head_dim,
+    );
+    let mut embedding = matrix(
+        "model.embed_tokens.weight".into(),
+        "token_embd.weight".into(),
+        shape.vocab_size,
+        h,
+    );
     // Special tokens get zero rows: with tied embeddings their logit is 0 while
     // the regular tokens' greedy maximum is positive, so greedy decoding never
     // ends early and tests see the token counts they ask for.
@@ -123,19 +134,74 @@ fn random_weights(shape: &Qwen3Shape, vocab: &Vocab, seed: u64) -> Vec<Weight> {
     for layer in 0..shape.layers {
         let hf = |s: &str| format!("model.layers.{layer}.{s}");
         let gg = |s: &str| format!("blk.{layer}.{s}");
-        weights.push(norm(hf("input_layernorm.weight"), gg("attn_norm.weight"), h));
-        weights.push(matrix(hf("self_attn.q_proj.weight"), gg("attn_q.weight"), q, h));
-        weights.push(matrix(hf("self_attn.k_proj.weight"), gg("attn_k.weight"), kv, h));
-        weights.push(matrix(hf("self_attn.v_proj.weight"), gg("attn_v.weight"), kv, h));
-        weights.push(matrix(hf("self_attn.o_proj.weight"), gg("attn_output.weight"), h, q));
-        weights.push(norm(hf("self_attn.q_norm.weight"), gg("attn_q_norm.weight"), shape.head_dim));
-        weights.push(norm(hf("self_attn.k_norm.weight"), gg("attn_k_norm.weight"), shape.head_dim));
-        weights.push(norm(hf("post_attention_layernorm.weight"), gg("ffn_norm.weight"), h));
-        weights.push(matrix(hf("mlp.gate_proj.weight"), gg("ffn_gate.weight"), shape.intermediate_size, h));
-        weights.push(matrix(hf("mlp.up_proj.weight"), gg("ffn_up.weight"), shape.intermediate_size, h));
-        weights.push(matrix(hf("mlp.down_proj.weight"), gg("ffn_down.weight"), h, shape.intermediate_size));
+        weights.push(norm(
+            hf("input_layernorm.weight"),
+            gg("attn_norm.weight"),
+            h,
+        ));
+        weights.push(matrix(
+            hf("self_attn.q_proj.weight"),
+            gg("attn_q.weight"),
+            q,
+            h,
+        ));
+        weights.push(matrix(
+            hf("self_attn.k_proj.weight"),
+            gg("attn_k.weight"),
+            kv,
+            h,
+        ));
+        weights.push(matrix(
+            hf("self_attn.v_proj.weight"),
+            gg("attn_v.weight"),
+            kv,
+            h,
+        ));
+        weights.push(matrix(
+            hf("self_attn.o_proj.weight"),
+            gg("attn_output.weight"),
+            h,
+            q,
+        ));
+        weights.push(norm(
+            hf("self_attn.q_norm.weight"),
+            gg("attn_q_norm.weight"),
+            shape.head_dim,
+        ));
+        weights.push(norm(
+            hf("self_attn.k_norm.weight"),
+            gg("attn_k_norm.weight"),
+            shape.head_dim,
+        ));
+        weights.push(norm(
+            hf("post_attention_layernorm.weight"),
+            gg("ffn_norm.weight"),
+            h,
+        ));
+        weights.push(matrix(
+            hf("mlp.gate_proj.weight"),
+            gg("ffn_gate.weight"),
+            shape.intermediate_size,
+            h,
+        ));
+        weights.push(matrix(
+            hf("mlp.up_proj.weight"),
+            gg("ffn_up.weight"),
+            shape.intermediate_size,
+            h,
+        ));
+        weights.push(matrix(
+            hf("mlp.down_proj.weight"),
+            gg("ffn_down.weight"),
+            h,
+            shape.intermediate_size,
+        ));
     }
-    weights.push(norm("model.norm.weight".into(), "output_norm.weight".into(), h));
+    weights.push(norm(
+        "model.norm.weight".into(),
+        "output_norm.weight".into(),
+        h,
+    ));
     weights
 }
 
@@ -159,7 +225,11 @@ pub fn write(plan: &Plan) -> Result<()> {
     let vocab = Vocab::generate(plan.shape.vocab_size, plan.seed);
     let weights = random_weights(&plan.shape, &vocab, plan.seed);
     write_json(plan.dir, "tokenizer.json", &vocab.tokenizer_json())?;
-    write_json(plan.dir, "tokenizer_config.json", &vocab.tokenizer_config_json(plan.shape.context_length))?;
+    write_json(
+        plan.dir,
+        "tokenizer_config.json",
+        &vocab.tokenizer_config_json(plan.shape.context_length),
+    )?;
     write_json(plan.dir, "config.json", &hf_config(&plan.shape, &vocab))?;
     write_json(
         plan.dir,
@@ -175,7 +245,8 @@ pub fn write(plan: &Plan) -> Result<()> {
 
 fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> Result<()> {
     let path = dir.join(name);
-    fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", path.display()))
+    fs::write(&path, serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn hf_config(shape: &Qwen3Shape, vocab: &Vocab) -> serde_json::Value {
@@ -215,11 +286,16 @@ fn write_safetensors(path: &Path, weights: &[Weight]) -> Result<()> {
         .iter()
         .zip(&bytes)
         .map(|(w, data)| {
-            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, w.dims.clone(), data)?;
+            let view = safetensors::tensor::TensorView::new(
+                safetensors::Dtype::F32,
+                w.dims.clone(),
+                data,
+            )?;
             Ok((w.hf_name.clone(), view))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize_to_file(views, None, path).with_context(|| format!("writing {}", path.display()))
+    safetensors::serialize_to_file(views, None, path)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn write_gguf(path: &Path, plan: &Plan, vocab: &Vocab, weights: &[Weight]) -> Result<()> {
@@ -227,8 +303,15 @@ fn write_gguf(path: &Path, plan: &Plan, vocab: &Vocab, weights: &[Weight]) -> Re
     let mut tensors = Vec::with_capacity(weights.len());
     for weight in weights {
         let tensor = Tensor::from_slice(&weight.values, weight.dims.as_slice(), &Device::Cpu)?;
-        let dtype = if weight.is_matrix { plan.gguf_type.ggml() } else { GgmlDType::F32 };
-        tensors.push((weight.gguf_name.as_str(), QTensor::quantize(&tensor, dtype)?));
+        let dtype = if weight.is_matrix {
+            plan.gguf_type.ggml()
+        } else {
+            GgmlDType::F32
+        };
+        tensors.push((
+            weight.gguf_name.as_str(),
+            QTensor::quantize(&tensor, dtype)?,
+        ));
     }
     use gguf_file::Value as V;
     let strings = |items: &[String]| V::Array(items.iter().map(|s| V::String(s.clone())).collect());
@@ -256,9 +339,18 @@ fn write_gguf(path: &Path, plan: &Plan, vocab: &Vocab, weights: &[Weight]) -> Re
         ("tokenizer.ggml.tokens", strings(&vocab.tokens)),
         ("tokenizer.ggml.token_type", token_types),
         ("tokenizer.ggml.merges", strings(&vocab.merges)),
-        ("tokenizer.ggml.eos_token_id", V::U32(vocab.special_id("<|im_end|>"))),
-        ("tokenizer.ggml.padding_token_id", V::U32(vocab.special_id("<|endoftext|>"))),
-        ("tokenizer.ggml.bos_token_id", V::U32(vocab.special_id("<|endoftext|>"))),
+        (
+            "tokenizer.ggml.eos_token_id",
+            V::U32(vocab.special_id("<|im_end|>")),
+        ),
+        (
+            "tokenizer.ggml.padding_token_id",
+            V::U32(vocab.special_id("<|endoftext|>")),
+        ),
+        (
+            "tokenizer.ggml.bos_token_id",
+            V::U32(vocab.special_id("<|endoftext|>")),
+        ),
         ("tokenizer.ggml.add_bos_token", V::Bool(false)),
         ("tokenizer.chat_template", V::String(CHAT_TEMPLATE.into())),
     ];

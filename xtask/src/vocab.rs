@@ -41,7 +41,10 @@ impl Vocab {
     /// Builds a vocabulary of exactly `size` tokens (special tokens included).
     pub fn generate(size: usize, seed: u64) -> Self {
         let regular = size - SPECIAL_TOKENS.len();
-        assert!(regular >= 256, "the vocabulary needs room for the 256 byte tokens");
+        assert!(
+            regular >= 256,
+            "the vocabulary needs room for the 256 byte tokens"
+        );
         let mut tokens: Vec<String> = byte_alphabet().into_iter().map(String::from).collect();
         let mut seen: HashSet<String> = tokens.iter().cloned().collect();
         let mut merges = Vec::with_capacity(regular - 256);
@@ -63,7 +66,11 @@ impl Vocab {
             tokens.push(merged);
         }
         tokens.extend(SPECIAL_TOKENS.iter().map(|t| t.to_string()));
-        Self { tokens, merges, regular }
+        Self {
+            tokens,
+            merges,
+            regular,
+        }
     }
 
     /// The Hugging Face `tokenizer.json` for this vocabulary.
@@ -104,9 +111,11 @@ impl Vocab {
         let decoder: serde_json::Map<String, Value> = SPECIAL_TOKENS
             .iter()
             .map(|token| {
-                (self.special_id(token).to_string(),
-                 json!({"content": token, "lstrip": false, "normalized": false, "rstrip": false,
-                        "single_word": false, "special": true}))
+                (
+                    self.special_id(token).to_string(),
+                    json!({"content": token, "lstrip": false, "normalized": false, "rstrip": false,
+                        "single_word": false, "special": true}),
+                )
             })
             .collect();
         json!({
@@ -159,8 +168,15 @@ mod tests {
         let known: HashSet<&str> = vocab.tokens.iter().map(String::as_str).collect();
         for (rank, merge) in vocab.merges.iter().enumerate() {
             let (left, right) = merge.split_once(' ').expect("merges are space separated");
-            assert!(known.contains(left) && known.contains(right), "merge {rank} names an unknown token");
-            assert_eq!(vocab.tokens[256 + rank], format!("{left}{right}"), "merge {rank} must produce the next token");
+            assert!(
+                known.contains(left) && known.contains(right),
+                "merge {rank} names an unknown token"
+            );
+            assert_eq!(
+                vocab.tokens[256 + rank],
+                format!("{left}{right}"),
+                "merge {rank} must produce the next token"
+            );
         }
     }
 
@@ -169,7 +185,11 @@ mod tests {
         let alphabet = byte_alphabet();
         let unique: HashSet<char> = alphabet.iter().copied().collect();
         assert_eq!(unique.len(), 256, "each byte needs its own character");
-        assert_eq!(alphabet[usize::from(b' ')], 'Ġ', "GPT-2 maps the space byte to U+0120");
+        assert_eq!(
+            alphabet[usize::from(b' ')],
+            'Ġ',
+            "GPT-2 maps the space byte to U+0120"
+        );
         assert_eq!(alphabet[usize::from(b'a')], 'a');
     }
 }

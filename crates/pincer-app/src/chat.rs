@@ -4,7 +4,9 @@ use crate::judging::ChatInProgress;
 use crate::learning::{record_turn, TurnRecording};
 use crate::{blocking, App, AppError, Result};
 use futures::{Stream, StreamExt};
-use pincer_inference::{ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role};
+use pincer_inference::{
+    ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role,
+};
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, TokenRecord};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -113,16 +115,28 @@ impl App {
         let store = Arc::clone(self.store());
         let key = call.session_key.clone();
         let source = call.source.clone();
-        let title = call.request.messages.iter().find(|m| m.role == Role::User).map(|m| title_from(&m.content));
+        let title = call
+            .request
+            .messages
+            .iter()
+            .find(|m| m.role == Role::User)
+            .map(|m| title_from(&m.content));
         let existing = call.session_id.clone();
         let session = blocking(move || match existing {
             Some(id) => Ok(store.session(&id)?),
-            None => Ok(store.create_session(NewSession { client_key: key, source, title })?),
+            None => Ok(store.create_session(NewSession {
+                client_key: key,
+                source,
+                title,
+            })?),
         })
         .await?;
         let learning = match call.side_turn {
             true => None,
-            false => self.begin_learning(&session.id, &call.learning_source, &call.request.messages).await,
+            false => {
+                self.begin_learning(&session.id, &call.learning_source, &call.request.messages)
+                    .await
+            }
         };
         if learning.is_some() {
             // Training needs each answer token's log-probability under the
@@ -144,7 +158,13 @@ impl App {
         }
         let mut sources = Vec::new();
         if call.with_memory {
-            let question = call.request.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.clone());
+            let question = call
+                .request
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::User)
+                .map(|m| m.content.clone());
             if let Some(question) = question {
                 let (section, found) = self.memory_context(question).await;
                 system.extend(section);
@@ -152,7 +172,13 @@ impl App {
             }
         }
         if !system.is_empty() {
-            call.request.messages.insert(0, ChatMessage { role: Role::System, content: system.join("\n\n") });
+            call.request.messages.insert(
+                0,
+                ChatMessage {
+                    role: Role::System,
+                    content: system.join("\n\n"),
+                },
+            );
         }
         // The model never sees a secret, so it cannot repeat one (into a
         // saved answer, a tool call or, later, a cloud request).
@@ -181,13 +207,22 @@ impl App {
             _chatting: chatting,
         };
         tokio::spawn(recorder.run(generation, sender));
-        Ok(ChatStream { session_id: session.id, receiver, saved: Some(saved), sources })
+        Ok(ChatStream {
+            session_id: session.id,
+            receiver,
+            saved: Some(saved),
+            sources,
+        })
     }
 }
 
 /// A session title from the first words of a message.
 pub(crate) fn title_from(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("New chat");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("New chat");
     let mut title: String = line.chars().take(60).collect();
     if line.chars().count() > 60 {
         title.push('…');
@@ -227,12 +262,26 @@ impl Recorder {
             let mut text = None;
             let mut token = None;
             match &event {
-                Ok(GenerationEvent::Delta { text: piece, logprob }) => {
+                Ok(GenerationEvent::Delta {
+                    text: piece,
+                    logprob,
+                }) => {
                     text = Some(piece.clone());
-                    token = logprob.as_ref().map(|l| TokenRecord { id: l.id, text: piece.clone(), logprob: l.logprob });
+                    token = logprob.as_ref().map(|l| TokenRecord {
+                        id: l.id,
+                        text: piece.clone(),
+                        logprob: l.logprob,
+                    });
                 }
-                Ok(GenerationEvent::Finished { reason, stats }) => outcome = Some((reason.clone(), stats.clone())),
-                Err(error) => outcome = Some((FinishReason::Other(format!("error: {error}")), GenerationStats::default())),
+                Ok(GenerationEvent::Finished { reason, stats }) => {
+                    outcome = Some((reason.clone(), stats.clone()))
+                }
+                Err(error) => {
+                    outcome = Some((
+                        FinishReason::Other(format!("error: {error}")),
+                        GenerationStats::default(),
+                    ))
+                }
             }
             if sender.send(event).await.is_err() {
                 break;
@@ -248,7 +297,13 @@ impl Recorder {
         // Dropping the generation now cancels it if it is still running.
         drop(generation);
         let (reason, stats) = outcome.unwrap_or_else(|| {
-            (FinishReason::Canceled, GenerationStats { completion_tokens: deltas, ..Default::default() })
+            (
+                FinishReason::Canceled,
+                GenerationStats {
+                    completion_tokens: deltas,
+                    ..Default::default()
+                },
+            )
         });
         let answer = NewMessage {
             role: "assistant".into(),
@@ -260,7 +315,8 @@ impl Recorder {
                 completion_tokens: Some(stats.completion_tokens as i64),
                 time_to_first_token_ms: (stats.time_to_first_token.as_nanos() > 0)
                     .then(|| stats.time_to_first_token.as_secs_f64() * 1000.0),
-                decode_tokens_per_second: (stats.decode_tokens_per_second > 0.0).then_some(stats.decode_tokens_per_second),
+                decode_tokens_per_second: (stats.decode_tokens_per_second > 0.0)
+                    .then_some(stats.decode_tokens_per_second),
             },
             sources: self.sources,
         };
@@ -276,9 +332,20 @@ impl Recorder {
             let learnable = recording.is_some();
             if let Some(recording) = recording {
                 let model = answer.stats.model.clone().unwrap_or_default();
-                record_turn(&store, recording, &session_id, message_id, &model, &answer.content, tokens);
+                record_turn(
+                    &store,
+                    recording,
+                    &session_id,
+                    message_id,
+                    &model,
+                    &answer.content,
+                    tokens,
+                );
             }
-            Ok::<_, pincer_store::StoreError>(Saved { message_id: Some(message_id), learnable })
+            Ok::<_, pincer_store::StoreError>(Saved {
+                message_id: Some(message_id),
+                learnable,
+            })
         })
         .await;
         let saved = match saved {

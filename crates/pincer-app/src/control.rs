@@ -113,7 +113,14 @@ impl App {
 fn request<T: DeserializeOwned>(command: &str, args: &Value) -> Result<T, ControlError> {
     let value = args.get("request").cloned().unwrap_or(Value::Null);
     serde_path_to_error::deserialize(value).map_err(|error| {
-        ControlError::new(ErrorKind::InvalidInput, format!("`{command}` got a bad `request.{}`: {}", error.path(), error.inner()))
+        ControlError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "`{command}` got a bad `request.{}`: {}",
+                error.path(),
+                error.inner()
+            ),
+        )
     })
 }
 
@@ -123,45 +130,80 @@ fn json<T: serde::Serialize>(value: T) -> Result<Value, ControlError> {
 
 /// Runs `command` with Tauri-shaped `args`. `sink` receives the events of
 /// `send_message`; other commands ignore it.
-pub async fn dispatch(app: &App, command: &str, args: Value, sink: Option<EventSink>) -> Result<Value, ControlError> {
+pub async fn dispatch(
+    app: &App,
+    command: &str,
+    args: Value,
+    sink: Option<EventSink>,
+) -> Result<Value, ControlError> {
     let a = &args;
     match command {
         "app_info" => json(app.app_info()),
         "list_sessions" => json(app.list_sessions().await?),
-        "create_session" => json(app.create_session(request::<CreateSession>(command, a)?.title).await?),
+        "create_session" => json(
+            app.create_session(request::<CreateSession>(command, a)?.title)
+                .await?,
+        ),
         "rename_session" => {
             let r: RenameSession = request(command, a)?;
             json(app.rename_session(r.session_id, r.title).await?)
         }
-        "delete_session" => json(app.delete_session(request::<SessionRef>(command, a)?.session_id).await?),
-        "session_messages" => json(app.session_messages(request::<SessionRef>(command, a)?.session_id).await?),
+        "delete_session" => json(
+            app.delete_session(request::<SessionRef>(command, a)?.session_id)
+                .await?,
+        ),
+        "session_messages" => json(
+            app.session_messages(request::<SessionRef>(command, a)?.session_id)
+                .await?,
+        ),
         "send_message" => {
             let sink = sink.unwrap_or_else(|| Box::new(|_| true));
             json(app.send_message(request(command, a)?, sink).await?)
         }
-        "stop_generation" => json(app.stop_generation(&request::<SessionRef>(command, a)?.session_id)),
+        "stop_generation" => {
+            json(app.stop_generation(&request::<SessionRef>(command, a)?.session_id))
+        }
         "halt_agent" => json(app.halt()),
         "resume_agent" => json(app.resume()),
         "list_catalog" => json(app.catalog()),
         "start_download" => json(app.start_download(&request::<CatalogRef>(command, a)?.id)?),
         "pause_download" => json(app.pause_download(&request::<CatalogRef>(command, a)?.id)?),
         "cancel_download" => json(app.cancel_download(&request::<CatalogRef>(command, a)?.id)?),
-        "load_model" => json(app.load_model(request::<LoadModel>(command, a)?.path).await?),
+        "load_model" => json(
+            app.load_model(request::<LoadModel>(command, a)?.path)
+                .await?,
+        ),
         "unload_model" => json(app.unload_model()),
-        "read_soul_file" => json(app.read_soul_file(request::<SoulFileRef>(command, a)?.file).await?),
+        "read_soul_file" => json(
+            app.read_soul_file(request::<SoulFileRef>(command, a)?.file)
+                .await?,
+        ),
         "save_soul_file" => {
             let r: SaveSoulFile = request(command, a)?;
             json(app.save_soul_file(r.file, r.content).await?)
         }
-        "soul_history" => json(app.soul_history(request::<SoulFileRef>(command, a)?.file).await?),
-        "restore_soul_version" => json(app.restore_soul_version(request::<SoulVersionRef>(command, a)?.version_id).await?),
+        "soul_history" => json(
+            app.soul_history(request::<SoulFileRef>(command, a)?.file)
+                .await?,
+        ),
+        "restore_soul_version" => json(
+            app.restore_soul_version(request::<SoulVersionRef>(command, a)?.version_id)
+                .await?,
+        ),
         "soul_changes" => json(app.soul_changes().await?),
-        "decide_soul_change" => json(app.decide_soul_change(request::<SoulDecision>(command, a)?).await?),
+        "decide_soul_change" => json(
+            app.decide_soul_change(request::<SoulDecision>(command, a)?)
+                .await?,
+        ),
         "audit_query" => json(app.audit_query(request::<AuditQuery>(command, a)?).await?),
-        "audit_export" => json(app.audit_export(request::<AuditExportRequest>(command, a)?.format).await?),
+        "audit_export" => json(
+            app.audit_export(request::<AuditExportRequest>(command, a)?.format)
+                .await?,
+        ),
         "security_overview" => json(app.security_overview().await?),
         "set_soul_sealed" => {
-            app.set_soul_sealed(request::<SealRequest>(command, a)?.on).await?;
+            app.set_soul_sealed(request::<SealRequest>(command, a)?.on)
+                .await?;
             json(app.security_overview().await?)
         }
         "get_settings" => json(app.settings_view()),
@@ -174,17 +216,32 @@ pub async fn dispatch(app: &App, command: &str, args: Value, sink: Option<EventS
             let r: AddMemorySource = request(command, a)?;
             json(app.memory_add_source(r.path, r.provenance).await?)
         }
-        "memory_forget_source" => json(app.memory_forget_source(request::<MemorySourceRef>(command, a)?.id).await?),
+        "memory_forget_source" => json(
+            app.memory_forget_source(request::<MemorySourceRef>(command, a)?.id)
+                .await?,
+        ),
         "memory_reindex" => json(app.memory_reindex()?),
-        "memory_read_file" => json(app.memory_read_file(request::<MemoryFileRef>(command, a)?.path).await?),
-        "memory_remember" => json(app.memory_remember(request::<Remember>(command, a)?.text).await?),
+        "memory_read_file" => json(
+            app.memory_read_file(request::<MemoryFileRef>(command, a)?.path)
+                .await?,
+        ),
+        "memory_remember" => json(
+            app.memory_remember(request::<Remember>(command, a)?.text)
+                .await?,
+        ),
         "memory_download_embedder" => json(app.download_embedder().await?),
         "data_overview" => json(app.data_overview().await?),
         "set_consent" => json(app.set_consent(request(command, a)?).await?),
         "list_trajectories" => json(app.list_trajectories(request(command, a)?).await?),
-        "open_trajectory" => json(app.open_trajectory(request::<TrajectoryRef>(command, a)?.id).await?),
+        "open_trajectory" => json(
+            app.open_trajectory(request::<TrajectoryRef>(command, a)?.id)
+                .await?,
+        ),
         "delete_training_data" => json(app.delete_training_data(request(command, a)?).await?),
         "give_feedback" => json(app.give_feedback(request(command, a)?).await?),
-        other => Err(ControlError::new(ErrorKind::NotFound, format!("there is no command `{other}`"))),
+        other => Err(ControlError::new(
+            ErrorKind::NotFound,
+            format!("there is no command `{other}`"),
+        )),
     }
 }

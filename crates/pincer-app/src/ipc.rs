@@ -6,11 +6,12 @@
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
 pub use crate::training_view::{
-    ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent, SourceData, TrajectoryQuery, TrajectoryRef,
-    TrajectorySummary, TrajectoryView, VoteView,
+    ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent,
+    SourceData, TrajectoryQuery, TrajectoryRef, TrajectorySummary, TrajectoryView, VoteView,
 };
 pub use crate::trust::{
-    AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity, SealRequest, SecretView, SecurityView,
+    AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity,
+    SealRequest, SecretView, SecurityView,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -52,7 +53,10 @@ pub enum ErrorKind {
 impl ControlError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 use crate::training_data::prompt_messages;
 use crate::{blocking, App, AppError, Result};
 use futures::StreamExt;
-use pincer_inference::{ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError, ModelSource, Role};
+use pincer_inference::{
+    ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError,
+    ModelSource, Role,
+};
 use pincer_store::{Judgment, Trajectory, Vote};
 use pincer_training::judge;
 use std::path::PathBuf;
@@ -46,7 +49,11 @@ pub(crate) struct ChatInProgress(Arc<Judging>);
 
 impl Drop for ChatInProgress {
     fn drop(&mut self) {
-        *self.0.last_chat_ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        *self
+            .0
+            .last_chat_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if self.0.chatting.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.wake.notify_one();
         }
@@ -73,8 +80,13 @@ impl Judging {
 
     /// How much longer the background judge should wait after the last answer.
     fn quiet_left(&self) -> Option<Duration> {
-        let ended = (*self.last_chat_ended.lock().unwrap_or_else(|e| e.into_inner()))?;
-        QUIET_AFTER_CHAT.checked_sub(ended.elapsed()).filter(|left| !left.is_zero())
+        let ended = (*self
+            .last_chat_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()))?;
+        QUIET_AFTER_CHAT
+            .checked_sub(ended.elapsed())
+            .filter(|left| !left.is_zero())
     }
 
     fn chatting(&self) -> bool {
@@ -136,7 +148,10 @@ impl App {
                 break;
             }
             let store = self.store().clone();
-            let Some(turn) = blocking(move || Ok(store.trajectories_to_judge(1)?.pop())).await? else { break };
+            let Some(turn) = blocking(move || Ok(store.trajectories_to_judge(1)?.pop())).await?
+            else {
+                break;
+            };
             match self.judge_turn(&turn).await? {
                 Some(_) => judged += 1,
                 None => break,
@@ -176,8 +191,19 @@ impl App {
         let context = prompt_messages(turn);
         let next_kind = turn.next_kind.clone().unwrap_or_default();
         let next_text = turn.next_text.clone().unwrap_or_default();
-        let asked = judge::prompt(&judge::Turn { context: &context, answer: &turn.turn.response, next_kind: &next_kind, next_text: &next_text });
-        let messages: Vec<ChatMessage> = asked.into_iter().map(|m| ChatMessage { role: role(&m.role), content: m.content }).collect();
+        let asked = judge::prompt(&judge::Turn {
+            context: &context,
+            answer: &turn.turn.response,
+            next_kind: &next_kind,
+            next_text: &next_text,
+        });
+        let messages: Vec<ChatMessage> = asked
+            .into_iter()
+            .map(|m| ChatMessage {
+                role: role(&m.role),
+                content: m.content,
+            })
+            .collect();
         let mut votes = Vec::new();
         for sample in 0..u64::from(self.judge_samples()) {
             let request = GenerationRequest {
@@ -196,9 +222,11 @@ impl App {
                 Ok(None) => return Ok(None),
                 // A turn the judge model cannot take (its prompt does not
                 // fit) is a 0 vote, so it never blocks the queue.
-                Err(AppError::Inference(InferenceError::InvalidRequest(why))) => {
-                    votes.push(Vote { score: 0, reasoning: format!("the judge could not take this turn: {why}"), hint: None })
-                }
+                Err(AppError::Inference(InferenceError::InvalidRequest(why))) => votes.push(Vote {
+                    score: 0,
+                    reasoning: format!("the judge could not take this turn: {why}"),
+                    hint: None,
+                }),
                 Err(error) => return Err(error),
             }
         }
@@ -215,7 +243,8 @@ impl App {
                 Err(pincer_store::StoreError::NotFound { .. }) => (None, None),
                 Err(error) => return Err(error.into()),
             };
-            let judgment = judge::decide(votes, feedback.as_deref(), edited.as_deref(), &judge_name);
+            let judgment =
+                judge::decide(votes, feedback.as_deref(), edited.as_deref(), &judge_name);
             Ok((store.record_judgment(id, &judgment)?, judgment))
         })
         .await?;
@@ -233,7 +262,11 @@ impl App {
 
     /// One judge sample's text; `None` when it gave way to a chat (the
     /// sample is dropped, which cancels it) or the engine was full.
-    async fn judge_sample(&self, engine: &Engine, request: GenerationRequest) -> Result<Option<String>> {
+    async fn judge_sample(
+        &self,
+        engine: &Engine,
+        request: GenerationRequest,
+    ) -> Result<Option<String>> {
         let judging = &self.inner.judging;
         let began = judging.chat_began.notified();
         tokio::pin!(began);

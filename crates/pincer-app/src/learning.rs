@@ -4,7 +4,10 @@
 //! supplies the next state the judge scores it by.
 
 use crate::training_data::TrainingData;
-use crate::training_view::{DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrajectoryQuery, TrajectorySummary, TrajectoryView};
+use crate::training_view::{
+    DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrajectoryQuery, TrajectorySummary,
+    TrajectoryView,
+};
 use crate::{blocking, App, Result};
 use pincer_inference::{ChatMessage, Role};
 use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
@@ -30,7 +33,10 @@ fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, &str)> {
         Role::User => "user_reply",
         Role::Tool => {
             let head = last.content.trim_start().to_ascii_lowercase();
-            if head.starts_with("error") || head.starts_with("{\"error\"") || head.starts_with("traceback") {
+            if head.starts_with("error")
+                || head.starts_with("{\"error\"")
+                || head.starts_with("traceback")
+            {
                 "tool_error"
             } else {
                 "tool_result"
@@ -73,7 +79,12 @@ impl App {
     /// next state to the session's previous turn (and wakes the judge), and
     /// returns the grant this turn is recorded under, if training consent is
     /// in force for the session or, failing a decision there, for `source`.
-    pub(crate) async fn begin_learning(&self, session_id: &str, source: &str, messages: &[ChatMessage]) -> Option<Consent> {
+    pub(crate) async fn begin_learning(
+        &self,
+        session_id: &str,
+        source: &str,
+        messages: &[ChatMessage],
+    ) -> Option<Consent> {
         let store = self.store().clone();
         let session = session_id.to_string();
         let source = source.to_string();
@@ -97,11 +108,20 @@ impl App {
 
     /// The learning records' operations, done by `by` (`ui`, `cli`, `api`).
     pub fn training_data(&self, by: &'static str) -> TrainingData {
-        TrainingData::new(self.store().clone(), self.inner.security.clone(), by, self.judge_samples(), self.inner.judging.verdicts.clone())
+        TrainingData::new(
+            self.store().clone(),
+            self.inner.security.clone(),
+            by,
+            self.judge_samples(),
+            self.inner.judging.verdicts.clone(),
+        )
     }
 
     /// Runs one of the UI's training-data operations off the async threads.
-    async fn with_training_data<T: Send + 'static>(&self, work: impl FnOnce(&TrainingData) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn with_training_data<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&TrainingData) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let data = self.training_data("ui");
         blocking(move || work(&data)).await
     }
@@ -121,7 +141,10 @@ impl App {
     }
 
     /// Records, newest first.
-    pub async fn list_trajectories(&self, query: TrajectoryQuery) -> Result<Vec<TrajectorySummary>> {
+    pub async fn list_trajectories(
+        &self,
+        query: TrajectoryQuery,
+    ) -> Result<Vec<TrajectorySummary>> {
         self.with_training_data(|data| data.list(query)).await
     }
 
@@ -137,7 +160,9 @@ impl App {
 
     /// Thumbs or an edit on an answer in the chat.
     pub async fn give_feedback(&self, request: GiveFeedback) -> Result<TrajectorySummary> {
-        let summary = self.with_training_data(|data| data.feedback(request)).await?;
+        let summary = self
+            .with_training_data(|data| data.feedback(request))
+            .await?;
         self.inner.judging.wake();
         Ok(summary)
     }
@@ -149,15 +174,33 @@ mod tests {
     use pincer_inference::{ChatMessage, Role};
 
     fn message(role: Role, content: &str) -> ChatMessage {
-        ChatMessage { role, content: content.into() }
+        ChatMessage {
+            role,
+            content: content.into(),
+        }
     }
 
     #[test]
     fn the_last_message_names_the_next_state() {
-        assert_eq!(next_state(&[message(Role::User, "hi")]), Some(("user_reply", "hi")));
-        assert_eq!(next_state(&[message(Role::Tool, "{\"files\": 3}")]), Some(("tool_result", "{\"files\": 3}")));
-        assert_eq!(next_state(&[message(Role::Tool, "Error: no such file")]).map(|s| s.0), Some("tool_error"));
-        assert_eq!(next_state(&[message(Role::User, "x"), message(Role::Assistant, "prefill")]), None);
+        assert_eq!(
+            next_state(&[message(Role::User, "hi")]),
+            Some(("user_reply", "hi"))
+        );
+        assert_eq!(
+            next_state(&[message(Role::Tool, "{\"files\": 3}")]),
+            Some(("tool_result", "{\"files\": 3}"))
+        );
+        assert_eq!(
+            next_state(&[message(Role::Tool, "Error: no such file")]).map(|s| s.0),
+            Some("tool_error")
+        );
+        assert_eq!(
+            next_state(&[
+                message(Role::User, "x"),
+                message(Role::Assistant, "prefill")
+            ]),
+            None
+        );
         assert_eq!(next_state(&[]), None);
     }
 }

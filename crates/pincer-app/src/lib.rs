@@ -4,18 +4,18 @@
 #![deny(missing_docs)]
 
 mod chat;
-pub mod logging;
 mod control;
-mod memory;
 pub mod ipc;
 mod judging;
 mod learning;
+pub mod logging;
+mod memory;
 mod models;
 mod paths;
 mod protected;
+mod security;
 mod sessions;
 mod settings;
-mod security;
 mod soul;
 mod training_data;
 mod training_view;
@@ -24,14 +24,14 @@ mod turns;
 
 pub use chat::{ChatCall, ChatStream, Saved};
 pub use control::{dispatch, EventSink, COMMANDS};
-pub use settings::Settings;
-pub use training_data::{client_source, TrainingData, APP_SOURCE};
 pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
 pub use pincer_store as store;
-pub use security::{open_vault, Maintenance};
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
+pub use security::{open_vault, Maintenance};
+pub use settings::Settings;
+pub use training_data::{client_source, TrainingData, APP_SOURCE};
 
 use ipc::AppMode;
 use pincer_inference::{Engine, EngineOptions, InferenceError, ModelSource};
@@ -55,10 +55,14 @@ pub enum AppError {
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     /// Chat was asked for with no model loaded.
-    #[error("no model is loaded; open Models to load a local .gguf file or folder, or download one")]
+    #[error(
+        "no model is loaded; open Models to load a local .gguf file or folder, or download one"
+    )]
     NoModel,
     /// The owner halted the agent from the tray or the UI.
-    #[error("the agent is halted; choose Resume agent in the tray menu or the status bar to continue")]
+    #[error(
+        "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
+    )]
     Halted,
     /// A value the caller sent is out of range.
     #[error("{0}")]
@@ -111,11 +115,14 @@ impl AppError {
             Self::Inference(InferenceError::InvalidRequest(_)) => ErrorCode::InvalidRequest,
             Self::Inference(InferenceError::Busy { .. }) => ErrorCode::Busy,
             Self::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
-            Self::InvalidInput(_) | Self::Workspace(WorkspaceError::UnknownFile(_) | WorkspaceError::TooLarge { .. }) => {
+            Self::InvalidInput(_)
+            | Self::Workspace(WorkspaceError::UnknownFile(_) | WorkspaceError::TooLarge { .. }) => {
                 ErrorCode::InvalidRequest
             }
             Self::NoModel | Self::Halted => ErrorCode::Busy,
-            Self::Vault(pincer_vault::VaultError::InvalidName(_)) | Self::LeakBlocked { .. } => ErrorCode::InvalidRequest,
+            Self::Vault(pincer_vault::VaultError::InvalidName(_)) | Self::LeakBlocked { .. } => {
+                ErrorCode::InvalidRequest
+            }
             Self::Vault(pincer_vault::VaultError::Missing { .. }) => ErrorCode::NotFound,
             _ => ErrorCode::Internal,
         }
@@ -219,7 +226,11 @@ impl App {
 
     /// The loaded engine, if any.
     pub fn engine(&self) -> Option<Arc<Engine>> {
-        self.inner.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The loaded model's id, if a model is loaded.
@@ -249,7 +260,13 @@ impl App {
 
     /// The API token's text, for the owner to copy into a client.
     pub fn reveal_token(&self) -> String {
-        self.record("owner", "secret.use", pincer_vault::names::GATEWAY_TOKEN, "revealed", serde_json::json!({}));
+        self.record(
+            "owner",
+            "secret.use",
+            pincer_vault::names::GATEWAY_TOKEN,
+            "revealed",
+            serde_json::json!({}),
+        );
         self.inner.security.token().expose().to_string()
     }
 
@@ -268,32 +285,61 @@ impl App {
     /// when it matches, and a wrong one is audited.
     pub fn redeem_pairing_code(&self, presented: &str) -> Result<String> {
         let mut pairing = self.inner.pairing.lock().unwrap_or_else(|e| e.into_inner());
-        let valid = pairing.as_ref().is_some_and(|(code, expires)| code.matches(presented) && std::time::Instant::now() < *expires);
+        let valid = pairing.as_ref().is_some_and(|(code, expires)| {
+            code.matches(presented) && std::time::Instant::now() < *expires
+        });
         if !valid {
             drop(pairing);
-            self.record("client", "gateway.pair", "pairing code", "denied", serde_json::json!({}));
+            self.record(
+                "client",
+                "gateway.pair",
+                "pairing code",
+                "denied",
+                serde_json::json!({}),
+            );
             return Err(AppError::InvalidInput(
                 "this pairing code is wrong, used or expired; restart `pincer serve` for a new address, or paste the token `pincer token` prints".into(),
             ));
         }
         *pairing = None;
         drop(pairing);
-        self.record("client", "gateway.pair", "pairing code", "allowed", serde_json::json!({}));
+        self.record(
+            "client",
+            "gateway.pair",
+            "pairing code",
+            "allowed",
+            serde_json::json!({}),
+        );
         Ok(self.inner.security.token().expose().to_string())
     }
 
     /// Replaces the API token; the old one stops working at once.
     pub fn rotate_token(&self) -> Result<String> {
         let token = self.inner.security.rotate_token()?;
-        self.record("owner", "token.rotate", pincer_vault::names::GATEWAY_TOKEN, "done", serde_json::json!({}));
+        self.record(
+            "owner",
+            "token.rotate",
+            pincer_vault::names::GATEWAY_TOKEN,
+            "done",
+            serde_json::json!({}),
+        );
         Ok(token.expose().to_string())
     }
 
     /// Appends an event to the audit chain. `details` names things, never
     /// secret values. A failed append is logged and does not undo the
     /// action it describes.
-    pub fn record(&self, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        self.inner.security.audit(self.store(), actor, action, target, decision, details);
+    pub fn record(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) {
+        self.inner
+            .security
+            .audit(self.store(), actor, action, target, decision, details);
     }
 
     /// Picks up secrets set or deleted since the leak detector was built (by
@@ -335,12 +381,32 @@ impl App {
         if checked.leaks.is_empty() {
             return Ok(());
         }
-        let found: Vec<String> = checked.leaks.iter().map(|l| l.kind.label().to_string()).collect();
-        let destination = detector.redact(url.split('?').next().unwrap_or(url)).0.into_owned();
-        let decision = if checked.text.is_none() { "blocked" } else { "warned" };
-        self.record("guard", "leak.outbound", &destination, decision, serde_json::json!({ "found": found }));
+        let found: Vec<String> = checked
+            .leaks
+            .iter()
+            .map(|l| l.kind.label().to_string())
+            .collect();
+        let destination = detector
+            .redact(url.split('?').next().unwrap_or(url))
+            .0
+            .into_owned();
+        let decision = if checked.text.is_none() {
+            "blocked"
+        } else {
+            "warned"
+        };
+        self.record(
+            "guard",
+            "leak.outbound",
+            &destination,
+            decision,
+            serde_json::json!({ "found": found }),
+        );
         if checked.text.is_none() {
-            return Err(AppError::LeakBlocked { destination, found: found.join(", ") });
+            return Err(AppError::LeakBlocked {
+                destination,
+                found: found.join(", "),
+            });
         }
         Ok(())
     }
@@ -356,19 +422,33 @@ impl App {
         self.inner.halted.store(true, Ordering::SeqCst);
         self.inner.turns.stop_all();
         self.inner.judging.interrupt();
-        self.record("owner", "agent.halt", "agent", "done", serde_json::json!({}));
+        self.record(
+            "owner",
+            "agent.halt",
+            "agent",
+            "done",
+            serde_json::json!({}),
+        );
     }
 
     /// Lets the agent answer again after [`App::halt`].
     pub fn resume(&self) {
         self.inner.halted.store(false, Ordering::SeqCst);
         self.inner.judging.wake();
-        self.record("owner", "agent.resume", "agent", "done", serde_json::json!({}));
+        self.record(
+            "owner",
+            "agent.resume",
+            "agent",
+            "done",
+            serde_json::json!({}),
+        );
     }
 }
 
 /// Runs blocking store or file work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(join) => std::panic::resume_unwind(join.into_panic()),

@@ -41,7 +41,9 @@ impl Drop for RedactedLine {
         if !checked.leaks.is_empty() {
             detector.note_unaudited(Sink::Log, &checked.leaks);
         }
-        let out = checked.text.unwrap_or(std::borrow::Cow::Borrowed("[a log line was withheld: it carried a secret]\n"));
+        let out = checked.text.unwrap_or(std::borrow::Cow::Borrowed(
+            "[a log line was withheld: it carried a secret]\n",
+        ));
         let _ = std::io::stderr().lock().write_all(out.as_bytes());
     }
 }
@@ -51,5 +53,8 @@ impl Drop for RedactedLine {
 pub fn init(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(RedactingStderr)
+        .init();
 }

@@ -23,16 +23,26 @@ struct Download {
 }
 
 fn hub_file(entry: &CatalogEntry) -> HubFile {
-    HubFile { repo: entry.repo.into(), revision: "main".into(), file: entry.file.into(), sha256: entry.sha256.map(str::to_string) }
+    HubFile {
+        repo: entry.repo.into(),
+        revision: "main".into(),
+        file: entry.file.into(),
+        sha256: entry.sha256.map(str::to_string),
+    }
 }
 
 fn find_entry(id: &str) -> Result<&'static CatalogEntry> {
-    catalog::find(id).ok_or_else(|| AppError::InvalidInput(format!("`{id}` is not in the model catalog")))
+    catalog::find(id)
+        .ok_or_else(|| AppError::InvalidInput(format!("`{id}` is not in the model catalog")))
 }
 
 impl App {
     /// Loads a model into the engine, replacing the current one.
-    pub(crate) async fn load_engine(&self, source: ModelSource, id: Option<String>) -> Result<ActiveModel> {
+    pub(crate) async fn load_engine(
+        &self,
+        source: ModelSource,
+        id: Option<String>,
+    ) -> Result<ActiveModel> {
         let mut engine = Engine::load(source.clone(), self.inner.engine_options.clone()).await?;
         if let Some(id) = id {
             engine.set_id(id);
@@ -44,7 +54,8 @@ impl App {
 
     /// The model answering chats.
     pub fn active_model(&self) -> Option<ActiveModel> {
-        self.engine().map(|engine| describe(engine.source(), engine.id()))
+        self.engine()
+            .map(|engine| describe(engine.source(), engine.id()))
     }
 
     /// Checks and loads a local `.gguf` file or model folder; remembered for
@@ -52,7 +63,9 @@ impl App {
     pub async fn load_model(&self, path: String) -> Result<ActiveModel> {
         let path = PathBuf::from(path.trim());
         if path.as_os_str().is_empty() {
-            return Err(AppError::InvalidInput("give the path of a .gguf file or a model folder".into()));
+            return Err(AppError::InvalidInput(
+                "give the path of a .gguf file or a model folder".into(),
+            ));
         }
         let checked = path.clone();
         let target = path.display().to_string();
@@ -67,11 +80,23 @@ impl App {
         let active = match loaded {
             Ok(active) => active,
             Err(error) => {
-                self.record("owner", "model.load", &target, "failed", serde_json::json!({"error": error.to_string()}));
+                self.record(
+                    "owner",
+                    "model.load",
+                    &target,
+                    "failed",
+                    serde_json::json!({"error": error.to_string()}),
+                );
                 return Err(error);
             }
         };
-        self.record("owner", "model.load", &target, "done", serde_json::json!({"model": active.id}));
+        self.record(
+            "owner",
+            "model.load",
+            &target,
+            "done",
+            serde_json::json!({"model": active.id}),
+        );
         self.remember_model(&path);
         Ok(active)
     }
@@ -79,7 +104,13 @@ impl App {
     /// Unloads the model, freeing its memory; chats wait for a new one.
     pub fn unload_model(&self) {
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
-        self.record("owner", "model.unload", "model", "done", serde_json::json!({}));
+        self.record(
+            "owner",
+            "model.unload",
+            "model",
+            "done",
+            serde_json::json!({}),
+        );
     }
 
     /// The model loaded last time, if it is still there.
@@ -91,7 +122,12 @@ impl App {
     pub fn catalog(&self) -> Vec<CatalogModel> {
         let memory = Memory::current();
         let config = HubConfig::from_env();
-        let downloads = self.inner.downloads.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let downloads = self
+            .inner
+            .downloads
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         catalog::entries()
             .iter()
             .map(|entry| CatalogModel {
@@ -107,7 +143,9 @@ impl App {
                 .into(),
                 is_default: entry.id == catalog::DEFAULT_MODEL_ID,
                 local_path: hub::cached(&config, &hub_file(entry)).map(|p| p.display().to_string()),
-                download: downloads.get(entry.id).map(|d| d.view.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+                download: downloads
+                    .get(entry.id)
+                    .map(|d| d.view.lock().unwrap_or_else(|e| e.into_inner()).clone()),
             })
             .collect()
     }
@@ -116,10 +154,25 @@ impl App {
     /// continues from its partial file).
     pub fn start_download(&self, id: &str) -> Result<DownloadView> {
         let entry = find_entry(id)?;
-        let mut entries = self.inner.downloads.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .inner
+            .downloads
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = entries.get(entry.id) {
-            if existing.view.lock().unwrap_or_else(|e| e.into_inner()).state == "running" {
-                return Ok(existing.view.lock().unwrap_or_else(|e| e.into_inner()).clone());
+            if existing
+                .view
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .state
+                == "running"
+            {
+                return Ok(existing
+                    .view
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone());
             }
         }
         let view = Arc::new(Mutex::new(DownloadView {
@@ -143,7 +196,9 @@ impl App {
                 }
             };
             let result = match outbound_check(&hub::url(&config, &hub_file(entry))) {
-                Ok(()) => hub::download(&config, &hub_file(entry), &mut progress).await.map_err(AppError::from),
+                Ok(()) => hub::download(&config, &hub_file(entry), &mut progress)
+                    .await
+                    .map_err(AppError::from),
                 Err(error) => Err(error),
             };
             let mut view = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -161,7 +216,13 @@ impl App {
             }
         });
         let snapshot = view.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        entries.insert(entry.id.into(), Download { view, task: Some(task.abort_handle()) });
+        entries.insert(
+            entry.id.into(),
+            Download {
+                view,
+                task: Some(task.abort_handle()),
+            },
+        );
         Ok(snapshot)
     }
 
@@ -180,7 +241,12 @@ impl App {
 
     fn halt_download(&self, id: &str, state: &str) -> Result<DownloadView> {
         let entry = find_entry(id)?;
-        let mut entries = self.inner.downloads.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .inner
+            .downloads
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let download = entries
             .get_mut(entry.id)
             .ok_or_else(|| AppError::InvalidInput(format!("no download of `{id}` was started")))?;
@@ -197,7 +263,11 @@ impl App {
 
 fn describe(source: &ModelSource, id: &str) -> ActiveModel {
     match source {
-        ModelSource::Gguf { path, architecture, quantization } => ActiveModel {
+        ModelSource::Gguf {
+            path,
+            architecture,
+            quantization,
+        } => ActiveModel {
             id: id.into(),
             path: display(path),
             format: "gguf".into(),

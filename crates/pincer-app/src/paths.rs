@@ -13,5 +13,7 @@ pub fn resolve_data_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("PINCER_DATA_DIR").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    dirs::data_dir().map(|d| d.join("pincer")).ok_or(AppError::NoDataDir)
+    dirs::data_dir()
+        .map(|d| d.join("pincer"))
+        .ok_or(AppError::NoDataDir)
 }

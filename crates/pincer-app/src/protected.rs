@@ -29,14 +29,26 @@ impl Protected {
     /// without a recorded version (a new install, or a file this version
     /// protects for the first time) has its text on disk recorded as its
     /// first accepted version.
-    pub(crate) fn open(store: Arc<Store>, dir: &Path, security: Arc<Security>, sealed: bool) -> Result<Arc<Self>> {
+    pub(crate) fn open(
+        store: Arc<Store>,
+        dir: &Path,
+        security: Arc<Security>,
+        sealed: bool,
+    ) -> Result<Arc<Self>> {
         let (workspace, _created) = Workspace::open(dir)?;
-        let protected = Arc::new(Self { store, workspace, security, lock: Mutex::new(()) });
+        let protected = Arc::new(Self {
+            store,
+            workspace,
+            security,
+            lock: Mutex::new(()),
+        });
         protected.install_sealing(sealed);
         for &file in PROTECTED_FILES {
             if protected.store.latest_soul_version(file)?.is_none() {
                 let text = protected.workspace.read(file)?;
-                protected.store.record_soul_version(file, &text, "default")?;
+                protected
+                    .store
+                    .record_soul_version(file, &text, "default")?;
             }
         }
         protected.apply_sealing(sealed)?;
@@ -51,8 +63,16 @@ impl Protected {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn record(&self, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        self.security.audit(&self.store, actor, action, target, decision, details);
+    fn record(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) {
+        self.security
+            .audit(&self.store, actor, action, target, decision, details);
     }
 
     /// The accepted text of `file` and whether the disk differs from it. A
@@ -61,7 +81,10 @@ impl Protected {
     /// else) falls back to the accepted text.
     pub(crate) fn accepted_text(&self, file: &str) -> Result<(String, bool)> {
         let _held = self.guard();
-        let (latest, text) = match (self.store.latest_soul_version(file)?, self.workspace.read(file)) {
+        let (latest, text) = match (
+            self.store.latest_soul_version(file)?,
+            self.workspace.read(file),
+        ) {
             (None, Ok(text)) => {
                 self.store.record_soul_version(file, &text, "default")?;
                 return Ok((text, false));
@@ -78,10 +101,18 @@ impl Protected {
             return Ok((text, false));
         }
         let known = self.store.pending_soul_proposals(Some(file))?;
-        if !known.iter().any(|p| p.origin == "external" && p.sha256 == sha256) {
+        if !known
+            .iter()
+            .any(|p| p.origin == "external" && p.sha256 == sha256)
+        {
             // Only the newest outside text waits; an older one is replaced.
             self.store.supersede_soul_proposals(file, "external")?;
-            let change = self.store.propose_soul_change(file, &text, "external", "changed on disk outside Pincer")?;
+            let change = self.store.propose_soul_change(
+                file,
+                &text,
+                "external",
+                "changed on disk outside Pincer",
+            )?;
             self.record(
                 "system",
                 "soul.changed_outside",
@@ -111,7 +142,13 @@ impl Protected {
         let version = self.store.record_soul_version(file, content, origin)?;
         // The owner's text replaces whatever was found on disk.
         self.store.supersede_soul_proposals(file, "external")?;
-        self.record("owner", "soul.save", file, "done", serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}));
+        self.record(
+            "owner",
+            "soul.save",
+            file,
+            "done",
+            serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}),
+        );
         Ok(version)
     }
 
@@ -139,7 +176,13 @@ impl Protected {
         self.install_sealing(on);
         let rewritten = self.apply_sealing(on)?;
         let action = if on { "soul.seal" } else { "soul.unseal" };
-        self.record("owner", action, "protected files", "done", serde_json::json!({"rewritten": rewritten}));
+        self.record(
+            "owner",
+            action,
+            "protected files",
+            "done",
+            serde_json::json!({"rewritten": rewritten}),
+        );
         Ok(rewritten)
     }
 
@@ -157,7 +200,9 @@ impl Protected {
         let _held = self.guard();
         let mut rewritten = self.store.reseal_soul_history(on)?;
         for &file in PROTECTED_FILES {
-            let Ok(text) = self.workspace.read(file) else { continue };
+            let Ok(text) = self.workspace.read(file) else {
+                continue;
+            };
             let present = self.workspace.path(file)?.exists();
             let accepted = self.store.latest_soul_version(file)?;
             let matches = accepted.is_some_and(|v| v.sha256 == pincer_store::content_sha256(&text));
@@ -180,7 +225,9 @@ impl Protected {
     pub(crate) fn is_memory_file(&self, path: &Path) -> bool {
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         path.file_name().is_some_and(|n| n == MEMORY_FILE)
-            && path.parent().is_some_and(|parent| canonical(parent) == canonical(self.workspace.dir()))
+            && path
+                .parent()
+                .is_some_and(|parent| canonical(parent) == canonical(self.workspace.dir()))
     }
 }
 

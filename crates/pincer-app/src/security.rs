@@ -36,14 +36,19 @@ pub(crate) struct Security {
 
 impl std::fmt::Debug for Security {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Security").field("vault", &self.vault).finish_non_exhaustive()
+        f.debug_struct("Security")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
     }
 }
 
 /// The keychain namespace of the install in `data_dir`, made on first use.
 fn vault_id(data_dir: &Path) -> Result<String> {
     let path = data_dir.join(VAULT_ID_FILE);
-    let io = |source| AppError::Io { context: format!("reading {}", path.display()), source };
+    let io = |source| AppError::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    };
     match std::fs::read_to_string(&path) {
         Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
         Ok(_) => {}
@@ -78,8 +83,21 @@ fn audit(store: &Store, action: &str, target: &str, decision: &str, details: ser
     audit_as(store, "system", action, target, decision, details);
 }
 
-fn audit_as(store: &Store, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-    let event = AuditEvent { actor: actor.into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+fn audit_as(
+    store: &Store,
+    actor: &str,
+    action: &str,
+    target: &str,
+    decision: &str,
+    details: serde_json::Value,
+) {
+    let event = AuditEvent {
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        decision: decision.into(),
+        details,
+    };
     if let Err(error) = store.audit(event) {
         tracing::error!(%error, action, "could not append to the audit log");
     }
@@ -92,15 +110,29 @@ pub(crate) fn gateway_token(vault: &Vault, data_dir: &Path, store: &Store) -> Re
     let legacy_text = match std::fs::read_to_string(&legacy) {
         Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(AppError::Io { context: format!("reading {}", legacy.display()), source }),
+        Err(source) => {
+            return Err(AppError::Io {
+                context: format!("reading {}", legacy.display()),
+                source,
+            })
+        }
     };
     let remove_legacy = || {
-        std::fs::remove_file(&legacy).map_err(|source| AppError::Io { context: format!("removing {}", legacy.display()), source })
+        std::fs::remove_file(&legacy).map_err(|source| AppError::Io {
+            context: format!("removing {}", legacy.display()),
+            source,
+        })
     };
     if let Some(token) = vault.get(names::GATEWAY_TOKEN)? {
         if legacy.exists() {
             remove_legacy()?;
-            audit(store, "token.migrate", LEGACY_TOKEN_FILE, "removed", serde_json::json!({"reason": "the vault already holds the token"}));
+            audit(
+                store,
+                "token.migrate",
+                LEGACY_TOKEN_FILE,
+                "removed",
+                serde_json::json!({"reason": "the vault already holds the token"}),
+            );
         }
         return Ok(token);
     }
@@ -109,11 +141,22 @@ pub(crate) fn gateway_token(vault: &Vault, data_dir: &Path, store: &Store) -> Re
             let token = Secret::new(text);
             vault.set(names::GATEWAY_TOKEN, &token)?;
             remove_legacy()?;
-            tracing::info!("moved the gateway token from {} into the OS keychain", legacy.display());
-            audit(store, "token.migrate", LEGACY_TOKEN_FILE, "moved", serde_json::json!({"to": "keychain"}));
+            tracing::info!(
+                "moved the gateway token from {} into the OS keychain",
+                legacy.display()
+            );
+            audit(
+                store,
+                "token.migrate",
+                LEGACY_TOKEN_FILE,
+                "moved",
+                serde_json::json!({"to": "keychain"}),
+            );
             Ok(token)
         }
-        _ => Ok(vault.get_or_create(names::GATEWAY_TOKEN, || Secret::random_hex("pincer-", 32))?.0),
+        _ => Ok(vault
+            .get_or_create(names::GATEWAY_TOKEN, || Secret::random_hex("pincer-", 32))?
+            .0),
     }
 }
 
@@ -123,9 +166,16 @@ impl Security {
     pub(crate) fn open(data_dir: &Path, store: &Arc<Store>) -> Result<Self> {
         let vault = open_vault(data_dir)?;
         let token = gateway_token(&vault, data_dir, store)?;
-        let (master_key, created) = vault.get_or_create(names::MASTER_KEY, || Secret::random_hex("", 32))?;
+        let (master_key, created) =
+            vault.get_or_create(names::MASTER_KEY, || Secret::random_hex("", 32))?;
         if created {
-            audit(store, "secret.create", names::MASTER_KEY, "done", serde_json::json!({}));
+            audit(
+                store,
+                "secret.create",
+                names::MASTER_KEY,
+                "done",
+                serde_json::json!({}),
+            );
         }
         let security = Self {
             vault,
@@ -144,14 +194,27 @@ impl Security {
     pub(crate) fn refresh_detector(&self) -> Result<()> {
         let mut secrets: Vec<(String, Secret)> = Vec::new();
         // The two managed secrets are held already; the rest are read once.
-        for info in self.vault.list()?.into_iter().filter(|info| !MANAGED.contains(&info.name.as_str())) {
+        for info in self
+            .vault
+            .list()?
+            .into_iter()
+            .filter(|info| !MANAGED.contains(&info.name.as_str()))
+        {
             if let Some(value) = self.vault.get(&info.name)? {
                 secrets.push((info.name, value));
             }
         }
-        secrets.push((names::GATEWAY_TOKEN.into(), self.token.read().unwrap_or_else(|e| e.into_inner()).clone()));
+        secrets.push((
+            names::GATEWAY_TOKEN.into(),
+            self.token.read().unwrap_or_else(|e| e.into_inner()).clone(),
+        ));
         secrets.push((names::MASTER_KEY.into(), self.master_key.clone()));
-        let build = || LeakDetector::new(secrets.iter().map(|(n, s)| (n.as_str(), s)), LeakPolicy::default());
+        let build = || {
+            LeakDetector::new(
+                secrets.iter().map(|(n, s)| (n.as_str(), s)),
+                LeakPolicy::default(),
+            )
+        };
         self.detector.replace(build());
         pincer_guard::for_logs().replace(build());
         Ok(())
@@ -199,11 +262,25 @@ impl Security {
         self.checkpoint(store)?;
         let records = store.all_audit_records()?;
         let text = export_text(&records, format)?;
-        audit_as(store, "owner", "audit.export", format, "done", serde_json::json!({"records": records.len(), "by": by}));
+        audit_as(
+            store,
+            "owner",
+            "audit.export",
+            format,
+            "done",
+            serde_json::json!({"records": records.len(), "by": by}),
+        );
         let checked = self.detector.current().check(Sink::Export, &text);
         if !checked.leaks.is_empty() {
             let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
-            audit_as(store, "guard", "leak.redacted", "export", "redacted", serde_json::json!({"found": found}));
+            audit_as(
+                store,
+                "guard",
+                "leak.redacted",
+                "export",
+                "redacted",
+                serde_json::json!({"found": found}),
+            );
         }
         Ok(checked.text.map(|t| t.into_owned()).unwrap_or_default())
     }
@@ -218,7 +295,8 @@ impl Security {
     }
 
     fn derived_key(&self, purpose: &[u8]) -> [u8; 32] {
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.master_key.expose().as_bytes()).expect("any key length");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.master_key.expose().as_bytes())
+            .expect("any key length");
         mac.update(purpose);
         mac.finalize().into_bytes().into()
     }
@@ -227,8 +305,22 @@ impl Security {
     /// head is signed and anchored. Log lines redacted since the last record
     /// are audited too (the log writer cannot reach the database). Auditing
     /// never fails the action it records: a failure is logged.
-    pub(crate) fn audit(&self, store: &Store, actor: &str, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        let event = AuditEvent { actor: actor.into(), action: action.into(), target: target.into(), decision: decision.into(), details };
+    pub(crate) fn audit(
+        &self,
+        store: &Store,
+        actor: &str,
+        action: &str,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) {
+        let event = AuditEvent {
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            decision: decision.into(),
+            details,
+        };
         match store.audit(event) {
             Ok(record) if record.seq % AUDIT_CHECKPOINT_EVERY == 0 => {
                 if let Err(error) = self.checkpoint(store) {
@@ -240,7 +332,14 @@ impl Security {
         }
         for (sink, found) in pincer_guard::for_logs().take_unaudited() {
             let sink = format!("{sink:?}").to_lowercase();
-            audit_as(store, "guard", "leak.redacted", &sink, "redacted", serde_json::json!({ "found": found }));
+            audit_as(
+                store,
+                "guard",
+                "leak.redacted",
+                &sink,
+                "redacted",
+                serde_json::json!({ "found": found }),
+            );
         }
     }
 
@@ -250,7 +349,9 @@ impl Security {
     /// lost its record, it stays put and verification keeps saying so.
     pub(crate) fn checkpoint(&self, store: &Store) -> Result<()> {
         store.audit_checkpoint(&self.checkpoint_key())?;
-        let Some(head) = store.latest_audit_checkpoint()? else { return Ok(()) };
+        let Some(head) = store.latest_audit_checkpoint()? else {
+            return Ok(());
+        };
         let mut anchored = self.anchored.lock().unwrap_or_else(|e| e.into_inner());
         if *anchored == Some(head.seq) || self.vault.backend() != VaultBackend::Keychain {
             return Ok(());
@@ -261,15 +362,22 @@ impl Security {
                 return Ok(());
             }
         }
-        let anchor = AuditAnchor { seq: head.seq, hash: head.hash };
-        self.vault.set(names::AUDIT_ANCHOR, &Secret::new(anchor.encode()))?;
+        let anchor = AuditAnchor {
+            seq: head.seq,
+            hash: head.hash,
+        };
+        self.vault
+            .set(names::AUDIT_ANCHOR, &Secret::new(anchor.encode()))?;
         *anchored = Some(anchor.seq);
         Ok(())
     }
 
     /// The anchor kept in the keychain, if any.
     fn anchor(&self) -> Result<Option<AuditAnchor>> {
-        Ok(self.vault.get(names::AUDIT_ANCHOR)?.and_then(|text| AuditAnchor::decode(text.expose())))
+        Ok(self
+            .vault
+            .get(names::AUDIT_ANCHOR)?
+            .and_then(|text| AuditAnchor::decode(text.expose())))
     }
 
     /// Verifies the chain, its signed checkpoints and the keychain's anchor.
@@ -282,8 +390,14 @@ impl Security {
 pub(crate) fn check_owner_may_change(name: &str) -> Result<()> {
     names::validate(name)?;
     if MANAGED.contains(&name) {
-        let how = if name == names::GATEWAY_TOKEN { "rotate it in Settings → Gateway" } else { "Pincer makes and keeps it" };
-        return Err(AppError::InvalidInput(format!("'{name}' is managed by Pincer; {how}")));
+        let how = if name == names::GATEWAY_TOKEN {
+            "rotate it in Settings → Gateway"
+        } else {
+            "Pincer makes and keeps it"
+        };
+        return Err(AppError::InvalidInput(format!(
+            "'{name}' is managed by Pincer; {how}"
+        )));
     }
     Ok(())
 }
@@ -298,7 +412,9 @@ pub struct Maintenance {
 
 impl std::fmt::Debug for Maintenance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Maintenance").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Maintenance")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -307,16 +423,28 @@ impl Maintenance {
     pub fn open(data_dir: &Path) -> Result<Self> {
         let store = Arc::new(Store::open_in(data_dir)?);
         let security = Arc::new(Security::open(data_dir, &store)?);
-        Ok(Self { data_dir: data_dir.to_path_buf(), store, security })
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            store,
+            security,
+        })
     }
 
     /// Memory's view of the protected files (`pincer memory` indexes
     /// `MEMORY.md` only as the owner accepted it). Opens the workspace,
     /// which the other maintenance commands never touch.
     pub fn memory_guard(&self) -> Result<Arc<dyn pincer_memory::ProtectedFiles>> {
-        let sealed = crate::settings::SettingsFile::load(&self.data_dir)?.get().seal_protected_files;
+        let sealed = crate::settings::SettingsFile::load(&self.data_dir)?
+            .get()
+            .seal_protected_files;
         let workspace = self.data_dir.join("workspace");
-        Ok(crate::protected::Protected::open(self.store.clone(), &workspace, self.security.clone(), sealed)?.memory_guard())
+        Ok(crate::protected::Protected::open(
+            self.store.clone(),
+            &workspace,
+            self.security.clone(),
+            sealed,
+        )?
+        .memory_guard())
     }
 
     /// The database.
@@ -326,17 +454,32 @@ impl Maintenance {
 
     /// The learning records (`pincer data`), changes audited as the CLI's.
     pub fn training_data(&self) -> Result<crate::TrainingData> {
-        let samples = crate::settings::SettingsFile::load(&self.data_dir)?.get().judge_samples.clamp(1, 9);
-        Ok(crate::TrainingData::new(self.store.clone(), self.security.clone(), "cli", u32::from(samples), Default::default()))
+        let samples = crate::settings::SettingsFile::load(&self.data_dir)?
+            .get()
+            .judge_samples
+            .clamp(1, 9);
+        Ok(crate::TrainingData::new(
+            self.store.clone(),
+            self.security.clone(),
+            "cli",
+            u32::from(samples),
+            Default::default(),
+        ))
     }
 
     fn record(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        self.security.audit(&self.store, "owner", action, target, decision, details);
+        self.security
+            .audit(&self.store, "owner", action, target, decision, details);
     }
 
     /// The gateway token (for `pincer token`).
     pub fn gateway_token(&self) -> Secret {
-        self.record("secret.use", names::GATEWAY_TOKEN, "revealed", serde_json::json!({"by": "cli"}));
+        self.record(
+            "secret.use",
+            names::GATEWAY_TOKEN,
+            "revealed",
+            serde_json::json!({"by": "cli"}),
+        );
         self.security.token()
     }
 
@@ -363,7 +506,12 @@ impl Maintenance {
     pub fn delete_secret(&self, name: &str) -> Result<bool> {
         check_owner_may_change(name)?;
         let removed = self.security.vault().delete(name)?;
-        self.record("secret.delete", name, if removed { "done" } else { "absent" }, serde_json::json!({}));
+        self.record(
+            "secret.delete",
+            name,
+            if removed { "done" } else { "absent" },
+            serde_json::json!({}),
+        );
         Ok(removed)
     }
 
@@ -380,7 +528,9 @@ impl Maintenance {
     /// Deletes records older than `before_ms` (retention) and audits that.
     pub fn prune_audit(&self, before_ms: i64) -> Result<pincer_store::AuditPrune> {
         self.security.checkpoint(&self.store)?;
-        let pruned = self.store.prune_audit(before_ms, &self.security.checkpoint_key())?;
+        let pruned = self
+            .store
+            .prune_audit(before_ms, &self.security.checkpoint_key())?;
         self.record("audit.prune", "audit log", "done", serde_json::json!({"removed": pruned.removed, "first_kept": pruned.first_kept, "before_ms": before_ms}));
         Ok(pruned)
     }
@@ -401,12 +551,18 @@ impl Redactor for StoreRedactor {
         if checked.leaks.is_empty() {
             return None;
         }
-        let labels = checked.leaks.iter().map(|leak| leak.kind.label().to_string()).collect();
-        let text = checked.text.map(|t| t.into_owned()).unwrap_or_else(|| "[WITHHELD: it carried a secret]".into());
+        let labels = checked
+            .leaks
+            .iter()
+            .map(|leak| leak.kind.label().to_string())
+            .collect();
+        let text = checked
+            .text
+            .map(|t| t.into_owned())
+            .unwrap_or_else(|| "[WITHHELD: it carried a secret]".into());
         Some((text, labels))
     }
 }
-
 
 /// The audit records as JSON lines or CSV (with their hashes, so the export
 /// can be checked on its own).
@@ -415,7 +571,10 @@ pub(crate) fn export_text(records: &[pincer_store::AuditRecord], format: &str) -
     match format {
         "jsonl" => {
             for record in records {
-                out.push_str(&serde_json::to_string(record).map_err(|e| AppError::InvalidInput(e.to_string()))?);
+                out.push_str(
+                    &serde_json::to_string(record)
+                        .map_err(|e| AppError::InvalidInput(e.to_string()))?,
+                );
                 out.push('\n');
             }
         }
@@ -423,12 +582,32 @@ pub(crate) fn export_text(records: &[pincer_store::AuditRecord], format: &str) -
             out.push_str("seq,at_ms,actor,action,target,decision,details,prev_hash,hash\n");
             for r in records {
                 let e = &r.event;
-                let fields = [e.actor.clone(), e.action.clone(), e.target.clone(), e.decision.clone(), e.details.to_string()];
-                let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
-                out.push_str(&format!("{},{},{},{},{}\n", r.seq, r.at_ms, quoted.join(","), r.prev_hash, r.hash));
+                let fields = [
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.target.clone(),
+                    e.decision.clone(),
+                    e.details.to_string(),
+                ];
+                let quoted: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+                    .collect();
+                out.push_str(&format!(
+                    "{},{},{},{},{}\n",
+                    r.seq,
+                    r.at_ms,
+                    quoted.join(","),
+                    r.prev_hash,
+                    r.hash
+                ));
             }
         }
-        other => return Err(AppError::InvalidInput(format!("unknown export format {other:?}; use jsonl or csv"))),
+        other => {
+            return Err(AppError::InvalidInput(format!(
+                "unknown export format {other:?}; use jsonl or csv"
+            )))
+        }
     }
     Ok(out)
 }

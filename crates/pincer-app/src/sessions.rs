@@ -11,21 +11,37 @@ impl App {
     /// Sessions, most recently active first.
     pub async fn list_sessions(&self) -> Result<Vec<SessionSummary>> {
         let store = self.store().clone();
-        blocking(move || Ok(store.recent_sessions(LIST_LIMIT)?.into_iter().map(summary).collect())).await
+        blocking(move || {
+            Ok(store
+                .recent_sessions(LIST_LIMIT)?
+                .into_iter()
+                .map(summary)
+                .collect())
+        })
+        .await
     }
 
     /// Starts an empty session from the app.
     pub async fn create_session(&self, title: Option<String>) -> Result<SessionSummary> {
-        let title = checked_title(title.unwrap_or_default().as_str()).unwrap_or_else(|_| "New chat".to_string());
+        let title = checked_title(title.unwrap_or_default().as_str())
+            .unwrap_or_else(|_| "New chat".to_string());
         let store = self.store().clone();
         blocking(move || {
-            Ok(summary(store.create_session(NewSession { client_key: None, source: "desktop".into(), title: Some(title) })?))
+            Ok(summary(store.create_session(NewSession {
+                client_key: None,
+                source: "desktop".into(),
+                title: Some(title),
+            })?))
         })
         .await
     }
 
     /// Renames a session.
-    pub async fn rename_session(&self, session_id: String, title: String) -> Result<SessionSummary> {
+    pub async fn rename_session(
+        &self,
+        session_id: String,
+        title: String,
+    ) -> Result<SessionSummary> {
         let title = checked_title(&title)?;
         let store = self.store().clone();
         blocking(move || Ok(summary(store.rename_session(&session_id, &title)?))).await
@@ -43,7 +59,10 @@ impl App {
         let store = self.store().clone();
         blocking(move || {
             store.session(&session_id)?;
-            let learnable: std::collections::HashMap<i64, Option<String>> = store.feedback_in_session(&session_id)?.into_iter().collect();
+            let learnable: std::collections::HashMap<i64, Option<String>> = store
+                .feedback_in_session(&session_id)?
+                .into_iter()
+                .collect();
             Ok(store
                 .messages(&session_id)?
                 .into_iter()
@@ -60,7 +79,9 @@ impl App {
 fn checked_title(title: &str) -> Result<String> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(AppError::InvalidInput("a session title needs 1 to 200 characters".into()));
+        return Err(AppError::InvalidInput(
+            "a session title needs 1 to 200 characters".into(),
+        ));
     }
     Ok(title.to_string())
 }
@@ -74,20 +95,38 @@ fn summary(session: Session) -> SessionSummary {
     }
 }
 
-pub(crate) fn message_view(message: Message, learnable: bool, feedback: Option<String>) -> ChatMessageView {
+pub(crate) fn message_view(
+    message: Message,
+    learnable: bool,
+    feedback: Option<String>,
+) -> ChatMessageView {
     let stats = (message.role == "assistant").then(|| {
         let s = &message.stats;
         AnswerStats {
             model: s.model.clone().unwrap_or_default(),
             finish_reason: s.finish_reason.clone().unwrap_or_default(),
-            prompt_tokens: s.prompt_tokens.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32,
-            completion_tokens: s.completion_tokens.unwrap_or_default().clamp(0, i64::from(u32::MAX)) as u32,
+            prompt_tokens: s
+                .prompt_tokens
+                .unwrap_or_default()
+                .clamp(0, i64::from(u32::MAX)) as u32,
+            completion_tokens: s
+                .completion_tokens
+                .unwrap_or_default()
+                .clamp(0, i64::from(u32::MAX)) as u32,
             time_to_first_token_ms: s.time_to_first_token_ms.unwrap_or_default(),
             tokens_per_second: s.decode_tokens_per_second.unwrap_or_default(),
         }
     });
     let sources = message.sources.iter().map(answer_source).collect();
-    ChatMessageView { id: message.id as f64, learnable, feedback, role: message.role, content: message.content, stats, sources }
+    ChatMessageView {
+        id: message.id as f64,
+        learnable,
+        feedback,
+        role: message.role,
+        content: message.content,
+        stats,
+        sources,
+    }
 }
 
 pub(crate) fn answer_source(source: &pincer_store::MessageSource) -> crate::ipc::AnswerSource {

@@ -75,17 +75,29 @@ impl SettingsFile {
                 }
                 Ok(settings) => settings,
                 Err(error) => {
-                    let aside = path.with_extension(format!("json.damaged-{}", pincer_store::unix_now()));
+                    let aside =
+                        path.with_extension(format!("json.damaged-{}", pincer_store::unix_now()));
                     tracing::warn!(%error, "{} is damaged; keeping it as {} and using defaults", path.display(), aside.display());
-                    std::fs::rename(&path, &aside)
-                        .map_err(|source| AppError::Io { context: format!("moving aside {}", path.display()), source })?;
+                    std::fs::rename(&path, &aside).map_err(|source| AppError::Io {
+                        context: format!("moving aside {}", path.display()),
+                        source,
+                    })?;
                     Settings::default()
                 }
             },
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Settings::default(),
-            Err(source) => return Err(AppError::Io { context: format!("reading {}", path.display()), source }),
+            Err(source) => {
+                return Err(AppError::Io {
+                    context: format!("reading {}", path.display()),
+                    source,
+                })
+            }
         };
-        Ok(Self { path, lock: Mutex::new(()), current: watch::Sender::new(settings) })
+        Ok(Self {
+            path,
+            lock: Mutex::new(()),
+            current: watch::Sender::new(settings),
+        })
     }
 
     pub(crate) fn get(&self) -> Settings {
@@ -97,9 +109,13 @@ impl SettingsFile {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = self.get();
         change(&mut next);
-        let io = |source| AppError::Io { context: format!("saving {}", self.path.display()), source };
+        let io = |source| AppError::Io {
+            context: format!("saving {}", self.path.display()),
+            source,
+        };
         let temporary = self.path.with_extension("json.saving");
-        let bytes = serde_json::to_vec_pretty(&next).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&next).map_err(|e| AppError::InvalidInput(e.to_string()))?;
         std::fs::write(&temporary, bytes).map_err(io)?;
         std::fs::rename(&temporary, &self.path).map_err(io)?;
         self.current.send_replace(next.clone());
@@ -126,7 +142,12 @@ impl App {
     /// The settings pane's view.
     pub fn settings_view(&self) -> SettingsView {
         let settings = self.settings();
-        let status = self.inner.gateway_status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let status = self
+            .inner
+            .gateway_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         SettingsView {
             data_dir: self.data_dir().display().to_string(),
             workspace_dir: self.workspace().dir().display().to_string(),
@@ -159,13 +180,23 @@ impl App {
             })
         })
         .await?;
-        self.record("owner", "config.gateway", "settings.json", "done", serde_json::json!({"enabled": change.enabled, "port": change.port}));
+        self.record(
+            "owner",
+            "config.gateway",
+            "settings.json",
+            "done",
+            serde_json::json!({"enabled": change.enabled, "port": change.port}),
+        );
         Ok(self.settings_view())
     }
 
     /// Records where the gateway listens (or why it could not start), for the settings pane.
     pub fn set_gateway_status(&self, address: Option<String>, error: Option<String>) {
-        *self.inner.gateway_status.lock().unwrap_or_else(|e| e.into_inner()) = GatewayStatus { address, error };
+        *self
+            .inner
+            .gateway_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = GatewayStatus { address, error };
     }
 
     pub(crate) fn remember_model(&self, path: &Path) {
@@ -181,20 +212,49 @@ impl App {
 /// shaped like a credential. Returns the field's path and the vault name to
 /// move it to.
 pub(crate) fn inline_secret(bytes: &[u8]) -> Option<(String, String)> {
-    fn walk(value: &serde_json::Value, at: &str, detector: &pincer_guard::LeakDetector) -> Option<(String, String)> {
+    fn walk(
+        value: &serde_json::Value,
+        at: &str,
+        detector: &pincer_guard::LeakDetector,
+    ) -> Option<(String, String)> {
         match value {
             serde_json::Value::Object(map) => map.iter().find_map(|(key, value)| {
-                let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
                 let lower = key.to_ascii_lowercase();
-                let secret_name = ["api_key", "apikey", "token", "password", "secret", "private_key"].iter().any(|n| lower.contains(n));
+                let secret_name = [
+                    "api_key",
+                    "apikey",
+                    "token",
+                    "password",
+                    "secret",
+                    "private_key",
+                ]
+                .iter()
+                .any(|n| lower.contains(n));
                 if secret_name && value.as_str().is_some_and(|v| !v.trim().is_empty()) {
-                    let provider = lower.split(['_', '-']).next().filter(|p| !p.is_empty() && *p != "api").unwrap_or("name");
+                    let provider = lower
+                        .split(['_', '-'])
+                        .next()
+                        .filter(|p| !p.is_empty() && *p != "api")
+                        .unwrap_or("name");
                     return Some((path, format!("provider/{provider}")));
                 }
                 walk(value, &path, detector)
             }),
-            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{at}[{i}]"), detector)),
-            serde_json::Value::String(text) => detector.scan(text).first().map(|leak| (at.to_string(), format!("provider/{}", leak.kind.label().trim_end_matches("-key")))),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{at}[{i}]"), detector)),
+            serde_json::Value::String(text) => detector.scan(text).first().map(|leak| {
+                (
+                    at.to_string(),
+                    format!("provider/{}", leak.kind.label().trim_end_matches("-key")),
+                )
+            }),
             _ => None,
         }
     }
@@ -209,9 +269,19 @@ mod tests {
     #[test]
     fn config_files_with_inline_secrets_are_named() {
         let by_name = br#"{"theme": "dark", "openai_api_key": "abc123"}"#;
-        assert_eq!(inline_secret(by_name), Some(("openai_api_key".into(), "provider/openai".into())));
-        let by_shape = br#"{"providers": [{"name": "x", "key": "sk-proj-abcdefghijklmnopqrstuvwx"}]}"#;
-        assert_eq!(inline_secret(by_shape), Some(("providers[0].key".into(), "provider/openai".into())));
-        assert_eq!(inline_secret(br#"{"gateway_enabled": true, "gateway_port": 18789, "token_note": ""}"#), None);
+        assert_eq!(
+            inline_secret(by_name),
+            Some(("openai_api_key".into(), "provider/openai".into()))
+        );
+        let by_shape =
+            br#"{"providers": [{"name": "x", "key": "sk-proj-abcdefghijklmnopqrstuvwx"}]}"#;
+        assert_eq!(
+            inline_secret(by_shape),
+            Some(("providers[0].key".into(), "provider/openai".into()))
+        );
+        assert_eq!(
+            inline_secret(br#"{"gateway_enabled": true, "gateway_port": 18789, "token_note": ""}"#),
+            None
+        );
     }
 }

@@ -26,7 +26,9 @@ impl App {
         })
         .await;
         match texts {
-            Ok(texts) => pincer_workspace::system_prompt(texts.iter().map(|(f, t)| (*f, t.as_str()))),
+            Ok(texts) => {
+                pincer_workspace::system_prompt(texts.iter().map(|(f, t)| (*f, t.as_str())))
+            }
             Err(error) => {
                 tracing::error!(%error, "cannot read the soul files; answering without them");
                 None
@@ -50,9 +52,24 @@ impl App {
             // pretend), while answers fall back to the accepted version.
             app.workspace().read(&file)?;
             let (content, changed_outside) = app.accepted_soul_text(&file)?;
-            let version = app.store().latest_soul_version(&file)?.map_or(0, |v| small_id(v.id));
-            let pending = app.store().pending_soul_proposals(Some(&file))?.into_iter().map(change_view).collect();
-            Ok(SoulFile { file, path: path.display().to_string(), content, version_id: version, changed_outside, pending })
+            let version = app
+                .store()
+                .latest_soul_version(&file)?
+                .map_or(0, |v| small_id(v.id));
+            let pending = app
+                .store()
+                .pending_soul_proposals(Some(&file))?
+                .into_iter()
+                .map(change_view)
+                .collect();
+            Ok(SoulFile {
+                file,
+                path: path.display().to_string(),
+                content,
+                version_id: version,
+                changed_outside,
+                pending,
+            })
         })
         .await
     }
@@ -65,19 +82,37 @@ impl App {
             for &file in PROTECTED_FILES {
                 app.accepted_soul_text(file)?;
             }
-            Ok(app.store().pending_soul_proposals(None)?.into_iter().map(change_view).collect())
+            Ok(app
+                .store()
+                .pending_soul_proposals(None)?
+                .into_iter()
+                .map(change_view)
+                .collect())
         })
         .await
     }
 
     /// The agent's way to change a protected file: never a write, always a
     /// proposal the owner accepts or rejects.
-    pub async fn propose_soul_edit(&self, file: String, content: String, reason: String) -> Result<SoulChange> {
+    pub async fn propose_soul_edit(
+        &self,
+        file: String,
+        content: String,
+        reason: String,
+    ) -> Result<SoulChange> {
         let app = self.clone();
         blocking(move || {
             app.workspace().path(&file)?;
-            let change = app.store().propose_soul_change(&file, &content, "agent", &reason)?;
-            app.record("agent", "soul.propose", &file, "pending", serde_json::json!({"change": change.id, "reason": change.reason}));
+            let change = app
+                .store()
+                .propose_soul_change(&file, &content, "agent", &reason)?;
+            app.record(
+                "agent",
+                "soul.propose",
+                &file,
+                "pending",
+                serde_json::json!({"change": change.id, "reason": change.reason}),
+            );
             Ok(change_view(change))
         })
         .await
@@ -88,21 +123,34 @@ impl App {
     /// on disk puts the accepted text back.
     pub async fn decide_soul_change(&self, decision: SoulDecision) -> Result<SoulFile> {
         let app = self.clone();
-        let change = blocking(move || Ok(app.store().soul_proposal(i64::from(decision.id))?)).await?;
+        let change =
+            blocking(move || Ok(app.store().soul_proposal(i64::from(decision.id))?)).await?;
         if change.status != "pending" {
-            return Err(AppError::InvalidInput(format!("change {} was already {}", decision.id, change.status)));
+            return Err(AppError::InvalidInput(format!(
+                "change {} was already {}",
+                decision.id, change.status
+            )));
         }
         let file = change.file.clone();
         let disk_sha = {
             let app = self.clone();
             let file = file.clone();
-            blocking(move || Ok(app.workspace().read(&file).ok().map(|t| pincer_store::content_sha256(&t)))).await?
+            blocking(move || {
+                Ok(app
+                    .workspace()
+                    .read(&file)
+                    .ok()
+                    .map(|t| pincer_store::content_sha256(&t)))
+            })
+            .await?
         };
         if change.origin == "external" && disk_sha.as_deref() != Some(change.sha256.as_str()) {
             let app = self.clone();
             let id = change.id;
             blocking(move || Ok(app.store().decide_soul_proposal(id, "superseded")?)).await?;
-            return Err(AppError::InvalidInput(format!("{file} changed again on disk; reopen it to see the newest change")));
+            return Err(AppError::InvalidInput(format!(
+                "{file} changed again on disk; reopen it to see the newest change"
+            )));
         }
         match (decision.accept, change.origin.as_str()) {
             (true, "external") => {
@@ -117,16 +165,25 @@ impl App {
                 .await?;
             }
             (true, _) => {
-                self.write_soul(file.clone(), change.content.clone(), "agent").await?;
+                self.write_soul(file.clone(), change.content.clone(), "agent")
+                    .await?;
                 let app = self.clone();
-                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "accepted")?)).await?;
-                self.record("owner", "soul.accept", &file, "accepted", serde_json::json!({"change": change.id, "origin": change.origin}));
+                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "accepted")?))
+                    .await?;
+                self.record(
+                    "owner",
+                    "soul.accept",
+                    &file,
+                    "accepted",
+                    serde_json::json!({"change": change.id, "origin": change.origin}),
+                );
             }
             (false, origin) => {
                 // Decided first: putting the accepted text back supersedes
                 // whatever from disk is still pending.
                 let app = self.clone();
-                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "rejected")?)).await?;
+                blocking(move || Ok(app.store().decide_soul_proposal(change.id, "rejected")?))
+                    .await?;
                 if origin == "external" {
                     let app = self.clone();
                     let accepted = blocking({
@@ -135,11 +192,22 @@ impl App {
                     })
                     .await?;
                     if let Some(accepted) = accepted {
-                        self.write_soul(file.clone(), accepted.content, "restore").await?;
+                        self.write_soul(file.clone(), accepted.content, "restore")
+                            .await?;
                     }
                 }
-                let decision = if origin == "external" { "reverted" } else { "rejected" };
-                self.record("owner", "soul.reject", &file, decision, serde_json::json!({"change": change.id, "origin": origin}));
+                let decision = if origin == "external" {
+                    "reverted"
+                } else {
+                    "rejected"
+                };
+                self.record(
+                    "owner",
+                    "soul.reject",
+                    &file,
+                    decision,
+                    serde_json::json!({"change": change.id, "origin": origin}),
+                );
             }
         }
         if file == MEMORY_FILE {
@@ -159,7 +227,12 @@ impl App {
         let app = self.clone();
         blocking(move || {
             app.workspace().path(&file)?;
-            Ok(app.store().soul_history(&file)?.into_iter().map(view).collect())
+            Ok(app
+                .store()
+                .soul_history(&file)?
+                .into_iter()
+                .map(view)
+                .collect())
         })
         .await
     }
@@ -171,9 +244,15 @@ impl App {
         self.write_soul(old.file, old.content, "restore").await
     }
 
-    async fn write_soul(&self, file: String, content: String, origin: &'static str) -> Result<SoulVersionView> {
+    async fn write_soul(
+        &self,
+        file: String,
+        content: String,
+        origin: &'static str,
+    ) -> Result<SoulVersionView> {
         let app = self.clone();
-        let saved = blocking(move || Ok(view(app.inner.protected.save(&file, &content, origin)?))).await?;
+        let saved =
+            blocking(move || Ok(view(app.inner.protected.save(&file, &content, origin)?))).await?;
         if saved.file == MEMORY_FILE {
             self.reindex_memory_file().await;
         }
@@ -194,7 +273,9 @@ impl App {
                 "sealed mode needs the OS keychain (the key must not sit where the files are); start Pincer without PINCER_VAULT=env".into(),
             ));
         }
-        self.inner.settings.update(|settings| settings.seal_protected_files = on)?;
+        self.inner
+            .settings
+            .update(|settings| settings.seal_protected_files = on)?;
         let app = self.clone();
         blocking(move || app.inner.protected.set_sealed(on)).await?;
         self.reindex_memory_file().await;

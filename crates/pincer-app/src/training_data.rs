@@ -20,11 +20,20 @@ pub fn client_source(name: &str) -> String {
     let clean: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-/".contains(c) { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-/".contains(c) {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     let clean = clean.trim_matches('-');
-    format!("client:{}", if clean.is_empty() { "unnamed" } else { clean })
+    format!(
+        "client:{}",
+        if clean.is_empty() { "unnamed" } else { clean }
+    )
 }
 
 const MAX_EDIT_CHARS: usize = 100_000;
@@ -33,8 +42,12 @@ const MAX_EDIT_CHARS: usize = 100_000;
 fn checked_source(source: &str) -> Result<&str> {
     let source = source.trim();
     let valid = source == APP_SOURCE
-        || source.strip_prefix("client:").is_some_and(|n| !n.is_empty() && n.len() <= 64)
-        || source.strip_prefix("session:").is_some_and(|n| !n.is_empty() && n.len() <= 200);
+        || source
+            .strip_prefix("client:")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 64)
+        || source
+            .strip_prefix("session:")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 200);
     if !valid {
         return Err(AppError::InvalidInput(format!(
             "{source:?} is not a consent source; use `app` (the app's chat), `client:<name>` (a gateway client) or `session:<id>` (one chat)"
@@ -47,7 +60,9 @@ fn checked_purpose(purpose: Option<&str>) -> Result<&'static str> {
     match purpose.unwrap_or(purpose::TRAINING) {
         purpose::TRAINING => Ok(purpose::TRAINING),
         purpose::CLOUD_JUDGE => Ok(purpose::CLOUD_JUDGE),
-        other => Err(AppError::InvalidInput(format!("{other:?} is not a consent purpose; use `training` or `cloud-judge`"))),
+        other => Err(AppError::InvalidInput(format!(
+            "{other:?} is not a consent purpose; use `training` or `cloud-judge`"
+        ))),
     }
 }
 
@@ -60,11 +75,25 @@ fn checked_id(id: f64) -> Result<i64> {
 
 /// The stored prompt's messages.
 pub(crate) fn prompt_messages(trajectory: &Trajectory) -> Vec<judge::Message> {
-    serde_json::from_value(trajectory.turn.prompt.get("messages").cloned().unwrap_or_default()).unwrap_or_default()
+    serde_json::from_value(
+        trajectory
+            .turn
+            .prompt
+            .get("messages")
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
 }
 
 fn record_messages(messages: Vec<judge::Message>) -> Vec<RecordMessage> {
-    messages.into_iter().map(|m| RecordMessage { role: m.role, content: m.content }).collect()
+    messages
+        .into_iter()
+        .map(|m| RecordMessage {
+            role: m.role,
+            content: m.content,
+        })
+        .collect()
 }
 
 fn summary(t: &Trajectory) -> TrajectorySummary {
@@ -97,12 +126,25 @@ pub struct TrainingData {
 }
 
 impl TrainingData {
-    pub(crate) fn new(store: Arc<Store>, security: Arc<Security>, by: &'static str, judge_samples: u32, verdicts: VerdictLock) -> Self {
-        Self { store, security, by, judge_samples, verdicts }
+    pub(crate) fn new(
+        store: Arc<Store>,
+        security: Arc<Security>,
+        by: &'static str,
+        judge_samples: u32,
+        verdicts: VerdictLock,
+    ) -> Self {
+        Self {
+            store,
+            security,
+            by,
+            judge_samples,
+            verdicts,
+        }
     }
 
     fn audit(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        self.security.audit(&self.store, "owner", action, target, decision, details);
+        self.security
+            .audit(&self.store, "owner", action, target, decision, details);
     }
 
     /// Gives or withdraws consent; a withdrawal keeps the source's records
@@ -110,16 +152,32 @@ impl TrainingData {
     pub fn set_consent(&self, request: SetConsent) -> Result<ConsentView> {
         let source = checked_source(&request.source)?;
         let purpose = checked_purpose(request.purpose.as_deref())?;
-        let consent = self.store.set_consent(source, purpose, request.granted, self.by)?;
-        let decision = if request.granted { "granted" } else { "withdrawn" };
-        self.audit("learning.consent", source, decision, serde_json::json!({"purpose": purpose, "by": self.by, "consent_id": consent.id}));
+        let consent = self
+            .store
+            .set_consent(source, purpose, request.granted, self.by)?;
+        let decision = if request.granted {
+            "granted"
+        } else {
+            "withdrawn"
+        };
+        self.audit(
+            "learning.consent",
+            source,
+            decision,
+            serde_json::json!({"purpose": purpose, "by": self.by, "consent_id": consent.id}),
+        );
         Ok(consent.into())
     }
 
     /// Counts per source, the consent ledger, and whether the owner was asked.
     pub fn overview(&self) -> Result<DataOverview> {
         let consents = self.store.consents()?;
-        let training = |source: &str| consents.iter().find(|c| c.source == source && c.purpose == purpose::TRAINING).map(|c| c.granted);
+        let training = |source: &str| {
+            consents
+                .iter()
+                .find(|c| c.source == source && c.purpose == purpose::TRAINING)
+                .map(|c| c.granted)
+        };
         let stats = self.store.trajectory_stats()?;
         let mut sources: Vec<SourceData> = stats
             .iter()
@@ -138,9 +196,16 @@ impl TrainingData {
                 }
             })
             .collect();
-        for consent in consents.iter().filter(|c| c.purpose == purpose::TRAINING && !c.source.starts_with("session:")) {
+        for consent in consents
+            .iter()
+            .filter(|c| c.purpose == purpose::TRAINING && !c.source.starts_with("session:"))
+        {
             if !sources.iter().any(|s| s.source == consent.source) {
-                sources.push(SourceData { source: consent.source.clone(), training: Some(consent.granted), ..Default::default() });
+                sources.push(SourceData {
+                    source: consent.source.clone(),
+                    training: Some(consent.granted),
+                    ..Default::default()
+                });
             }
         }
         sources.sort_by(|a, b| a.source.cmp(&b.source));
@@ -155,7 +220,12 @@ impl TrainingData {
     /// Records, newest first.
     pub fn list(&self, query: TrajectoryQuery) -> Result<Vec<TrajectorySummary>> {
         let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 10_000));
-        Ok(self.store.trajectories(query.source.as_deref(), limit)?.iter().map(summary).collect())
+        Ok(self
+            .store
+            .trajectories(query.source.as_deref(), limit)?
+            .iter()
+            .map(summary)
+            .collect())
     }
 
     /// One record with its provenance.
@@ -164,7 +234,12 @@ impl TrainingData {
         let consent = self.store.consent(t.consent_id)?.map(ConsentView::from);
         let prompt = prompt_messages(&t);
         let hint = t.judgment.as_ref().and_then(|j| j.hint.clone());
-        let logprobs: Vec<f64> = t.turn.tokens.iter().map(|token| f64::from(token.logprob)).collect();
+        let logprobs: Vec<f64> = t
+            .turn
+            .tokens
+            .iter()
+            .map(|token| f64::from(token.logprob))
+            .collect();
         Ok(TrajectoryView {
             summary: summary(&t),
             teacher: hint.map(|hint| record_messages(judge::teacher_messages(&prompt, &hint))),
@@ -173,14 +248,24 @@ impl TrainingData {
             model: t.turn.model.clone(),
             soul_sha256: t.turn.soul_sha256.clone(),
             tokens: logprobs.len() as u32,
-            mean_logprob: (!logprobs.is_empty()).then(|| logprobs.iter().sum::<f64>() / logprobs.len() as f64),
+            mean_logprob: (!logprobs.is_empty())
+                .then(|| logprobs.iter().sum::<f64>() / logprobs.len() as f64),
             next_text: t.next_text.clone(),
             edited_answer: t.edited_answer.clone(),
             consent,
             judge: t.judgment.as_ref().map(|j| j.judge.clone()),
             votes: t
                 .judgment
-                .map(|j| j.votes.into_iter().map(|v| VoteView { score: i32::from(v.score), reasoning: v.reasoning, hint: v.hint }).collect())
+                .map(|j| {
+                    j.votes
+                        .into_iter()
+                        .map(|v| VoteView {
+                            score: i32::from(v.score),
+                            reasoning: v.reasoning,
+                            hint: v.hint,
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -190,14 +275,26 @@ impl TrainingData {
         let (id, source) = match (request.id, request.source.as_deref()) {
             (Some(id), None) => (Some(checked_id(id)?), None),
             (None, Some(source)) => (None, Some(checked_source(source)?)),
-            _ => return Err(AppError::InvalidInput("name either one record (`id`) or one source (`source`) to delete".into())),
+            _ => {
+                return Err(AppError::InvalidInput(
+                    "name either one record (`id`) or one source (`source`) to delete".into(),
+                ))
+            }
         };
         if let Some(id) = id {
             self.store.trajectory(id)?;
         }
         let removed = self.store.delete_trajectories(id, source)?;
-        let target = id.map_or_else(|| source.unwrap_or_default().to_string(), |id| format!("trajectory:{id}"));
-        self.audit("learning.delete", &target, "done", serde_json::json!({"removed": removed, "by": self.by}));
+        let target = id.map_or_else(
+            || source.unwrap_or_default().to_string(),
+            |id| format!("trajectory:{id}"),
+        );
+        self.audit(
+            "learning.delete",
+            &target,
+            "done",
+            serde_json::json!({"removed": removed, "by": self.by}),
+        );
         // Deleted text leaves no copy in the write-ahead log.
         self.store.flush_wal()?;
         Ok(removed as u32)
@@ -207,20 +304,31 @@ impl TrainingData {
     /// consent it was taken under and, when hinted, its teacher context.
     pub fn export(&self, source: Option<&str>) -> Result<String> {
         let source = source.map(checked_source).transpose()?;
-        let consents: std::collections::HashMap<i64, Consent> = self.store.consent_ledger()?.into_iter().map(|c| (c.id, c)).collect();
+        let consents: std::collections::HashMap<i64, Consent> = self
+            .store
+            .consent_ledger()?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         let mut records = self.store.trajectories(source, i64::MAX)?;
         records.reverse();
         let mut out = String::new();
         for t in &records {
             let hint = t.judgment.as_ref().and_then(|j| j.hint.clone());
             let teacher = hint.map(|h| judge::teacher_messages(&prompt_messages(t), &h));
-            let mut line = serde_json::to_value(t).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+            let mut line =
+                serde_json::to_value(t).map_err(|e| AppError::InvalidInput(e.to_string()))?;
             line["consent"] = serde_json::json!(consents.get(&t.consent_id));
             line["teacher"] = serde_json::json!(teacher);
             out.push_str(&line.to_string());
             out.push('\n');
         }
-        self.audit("learning.export", source.unwrap_or("all sources"), "done", serde_json::json!({"records": records.len(), "by": self.by}));
+        self.audit(
+            "learning.export",
+            source.unwrap_or("all sources"),
+            "done",
+            serde_json::json!({"records": records.len(), "by": self.by}),
+        );
         Ok(out)
     }
 
@@ -231,13 +339,23 @@ impl TrainingData {
         let edited = match request.feedback.as_str() {
             "up" | "down" => None,
             "edit" => {
-                let text = request.edited_answer.as_deref().map(str::trim).unwrap_or_default();
+                let text = request
+                    .edited_answer
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or_default();
                 if text.is_empty() || text.chars().count() > MAX_EDIT_CHARS {
-                    return Err(AppError::InvalidInput(format!("an edited answer needs 1 to {MAX_EDIT_CHARS} characters")));
+                    return Err(AppError::InvalidInput(format!(
+                        "an edited answer needs 1 to {MAX_EDIT_CHARS} characters"
+                    )));
                 }
                 Some(text.to_string())
             }
-            other => return Err(AppError::InvalidInput(format!("{other:?} is not feedback; use `up`, `down` or `edit`"))),
+            other => {
+                return Err(AppError::InvalidInput(format!(
+                    "{other:?} is not feedback; use `up`, `down` or `edit`"
+                )))
+            }
         };
         let message_id = checked_id(request.message_id)?;
         let Some(turn) = self.store.trajectory_for_message(message_id)? else {
@@ -247,13 +365,25 @@ impl TrainingData {
         };
         {
             let _verdicts = self.verdicts.lock().unwrap_or_else(|e| e.into_inner());
-            let updated = self.store.set_feedback(turn.id, &request.feedback, edited.as_deref())?;
+            let updated = self
+                .store
+                .set_feedback(turn.id, &request.feedback, edited.as_deref())?;
             if let Some(judged) = &updated.judgment {
-                let again = judge::decide(judged.votes.clone(), Some(&request.feedback), edited.as_deref(), &judged.judge);
+                let again = judge::decide(
+                    judged.votes.clone(),
+                    Some(&request.feedback),
+                    edited.as_deref(),
+                    &judged.judge,
+                );
                 self.store.rescore(turn.id, &again)?;
             }
         }
-        self.audit("learning.feedback", &format!("trajectory:{}", turn.id), &request.feedback, serde_json::json!({"by": self.by}));
+        self.audit(
+            "learning.feedback",
+            &format!("trajectory:{}", turn.id),
+            &request.feedback,
+            serde_json::json!({"by": self.by}),
+        );
         Ok(summary(&self.store.trajectory(turn.id)?))
     }
 }

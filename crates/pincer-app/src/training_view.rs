@@ -23,7 +23,13 @@ pub struct ConsentView {
 
 impl From<Consent> for ConsentView {
     fn from(c: Consent) -> Self {
-        Self { source: c.source, purpose: c.purpose, granted: c.granted, by: c.by, at: c.at_ms as f64 / 1000.0 }
+        Self {
+            source: c.source,
+            purpose: c.purpose,
+            granted: c.granted,
+            by: c.by,
+            at: c.at_ms as f64 / 1000.0,
+        }
     }
 }
 

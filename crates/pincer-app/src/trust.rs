@@ -187,9 +187,19 @@ impl App {
                 before_seq: query.before_seq.map(i64::from),
                 limit: query.limit.map(i64::from),
             };
-            let records = app.store().query_audit(&filter)?.into_iter().map(record_view).collect();
+            let records = app
+                .store()
+                .query_audit(&filter)?
+                .into_iter()
+                .map(record_view)
+                .collect();
             let (actors, actions) = app.store().audit_vocabulary()?;
-            Ok(AuditPage { records, status, actors, actions })
+            Ok(AuditPage {
+                records,
+                status,
+                actors,
+                actions,
+            })
         })
         .await
     }
@@ -207,7 +217,14 @@ impl App {
         let changes = self.soul_changes().await?;
         let app = self.clone();
         blocking(move || {
-            let secrets = app.secrets()?.into_iter().map(|s| SecretView { name: s.name, purpose: s.purpose }).collect();
+            let secrets = app
+                .secrets()?
+                .into_iter()
+                .map(|s| SecretView {
+                    name: s.name,
+                    purpose: s.purpose,
+                })
+                .collect();
             let mut files = Vec::new();
             for &file in PROTECTED_FILES {
                 let accepted = app.store().latest_soul_version(file)?;
@@ -216,7 +233,11 @@ impl App {
                 files.push(FileIntegrity {
                     file: file.to_string(),
                     sha256: accepted.map(|v| v.sha256).unwrap_or_default(),
-                    state: if outside { "changed outside".into() } else { "intact".into() },
+                    state: if outside {
+                        "changed outside".into()
+                    } else {
+                        "intact".into()
+                    },
                     pending: pending.len() as u32,
                     sealed: app.workspace().is_sealed_on_disk(file),
                 });
@@ -225,7 +246,13 @@ impl App {
                 pincer_vault::VaultBackend::Keychain => "OS keychain",
                 pincer_vault::VaultBackend::Environment => "environment (PINCER_VAULT=env)",
             };
-            Ok(SecurityView { vault: vault.into(), secrets, files, sealed: app.soul_sealed(), audit })
+            Ok(SecurityView {
+                vault: vault.into(),
+                secrets,
+                files,
+                sealed: app.soul_sealed(),
+                audit,
+            })
         })
         .await
     }

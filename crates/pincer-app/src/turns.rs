@@ -6,7 +6,9 @@ use crate::control::EventSink;
 use crate::ipc::{AnswerStats, ChatEvent, ControlError, SendMessage, TurnSummary};
 use crate::{blocking, App, AppError, Result};
 use futures::StreamExt;
-use pincer_inference::{ChatMessage, GenerationEvent, GenerationParams, GenerationRequest, GenerationStats, Role};
+use pincer_inference::{
+    ChatMessage, GenerationEvent, GenerationParams, GenerationRequest, GenerationStats, Role,
+};
 use pincer_store::NewSession;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +32,8 @@ impl Turns {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.contains_key(session_id) {
             return Err(AppError::InvalidInput(
-                "an answer is still being written in this chat; stop it or wait for it to finish".into(),
+                "an answer is still being written in this chat; stop it or wait for it to finish"
+                    .into(),
             ));
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
@@ -41,18 +44,30 @@ impl Turns {
 
     fn end(&self, session_id: &str, id: u64) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if running.get(session_id).is_some_and(|(current, _)| *current == id) {
+        if running
+            .get(session_id)
+            .is_some_and(|(current, _)| *current == id)
+        {
             running.remove(session_id);
         }
     }
 
     fn stop(&self, session_id: &str) -> bool {
-        let entry = self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(session_id);
+        let entry = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
         entry.is_some_and(|(_, stop)| stop.send(()).is_ok())
     }
 
     pub(crate) fn stop_all(&self) {
-        let entries: Vec<_> = self.running.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+        let entries: Vec<_> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
         for (_, (_, stop)) in entries {
             let _ = stop.send(());
         }
@@ -62,10 +77,16 @@ impl Turns {
 impl App {
     /// Sends the owner's message and streams the answer into `sink`; returns
     /// when the answer has ended (finished, stopped or failed) and is saved.
-    pub async fn send_message(&self, request: SendMessage, mut sink: EventSink) -> Result<TurnSummary> {
+    pub async fn send_message(
+        &self,
+        request: SendMessage,
+        mut sink: EventSink,
+    ) -> Result<TurnSummary> {
         let text = request.text.trim().to_string();
         if text.is_empty() {
-            return Err(AppError::InvalidInput("the message is empty; type something to send".into()));
+            return Err(AppError::InvalidInput(
+                "the message is empty; type something to send".into(),
+            ));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
             return Err(AppError::InvalidInput(format!(
@@ -82,7 +103,11 @@ impl App {
         let (session, history) = blocking(move || {
             let session = match request.session_id {
                 Some(id) => store.session(&id)?,
-                None => store.create_session(NewSession { client_key: None, source: "desktop".into(), title: Some(title) })?,
+                None => store.create_session(NewSession {
+                    client_key: None,
+                    source: "desktop".into(),
+                    title: Some(title),
+                })?,
             };
             let history = store.messages(&session.id)?;
             Ok((session, history))
@@ -97,18 +122,31 @@ impl App {
                     "tool" => Role::Tool,
                     _ => return None,
                 };
-                Some(ChatMessage { role, content: m.content })
+                Some(ChatMessage {
+                    role,
+                    content: m.content,
+                })
             })
             .collect();
         // "Remember that …" goes into today's note before the answer, so the
         // answer can already stand on it and the owner sees where it went.
         let remembered = match pincer_memory::remember_request(&text) {
-            Some(note) if self.memory().is_ok() => Some(self.memory_remember(note.to_string()).await?),
+            Some(note) if self.memory().is_ok() => {
+                Some(self.memory_remember(note.to_string()).await?)
+            }
             _ => None,
         };
-        messages.push(ChatMessage { role: Role::User, content: text });
+        messages.push(ChatMessage {
+            role: Role::User,
+            content: text,
+        });
         let params = GenerationParams {
-            max_tokens: Some(request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).clamp(1, 32_768) as usize),
+            max_tokens: Some(
+                request
+                    .max_tokens
+                    .unwrap_or(DEFAULT_MAX_TOKENS)
+                    .clamp(1, 32_768) as usize,
+            ),
             ..Default::default()
         };
         let (turn, mut stopped) = self.inner.turns.begin(&session.id)?;
@@ -131,8 +169,16 @@ impl App {
         };
         let saved = stream.saved();
         let model = engine.id().to_string();
-        let sources = stream.sources().iter().map(crate::sessions::answer_source).collect();
-        sink(ChatEvent::Started { session_id: session.id.clone(), model: model.clone(), sources });
+        let sources = stream
+            .sources()
+            .iter()
+            .map(crate::sessions::answer_source)
+            .collect();
+        sink(ChatEvent::Started {
+            session_id: session.id.clone(),
+            model: model.clone(),
+            sources,
+        });
         if let Some(note) = remembered {
             sink(ChatEvent::Remembered { note });
         }
@@ -146,7 +192,11 @@ impl App {
             message_id: saved.message_id.map(|id| id as f64),
             learnable: saved.learnable,
         });
-        Ok(TurnSummary { session_id: session.id, answer, stats })
+        Ok(TurnSummary {
+            session_id: session.id,
+            answer,
+            stats,
+        })
     }
 
     /// Stops the answer being written in a session; `false` when none was.
@@ -181,10 +231,14 @@ async fn stream_answer(
                 }
                 stats_of(model, "canceled", deltas, &GenerationStats::default())
             }
-            Some(Some(Ok(GenerationEvent::Finished { reason, stats }))) => stats_of(model, reason.as_str(), deltas, &stats),
+            Some(Some(Ok(GenerationEvent::Finished { reason, stats }))) => {
+                stats_of(model, reason.as_str(), deltas, &stats)
+            }
             Some(Some(Err(error))) => {
                 let error = AppError::from(error);
-                sink(ChatEvent::Failed { error: ControlError::from(&error) });
+                sink(ChatEvent::Failed {
+                    error: ControlError::from(&error),
+                });
                 stats_of(model, "error", deltas, &GenerationStats::default())
             }
         };
@@ -206,7 +260,11 @@ fn stats_of(model: &str, reason: &str, deltas: u32, stats: &GenerationStats) -> 
         model: model.to_string(),
         finish_reason: reason.to_string(),
         prompt_tokens: stats.prompt_tokens.min(u32::MAX as usize) as u32,
-        completion_tokens: if stats.completion_tokens > 0 { stats.completion_tokens.min(u32::MAX as usize) as u32 } else { deltas },
+        completion_tokens: if stats.completion_tokens > 0 {
+            stats.completion_tokens.min(u32::MAX as usize) as u32
+        } else {
+            deltas
+        },
         time_to_first_token_ms: stats.time_to_first_token.as_secs_f64() * 1000.0,
         tokens_per_second: stats.decode_tokens_per_second,
     }

@@ -41,7 +41,10 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
         AuditCommand::Prune { keep_days } => {
             let before = pincer_store::unix_now_ms() - i64::from(keep_days) * 86_400_000;
             let pruned = admin.prune_audit(before)?;
-            println!("removed {} records; the log now starts at record {}", pruned.removed, pruned.first_kept);
+            println!(
+                "removed {} records; the log now starts at record {}",
+                pruned.removed, pruned.first_kept
+            );
         }
         AuditCommand::Verify => {
             let verification = admin.verify_audit()?;
@@ -49,7 +52,9 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
                 None => println!(
                     "audit chain intact: {} records verified, signed up to record {}",
                     verification.records,
-                    verification.signed_up_to.map_or("none yet".into(), |seq| seq.to_string())
+                    verification
+                        .signed_up_to
+                        .map_or("none yet".into(), |seq| seq.to_string())
                 ),
                 Some(broken) => anyhow::bail!(
                     "audit chain broken at record {}: {} ({} records before it verified)",
@@ -63,7 +68,10 @@ pub fn run(data_dir: &Path, command: AuditCommand) -> Result<()> {
             let records = store.all_audit_records()?;
             for record in records.iter().rev().take(limit.max(0) as usize).rev() {
                 let e = &record.event;
-                println!("{:>6}  {}  {:<7} {:<24} {:<8} {}  {}", record.seq, record.at_ms, e.actor, e.action, e.decision, e.target, e.details);
+                println!(
+                    "{:>6}  {}  {:<7} {:<24} {:<8} {}  {}",
+                    record.seq, record.at_ms, e.actor, e.action, e.decision, e.target, e.details
+                );
             }
         }
         AuditCommand::Export { format } => {

@@ -3,7 +3,10 @@
 
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
-use pincer_inference::{ChatMessage, Engine, EngineOptions, GenerationEvent, GenerationParams, GenerationRequest, ModelSource, Role};
+use pincer_inference::{
+    ChatMessage, Engine, EngineOptions, GenerationEvent, GenerationParams, GenerationRequest,
+    ModelSource, Role,
+};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,8 +28,24 @@ pub struct BenchArgs {
 
 /// The shared benchmark prompt: the same text for every engine compared.
 pub fn prompt(words: usize) -> String {
-    const WORDS: &[&str] = &["local", "models", "answer", "questions", "about", "the", "owner's", "notes", "and", "plans", "every", "day"];
-    (0..words).map(|i| WORDS[i % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    const WORDS: &[&str] = &[
+        "local",
+        "models",
+        "answer",
+        "questions",
+        "about",
+        "the",
+        "owner's",
+        "notes",
+        "and",
+        "plans",
+        "every",
+        "day",
+    ];
+    (0..words)
+        .map(|i| WORDS[i % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -48,7 +67,17 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     let source = ModelSource::inspect(&args.model)?;
     let loading = Instant::now();
-    let engine = Engine::load(source, EngineOptions { max_running: 1, max_waiting: 0, prefix_cache_sequences: 0, force_cpu: false }).await?;
+    let engine = Engine::load(
+        source,
+        EngineOptions {
+            max_running: 1,
+            max_waiting: 0,
+            prefix_cache_sequences: 0,
+            force_cpu: false,
+            adapter: None,
+        },
+    )
+    .await?;
     let load_seconds = loading.elapsed().as_secs_f64();
     let text = prompt(args.prompt_words);
     let (mut prefill, mut decode, mut ttft) = (Vec::new(), Vec::new(), Vec::new());
@@ -57,8 +86,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     for run in 0..=args.runs {
         // A different first word each run, so no prompt prefix is reused.
         let request = GenerationRequest {
-            messages: vec![ChatMessage { role: Role::User, content: format!("run{run} {text}") }],
-            params: GenerationParams { max_tokens: Some(args.max_tokens), temperature: Some(0.0), ..Default::default() },
+            messages: vec![ChatMessage {
+                role: Role::User,
+                content: format!("run{run} {text}"),
+            }],
+            params: GenerationParams {
+                max_tokens: Some(args.max_tokens),
+                temperature: Some(0.0),
+                ..Default::default()
+            },
         };
         let started = Instant::now();
         let mut stream = engine.try_generate(request)?;
@@ -81,7 +117,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let to_first = first.duration_since(started).as_secs_f64();
         ttft.push(to_first * 1000.0);
         prefill.push(stats.prompt_tokens as f64 / to_first);
-        decode.push((stats.completion_tokens - 1) as f64 / ended.duration_since(first).as_secs_f64());
+        decode
+            .push((stats.completion_tokens - 1) as f64 / ended.duration_since(first).as_secs_f64());
     }
     let report = serde_json::json!({
         "engine": "mistral.rs in-process (pincer-inference)",

@@ -56,7 +56,10 @@ pub fn run(data_dir: &Path, command: DataCommand) -> Result<()> {
             if overview.sources.is_empty() {
                 println!("no training data yet; training consent is off until you turn it on (`pincer data consent app on`)");
             }
-            println!("{:<28} {:>9} {:>7} {:>7} {:>4} {:>4} {:>4} {:>7} {:>8}", "source", "consent", "records", "judged", "+1", "0", "-1", "hinted", "waiting");
+            println!(
+                "{:<28} {:>9} {:>7} {:>7} {:>4} {:>4} {:>4} {:>7} {:>8}",
+                "source", "consent", "records", "judged", "+1", "0", "-1", "hinted", "waiting"
+            );
             for s in &overview.sources {
                 let consent = match s.training {
                     Some(true) => "on",
@@ -65,7 +68,15 @@ pub fn run(data_dir: &Path, command: DataCommand) -> Result<()> {
                 };
                 println!(
                     "{:<28} {:>9} {:>7} {:>7} {:>4} {:>4} {:>4} {:>7} {:>8}",
-                    s.source, consent, s.total, s.judged, s.positive, s.neutral, s.negative, s.hinted, s.waiting
+                    s.source,
+                    consent,
+                    s.total,
+                    s.judged,
+                    s.positive,
+                    s.neutral,
+                    s.negative,
+                    s.hinted,
+                    s.waiting
                 );
             }
             println!("judge: {} samples per turn", overview.judge_samples);
@@ -74,19 +85,40 @@ pub fn run(data_dir: &Path, command: DataCommand) -> Result<()> {
             let text = data.export(source.as_deref())?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, &text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                    eprintln!("wrote {} records to {}", text.lines().count(), path.display());
+                    std::fs::write(&path, &text)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!(
+                        "wrote {} records to {}",
+                        text.lines().count(),
+                        path.display()
+                    );
                 }
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
         }
         DataCommand::Delete { id, source } => {
-            let removed = data.delete(DeleteTrainingData { id: id.map(|id| id as f64), source })?;
+            let removed = data.delete(DeleteTrainingData {
+                id: id.map(|id| id as f64),
+                source,
+            })?;
             println!("deleted {removed} records");
         }
-        DataCommand::Consent { source, decision, purpose } => {
-            let consent = data.set_consent(SetConsent { source, purpose: Some(purpose), granted: decision == "on" })?;
-            println!("{} consent for {}: {}", consent.purpose, consent.source, if consent.granted { "on" } else { "withdrawn" });
+        DataCommand::Consent {
+            source,
+            decision,
+            purpose,
+        } => {
+            let consent = data.set_consent(SetConsent {
+                source,
+                purpose: Some(purpose),
+                granted: decision == "on",
+            })?;
+            println!(
+                "{} consent for {}: {}",
+                consent.purpose,
+                consent.source,
+                if consent.granted { "on" } else { "withdrawn" }
+            );
         }
     }
     Ok(())

@@ -1,8 +1,8 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
 mod audit_cmd;
-mod data_cmd;
 mod bench;
+mod data_cmd;
 mod memory_cmd;
 mod model_choice;
 mod secrets_cmd;
@@ -17,7 +17,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "pincer", version, about = "Pincer: a local-first personal AI agent")]
+#[command(
+    name = "pincer",
+    version,
+    about = "Pincer: a local-first personal AI agent"
+)]
 struct Cli {
     /// Where Pincer keeps its database, settings and workspace.
     #[arg(long, global = true, env = "PINCER_DATA_DIR")]
@@ -100,7 +104,11 @@ struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    if let Command::Serve(ServeArgs { threads: Some(threads), .. }) = &cli.command {
+    if let Command::Serve(ServeArgs {
+        threads: Some(threads),
+        ..
+    }) = &cli.command
+    {
         // Read by rayon and candle when their thread pools start, which
         // happens after this point; set before any other thread exists.
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
@@ -157,7 +165,9 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
     // Bind before the (slow) model load, so a taken port fails at once.
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {address}; is another Pincer running? choose another --port"))?;
+        .with_context(|| {
+            format!("cannot listen on {address}; is another Pincer running? choose another --port")
+        })?;
     if !args.host.is_loopback() {
         tracing::warn!("binding {address}: the gateway is reachable from the network; only the token protects it");
     }
@@ -172,6 +182,7 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
             max_waiting: args.max_waiting,
             prefix_cache_sequences: args.prefix_cache,
             force_cpu: args.cpu,
+            adapter: None,
         },
         embedder,
     })
@@ -189,16 +200,30 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
     );
     let ui_dir = match args.ui {
         Some(dir) if dir.join("index.html").is_file() => Some(dir),
-        Some(dir) => anyhow::bail!("{} holds no built UI (index.html); run `npm run ui:build` first", dir.display()),
+        Some(dir) => anyhow::bail!(
+            "{} holds no built UI (index.html); run `npm run ui:build` first",
+            dir.display()
+        ),
         None => None,
     };
     if ui_dir.is_some() {
         // A one-time pairing code, not the token: addresses end up in
         // shell history, browser history and screenshots.
-        eprintln!("Open the UI at http://{local}/#pair={}", app.new_pairing_code());
+        eprintln!(
+            "Open the UI at http://{local}/#pair={}",
+            app.new_pairing_code()
+        );
     }
-    let extra_hosts = if args.host.is_loopback() { Vec::new() } else { vec![args.host.to_string()] };
-    let options = pincer_gateway::GatewayOptions { body_limit: pincer_gateway::DEFAULT_BODY_LIMIT, ui_dir, extra_hosts };
+    let extra_hosts = if args.host.is_loopback() {
+        Vec::new()
+    } else {
+        vec![args.host.to_string()]
+    };
+    let options = pincer_gateway::GatewayOptions {
+        body_limit: pincer_gateway::DEFAULT_BODY_LIMIT,
+        ui_dir,
+        extra_hosts,
+    };
     let router = pincer_gateway::router(app, options);
     pincer_gateway::serve(listener, router, shutdown_signal()).await?;
     eprintln!("Pincer stopped");
@@ -207,10 +232,16 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
 
 fn describe(source: &pincer_inference::ModelSource) -> String {
     match source {
-        pincer_inference::ModelSource::Gguf { path, architecture, quantization } => {
+        pincer_inference::ModelSource::Gguf {
+            path,
+            architecture,
+            quantization,
+        } => {
             format!("{} ({architecture}, {quantization})", path.display())
         }
-        pincer_inference::ModelSource::Safetensors { dir, model_type } => format!("{} ({model_type}, safetensors)", dir.display()),
+        pincer_inference::ModelSource::Safetensors { dir, model_type } => {
+            format!("{} ({model_type}, safetensors)", dir.display())
+        }
     }
 }
 
@@ -244,16 +275,30 @@ async fn shutdown_signal() {
 fn doctor(data_dir: &std::path::Path) -> Result<()> {
     println!("data folder:      {}", data_dir.display());
     let store = pincer_store::Store::open_in(data_dir)?;
-    println!("database:         {} (schema v{})", store.path().display(), store.schema_version()?);
+    println!(
+        "database:         {} (schema v{})",
+        store.path().display(),
+        store.schema_version()?
+    );
     println!("sqlite-vec:       {}", store.sqlite_vec_version()?);
     match Maintenance::open(data_dir) {
         Ok(admin) => {
             let names: Vec<String> = admin.secrets()?.into_iter().map(|s| s.name).collect();
-            println!("vault:            {:?} ({})", admin.vault_backend(), names.join(", "));
+            println!(
+                "vault:            {:?} ({})",
+                admin.vault_backend(),
+                names.join(", ")
+            );
             let audit = admin.verify_audit()?;
             match audit.broken_at {
-                None => println!("audit log:        intact, {} records, signed up to {:?}", audit.records, audit.signed_up_to),
-                Some(broken) => println!("audit log:        BROKEN at record {}: {}", broken.seq, broken.reason),
+                None => println!(
+                    "audit log:        intact, {} records, signed up to {:?}",
+                    audit.records, audit.signed_up_to
+                ),
+                Some(broken) => println!(
+                    "audit log:        BROKEN at record {}: {}",
+                    broken.seq, broken.reason
+                ),
             }
         }
         Err(error) => println!("vault:            unavailable: {error}"),
@@ -265,7 +310,10 @@ fn doctor(data_dir: &std::path::Path) -> Result<()> {
         memory.available_bytes as f64 / 1e9
     );
     match catalog::largest_fitting(memory) {
-        Some(entry) => println!("largest model that fits now: {} ({})", entry.id, entry.description),
+        Some(entry) => println!(
+            "largest model that fits now: {} ({})",
+            entry.id, entry.description
+        ),
         None => println!("no catalog model fits the memory free now"),
     }
     Ok(())

@@ -15,7 +15,10 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
     }
     let Some(entry) = catalog::find(catalog_id) else {
         let ids: Vec<&str> = catalog::entries().iter().map(|e| e.id).collect();
-        bail!("`{catalog_id}` is not in the catalog ({}); or pass --model with a local file", ids.join(", "));
+        bail!(
+            "`{catalog_id}` is not in the catalog ({}); or pass --model with a local file",
+            ids.join(", ")
+        );
     };
     let memory = Memory::current();
     match catalog::fit(entry, memory) {
@@ -43,9 +46,11 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
     };
     let bar = ProgressBar::new(entry.size_bytes);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .context("progress bar template")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
     );
     bar.set_message(format!("downloading {}", entry.file));
     if hub::cached(&config, &file).is_some() {
@@ -67,16 +72,32 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
 pub fn print_catalog() {
     let memory = Memory::current();
     let config = HubConfig::from_env();
-    println!("{:<20} {:>8} {:>8}  {:<18} {}", "id", "size", "memory", "fits this machine", "cached");
+    println!(
+        "{:<20} {:>8} {:>8}  {:<18} {}",
+        "id", "size", "memory", "fits this machine", "cached"
+    );
     for entry in catalog::entries() {
         let fit = match catalog::fit(entry, memory) {
             Fit::Fits => "yes",
             Fit::NeedsFreeMemory => "close other apps",
             Fit::TooLarge => "no",
         };
-        let file = HubFile { repo: entry.repo.into(), revision: "main".into(), file: entry.file.into(), sha256: None };
-        let cached = if hub::cached(&config, &file).is_some() { "yes" } else { "no" };
-        let default = if entry.id == catalog::DEFAULT_MODEL_ID { " (default)" } else { "" };
+        let file = HubFile {
+            repo: entry.repo.into(),
+            revision: "main".into(),
+            file: entry.file.into(),
+            sha256: None,
+        };
+        let cached = if hub::cached(&config, &file).is_some() {
+            "yes"
+        } else {
+            "no"
+        };
+        let default = if entry.id == catalog::DEFAULT_MODEL_ID {
+            " (default)"
+        } else {
+            ""
+        };
         println!(
             "{:<20} {:>6.1}GB {:>6.1}GB  {:<18} {}{}",
             entry.id,

@@ -30,13 +30,19 @@ pub fn run(data_dir: &Path, command: SecretsCommand) -> Result<()> {
     match command {
         SecretsCommand::Set { name } => {
             let value = if std::io::stdin().is_terminal() {
-                rpassword::prompt_password(format!("value for {name} (hidden): ")).context("reading the value")?
+                rpassword::prompt_password(format!("value for {name} (hidden): "))
+                    .context("reading the value")?
             } else {
                 let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("reading the value from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the value from stdin")?;
                 text.trim_end_matches(['\r', '\n']).to_string()
             };
-            anyhow::ensure!(!value.is_empty(), "no value given for {name}; type it at the prompt or pipe it on stdin");
+            anyhow::ensure!(
+                !value.is_empty(),
+                "no value given for {name}; type it at the prompt or pipe it on stdin"
+            );
             admin.set_secret(&name, &Secret::new(value))?;
             println!("stored {name} in the {:?} vault", admin.vault_backend());
         }

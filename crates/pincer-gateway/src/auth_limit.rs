@@ -42,8 +42,12 @@ impl AuthFailures {
     pub(crate) fn peek(&self, client: IpAddr, now: Instant) -> Refusal {
         let clients = self.by_client.lock().unwrap_or_else(|e| e.into_inner());
         match clients.get(&client) {
-            Some((start, count)) if now.duration_since(*start) < WINDOW && *count > MAX_FAILURES => {
-                Refusal::Quiet { retry_after: WINDOW.saturating_sub(now.duration_since(*start)) }
+            Some((start, count))
+                if now.duration_since(*start) < WINDOW && *count > MAX_FAILURES =>
+            {
+                Refusal::Quiet {
+                    retry_after: WINDOW.saturating_sub(now.duration_since(*start)),
+                }
             }
             _ => Refusal::Audit,
         }
@@ -76,15 +80,34 @@ mod tests {
     #[test]
     fn the_eleventh_failure_locks_out_for_the_rest_of_the_window() {
         let failures = AuthFailures::default();
-        let (attacker, other): (IpAddr, IpAddr) = ("10.0.0.9".parse().unwrap(), "10.0.0.7".parse().unwrap());
+        let (attacker, other): (IpAddr, IpAddr) =
+            ("10.0.0.9".parse().unwrap(), "10.0.0.7".parse().unwrap());
         let start = Instant::now();
         for _ in 0..MAX_FAILURES {
             assert_eq!(failures.refuse(attacker, start), Refusal::Audit);
         }
         let later = start + Duration::from_secs(20);
-        assert_eq!(failures.refuse(attacker, later), Refusal::LockedOut { retry_after: Duration::from_secs(40) });
-        assert_eq!(failures.refuse(attacker, later), Refusal::Quiet { retry_after: Duration::from_secs(40) });
-        assert_eq!(failures.refuse(other, later), Refusal::Audit, "other clients are counted apart");
-        assert_eq!(failures.refuse(attacker, start + WINDOW), Refusal::Audit, "a new window starts afresh");
+        assert_eq!(
+            failures.refuse(attacker, later),
+            Refusal::LockedOut {
+                retry_after: Duration::from_secs(40)
+            }
+        );
+        assert_eq!(
+            failures.refuse(attacker, later),
+            Refusal::Quiet {
+                retry_after: Duration::from_secs(40)
+            }
+        );
+        assert_eq!(
+            failures.refuse(other, later),
+            Refusal::Audit,
+            "other clients are counted apart"
+        );
+        assert_eq!(
+            failures.refuse(attacker, start + WINDOW),
+            Refusal::Audit,
+            "a new window starts afresh"
+        );
     }
 }

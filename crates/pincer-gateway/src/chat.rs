@@ -26,15 +26,25 @@ pub const TURN_TYPE_HEADER: &str = "x-turn-type";
 pub const CLIENT_NAME_HEADER: &str = "x-client-name";
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// Whether this is a side turn; anything but `main` or `side` is refused.
 fn side_turn(headers: &HeaderMap) -> Result<bool, ApiError> {
-    match header(headers, TURN_TYPE_HEADER).map(str::to_ascii_lowercase).as_deref() {
+    match header(headers, TURN_TYPE_HEADER)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("main") => Ok(false),
         Some("side") => Ok(true),
-        Some(other) => Err(ApiError::invalid(format!("`{TURN_TYPE_HEADER}: {other}` is not a turn type; use `main` or `side`."), None)),
+        Some(other) => Err(ApiError::invalid(
+            format!("`{TURN_TYPE_HEADER}: {other}` is not a turn type; use `main` or `side`."),
+            None,
+        )),
     }
 }
 
@@ -55,7 +65,10 @@ pub async fn chat_completions(
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(state.body_limit)
         } else {
-            ApiError::invalid(format!("Could not read the request body: {rejection}"), None)
+            ApiError::invalid(
+                format!("Could not read the request body: {rejection}"),
+                None,
+            )
         }
     })?;
     let checked = openai::parse(&body)?;
@@ -65,7 +78,9 @@ pub async fn chat_completions(
     if checked.model != model_id {
         return Err(ApiError::model_not_found(&checked.model, &model_id));
     }
-    let session_key = header(&headers, SESSION_HEADER).filter(|v| v.len() <= 200).map(str::to_string);
+    let session_key = header(&headers, SESSION_HEADER)
+        .filter(|v| v.len() <= 200)
+        .map(str::to_string);
     let side_turn = side_turn(&headers)?;
     // Logprobs may be recorded for training; the client gets them only if
     // it asked.
@@ -94,9 +109,14 @@ pub async fn chat_completions(
     };
     let session_header = HeaderValue::from_str(&meta.session_id).ok();
     let mut response = if checked.stream {
-        Sse::new(sse_events(chat, meta, checked.include_usage, wants_logprobs))
-            .keep_alive(KeepAlive::default())
-            .into_response()
+        Sse::new(sse_events(
+            chat,
+            meta,
+            checked.include_usage,
+            wants_logprobs,
+        ))
+        .keep_alive(KeepAlive::default())
+        .into_response()
     } else {
         complete(chat, meta, wants_logprobs).await?.into_response()
     };
@@ -117,7 +137,11 @@ fn generation_error(error: InferenceError) -> ApiError {
     ApiError::from(pincer_app::AppError::from(error))
 }
 
-async fn complete(mut chat: ChatStream, meta: Meta, wants_logprobs: bool) -> Result<Json<Value>, ApiError> {
+async fn complete(
+    mut chat: ChatStream,
+    meta: Meta,
+    wants_logprobs: bool,
+) -> Result<Json<Value>, ApiError> {
     let mut content = String::new();
     let mut logprobs: Option<ChoiceLogprobs> = None;
     let mut finish: Option<(FinishReason, GenerationStats)> = None;
@@ -126,13 +150,20 @@ async fn complete(mut chat: ChatStream, meta: Meta, wants_logprobs: bool) -> Res
             GenerationEvent::Delta { text, logprob } => {
                 content.push_str(&text);
                 if let Some(logprob) = logprob.filter(|_| wants_logprobs) {
-                    logprobs.get_or_insert_with(Default::default).content.push(logprob);
+                    logprobs
+                        .get_or_insert_with(Default::default)
+                        .content
+                        .push(logprob);
                 }
             }
             GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
         }
     }
-    let (reason, stats) = finish.ok_or_else(|| generation_error(InferenceError::Generation("the engine stopped without finishing".into())))?;
+    let (reason, stats) = finish.ok_or_else(|| {
+        generation_error(InferenceError::Generation(
+            "the engine stopped without finishing".into(),
+        ))
+    })?;
     Ok(Json(json!({
         "id": meta.id,
         "object": "chat.completion",
@@ -168,8 +199,18 @@ fn data(value: &Value) -> Event {
 /// The SSE body: a role chunk, content chunks, a finish chunk, optionally a
 /// usage chunk, then `[DONE]`. The stream owns the chat, so a client that
 /// hangs up drops it and generation is canceled.
-fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool, wants_logprobs: bool) -> impl Stream<Item = Result<Event, Infallible>> {
-    let first = data(&chunk(&meta, json!({"role": "assistant", "content": ""}), None, None));
+fn sse_events(
+    chat: ChatStream,
+    meta: Meta,
+    include_usage: bool,
+    wants_logprobs: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let first = data(&chunk(
+        &meta,
+        json!({"role": "assistant", "content": ""}),
+        None,
+        None,
+    ));
     let state = (chat, meta, false);
     let body = futures::stream::unfold(state, move |(mut chat, meta, finished)| async move {
         if finished {
@@ -177,8 +218,18 @@ fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool, wants_logprobs:
         }
         let (events, done): (Vec<Event>, bool) = match chat.next().await {
             Some(Ok(GenerationEvent::Delta { text, logprob })) => {
-                let logprobs = logprob.filter(|_| wants_logprobs).map(|l| json!({"content": [l]}));
-                (vec![data(&chunk(&meta, json!({"content": text}), logprobs, None))], false)
+                let logprobs = logprob
+                    .filter(|_| wants_logprobs)
+                    .map(|l| json!({"content": [l]}));
+                (
+                    vec![data(&chunk(
+                        &meta,
+                        json!({"content": text}),
+                        logprobs,
+                        None,
+                    ))],
+                    false,
+                )
             }
             Some(Ok(GenerationEvent::Finished { reason, stats })) => {
                 let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
@@ -195,7 +246,13 @@ fn sse_events(chat: ChatStream, meta: Meta, include_usage: bool, wants_logprobs:
             }
             Some(Err(error)) => {
                 let error = generation_error(error);
-                (vec![Event::default().data(error.to_json()), Event::default().data("[DONE]")], true)
+                (
+                    vec![
+                        Event::default().data(error.to_json()),
+                        Event::default().data("[DONE]"),
+                    ],
+                    true,
+                )
             }
             None => (vec![Event::default().data("[DONE]")], true),
         };

@@ -40,13 +40,27 @@ fn status_of(error: &ControlError) -> StatusCode {
 
 /// Rejects requests whose `Host` is not a loopback name (or the address the
 /// owner bound), and cross-origin requests from browsers.
-pub(crate) async fn same_origin_only(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+pub(crate) async fn same_origin_only(
+    State(state): State<GatewayState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let name = host_name(&host);
     let allowed = LOOPBACK_HOSTS.contains(&name) || state.extra_hosts.iter().any(|h| h == name);
     if !allowed {
-        state.app.record("client", "gateway.host", request.uri().path(), "denied", json!({"host": host}));
+        state.app.record(
+            "client",
+            "gateway.host",
+            request.uri().path(),
+            "denied",
+            json!({"host": host}),
+        );
         return forbidden(format!(
             "Host `{host}` is not this Pincer; open the UI at http://127.0.0.1:<port>/ (other host names are refused to stop DNS rebinding)"
         ));
@@ -54,7 +68,13 @@ pub(crate) async fn same_origin_only(State(state): State<GatewayState>, request:
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let expected = [format!("http://{host}"), format!("https://{host}")];
         if !expected.iter().any(|e| e.eq_ignore_ascii_case(origin)) {
-            state.app.record("client", "gateway.origin", request.uri().path(), "denied", json!({"origin": origin}));
+            state.app.record(
+                "client",
+                "gateway.origin",
+                request.uri().path(),
+                "denied",
+                json!({"origin": origin}),
+            );
             return forbidden(format!("requests from the page at {origin} are refused; only Pincer's own UI may use this API"));
         }
     }
@@ -84,12 +104,12 @@ pub(crate) async fn run_command(
     } else {
         match serde_json::from_slice(&body) {
             Ok(args) => args,
-            Err(error) => {
-                return control_error_response(ControlError::new(
-                    ErrorKind::InvalidInput,
-                    format!("the body is not JSON ({error}); send the command's arguments as a JSON object"),
-                ))
-            }
+            Err(error) => return control_error_response(ControlError::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the body is not JSON ({error}); send the command's arguments as a JSON object"
+                ),
+            )),
         }
     };
     if command != "send_message" {
@@ -117,9 +137,12 @@ pub(crate) async fn run_command(
         receiver.recv().await.map(|item| (item, receiver))
     });
     let mut response = Body::from_stream(stream).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

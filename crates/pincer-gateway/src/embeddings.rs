@@ -36,7 +36,8 @@ pub async fn create_embeddings(
     State(state): State<GatewayState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = body.map_err(|r| ApiError::invalid(format!("Could not read the request body: {r}"), None))?;
+    let body =
+        body.map_err(|r| ApiError::invalid(format!("Could not read the request body: {r}"), None))?;
     let request: EmbeddingsRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(
             format!("The body is not a valid embeddings request ({e}); send {{\"model\": ..., \"input\": \"text\" or [\"text\", ...]}}. Token-id inputs are not supported."),
@@ -53,14 +54,26 @@ pub async fn create_embeddings(
         Input::Many(texts) => texts,
     };
     if inputs.is_empty() || inputs.len() > MAX_INPUTS {
-        return Err(ApiError::invalid(format!("`input` must hold 1 to {MAX_INPUTS} texts"), Some("input".into())));
+        return Err(ApiError::invalid(
+            format!("`input` must hold 1 to {MAX_INPUTS} texts"),
+            Some("input".into()),
+        ));
     }
     if let Some(at) = inputs.iter().position(|t| t.trim().is_empty()) {
-        return Err(ApiError::invalid(format!("`input[{at}]` is empty; every text needs some characters"), Some("input".into())));
-    }
-    if request.dimensions.is_some_and(|d| d != embedder.dimensions()) {
         return Err(ApiError::invalid(
-            format!("this model only gives {}-dimensional vectors; leave out `dimensions`", embedder.dimensions()),
+            format!("`input[{at}]` is empty; every text needs some characters"),
+            Some("input".into()),
+        ));
+    }
+    if request
+        .dimensions
+        .is_some_and(|d| d != embedder.dimensions())
+    {
+        return Err(ApiError::invalid(
+            format!(
+                "this model only gives {}-dimensional vectors; leave out `dimensions`",
+                embedder.dimensions()
+            ),
             Some("dimensions".into()),
         ));
     }
@@ -68,7 +81,10 @@ pub async fn create_embeddings(
         None | Some("float") => false,
         Some("base64") => true,
         Some(other) => {
-            return Err(ApiError::invalid(format!("`encoding_format` {other:?} is not `float` or `base64`"), Some("encoding_format".into())))
+            return Err(ApiError::invalid(
+                format!("`encoding_format` {other:?} is not `float` or `base64`"),
+                Some("encoding_format".into()),
+            ))
         }
     };
     let model = embedder.id();
@@ -78,7 +94,11 @@ pub async fn create_embeddings(
         embedder.embed(&texts).map(|v| (v, tokens))
     })
     .await
-    .map_err(|e| ApiError::from(pincer_app::AppError::Unavailable(format!("the embedder stopped: {e}"))))?
+    .map_err(|e| {
+        ApiError::from(pincer_app::AppError::Unavailable(format!(
+            "the embedder stopped: {e}"
+        )))
+    })?
     .map_err(|e| ApiError::from(pincer_app::AppError::Unavailable(e.to_string())))?;
     let data: Vec<Value> = vectors
         .iter()

@@ -29,7 +29,14 @@ struct Envelope<'a> {
 impl ApiError {
     /// 400: the body is malformed or a field is invalid; `param` names the field.
     pub fn invalid(message: impl Into<String>, param: Option<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, retry_after_seconds: 0, message: message.into(), kind: "invalid_request_error", param, code: None }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            retry_after_seconds: 0,
+            message: message.into(),
+            kind: "invalid_request_error",
+            param,
+            code: None,
+        }
     }
 
     /// 401: missing or wrong bearer token.
@@ -59,8 +66,20 @@ impl ApiError {
         }
     }
 
-    fn custom(status: StatusCode, message: String, kind: &'static str, code: Option<&'static str>) -> Self {
-        Self { status, retry_after_seconds: 0, message, kind, param: None, code }
+    fn custom(
+        status: StatusCode,
+        message: String,
+        kind: &'static str,
+        code: Option<&'static str>,
+    ) -> Self {
+        Self {
+            status,
+            retry_after_seconds: 0,
+            message,
+            kind,
+            param: None,
+            code,
+        }
     }
 
     /// 404: an unknown model.
@@ -92,7 +111,9 @@ impl ApiError {
         Self {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             retry_after_seconds: 0,
-            message: format!("The request body is larger than {limit} bytes; send a shorter conversation."),
+            message: format!(
+                "The request body is larger than {limit} bytes; send a shorter conversation."
+            ),
             kind: "invalid_request_error",
             param: None,
             code: Some("request_too_large"),
@@ -133,7 +154,14 @@ impl From<AppError> for ApiError {
             },
             ErrorCode::Internal => {
                 tracing::error!(%error, "internal error while serving a request");
-                Self { status: StatusCode::INTERNAL_SERVER_ERROR, retry_after_seconds: 0, message, kind: "server_error", param: None, code: None }
+                Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    retry_after_seconds: 0,
+                    message,
+                    kind: "server_error",
+                    param: None,
+                    code: None,
+                }
             }
         }
     }
@@ -143,15 +171,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(Envelope { error: &self })).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        if self.retry_after_seconds > 0 {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_seconds));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"pincer\""));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.retry_after_seconds > 0 {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(self.retry_after_seconds),
+            );
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"pincer\""),
+            );
         }
         response
     }

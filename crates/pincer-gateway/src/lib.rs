@@ -14,8 +14,8 @@
 
 mod auth_limit;
 mod chat;
-mod embeddings;
 mod control;
+mod embeddings;
 mod error;
 mod openai;
 
@@ -61,7 +61,11 @@ pub struct GatewayOptions {
 
 impl Default for GatewayOptions {
     fn default() -> Self {
-        Self { body_limit: DEFAULT_BODY_LIMIT, ui_dir: None, extra_hosts: Vec::new() }
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            ui_dir: None,
+            extra_hosts: Vec::new(),
+        }
     }
 }
 
@@ -80,7 +84,13 @@ pub fn router(app: App, options: GatewayOptions) -> Router {
     let state = GatewayState {
         app,
         body_limit: options.body_limit,
-        extra_hosts: Arc::new(options.extra_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()),
+        extra_hosts: Arc::new(
+            options
+                .extra_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+        ),
         auth_failures: Arc::default(),
     };
     let v1 = Router::new()
@@ -91,27 +101,50 @@ pub fn router(app: App, options: GatewayOptions) -> Router {
     let control = Router::new()
         .route("/control/{command}", post(control::run_command))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::same_origin_only,
+        ));
     // The browser's one-time pairing: same-origin, no token (it is how the
     // page gets one), failures counted like wrong tokens.
     let pairing = Router::new()
         .route("/pair", post(pair))
-        .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
-    let mut router = Router::new().route("/health", get(health)).nest("/v1", v1).nest("/api", control.merge(pairing));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::same_origin_only,
+        ));
+    let mut router = Router::new()
+        .route("/health", get(health))
+        .nest("/v1", v1)
+        .nest("/api", control.merge(pairing));
     router = match &options.ui_dir {
         Some(dir) => {
             let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
             let ui = Router::new()
                 .fallback_service(files)
-                .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(UI_CSP)))
-                .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-                .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-                .layer(middleware::from_fn_with_state(state.clone(), control::same_origin_only));
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(UI_CSP),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    control::same_origin_only,
+                ));
             router.merge(ui)
         }
         None => router.fallback(not_found),
     };
-    router.layer(DefaultBodyLimit::max(options.body_limit)).with_state(state)
+    router
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
@@ -120,9 +153,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The caller's address; routers served without connection info (tests)
@@ -131,15 +167,25 @@ fn client_ip(request: &Request) -> std::net::IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |ConnectInfo(address)| address.ip())
+        .map_or(
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            |ConnectInfo(address)| address.ip(),
+        )
 }
 
-async fn require_token(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<GatewayState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let refused = match presented {
         Some(token) if state.app.token_matches(token) => return next.run(request).await,
@@ -152,17 +198,30 @@ async fn require_token(State(state): State<GatewayState>, request: Request, next
     let client_ip = client_ip(&request);
     // The presented value is never recorded: it may be a real secret sent to the wrong place.
     let path = request.uri().path().to_string();
-    match state.auth_failures.refuse(client_ip, std::time::Instant::now()) {
+    match state
+        .auth_failures
+        .refuse(client_ip, std::time::Instant::now())
+    {
         auth_limit::Refusal::Audit => {
-            state.app.record("client", "gateway.auth", &path, "denied", json!({"reason": refused.0, "client": client_ip.to_string()}));
+            state.app.record(
+                "client",
+                "gateway.auth",
+                &path,
+                "denied",
+                json!({"reason": refused.0, "client": client_ip.to_string()}),
+            );
             refused.1.into_response()
         }
         auth_limit::Refusal::LockedOut { retry_after } => {
             let details = json!({"reason": "too many failed token checks", "client": client_ip.to_string(), "seconds": retry_after.as_secs()});
-            state.app.record("client", "gateway.auth", &path, "throttled", details);
+            state
+                .app
+                .record("client", "gateway.auth", &path, "throttled", details);
             ApiError::too_many_auth_failures(retry_after).into_response()
         }
-        auth_limit::Refusal::Quiet { retry_after } => ApiError::too_many_auth_failures(retry_after).into_response(),
+        auth_limit::Refusal::Quiet { retry_after } => {
+            ApiError::too_many_auth_failures(retry_after).into_response()
+        }
     }
 }
 
@@ -178,21 +237,28 @@ async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
         Err(_) => return ApiError::too_large(4096).into_response(),
     };
     let Ok(PairRequest { code }) = serde_json::from_slice(&body) else {
-        return ApiError::invalid("send {\"code\": \"<pairing code>\"}", Some("code".into())).into_response();
+        return ApiError::invalid("send {\"code\": \"<pairing code>\"}", Some("code".into()))
+            .into_response();
     };
-    if let auth_limit::Refusal::Quiet { retry_after } | auth_limit::Refusal::LockedOut { retry_after } =
-        state.auth_failures.peek(client_ip, std::time::Instant::now())
+    if let auth_limit::Refusal::Quiet { retry_after }
+    | auth_limit::Refusal::LockedOut { retry_after } = state
+        .auth_failures
+        .peek(client_ip, std::time::Instant::now())
     {
         return ApiError::too_many_auth_failures(retry_after).into_response();
     }
     match state.app.redeem_pairing_code(code.trim()) {
         Ok(token) => {
             let mut response = Json(json!({ "token": token })).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(error) => {
-            state.auth_failures.refuse(client_ip, std::time::Instant::now());
+            state
+                .auth_failures
+                .refuse(client_ip, std::time::Instant::now());
             ApiError::from(error).into_response()
         }
     }
@@ -200,7 +266,9 @@ async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
 
 async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {
     let (busy, capacity) = state.app.engine_load();
-    Json(json!({"status": "ok", "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}))
+    Json(
+        json!({"status": "ok", "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}),
+    )
 }
 
 async fn list_models(State(state): State<GatewayState>) -> Json<serde_json::Value> {

@@ -2,7 +2,9 @@
 //! and the response bodies.
 
 use crate::error::ApiError;
-use pincer_inference::{ChatMessage, GenerationParams, GenerationRequest, GenerationStats, Role, TokenLogprob};
+use pincer_inference::{
+    ChatMessage, GenerationParams, GenerationRequest, GenerationStats, Role, TokenLogprob,
+};
 use serde::{Deserialize, Serialize};
 
 /// A `POST /v1/chat/completions` body. Unknown fields are accepted and ignored,
@@ -82,34 +84,45 @@ pub struct Checked {
 /// Parses `body`, naming the offending field on failure.
 pub fn parse(body: &[u8]) -> Result<Checked, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    let request: ChatCompletionRequest = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
-            format!("The body is not valid JSON: {inner}")
-        } else if path == "." {
-            format!("Invalid request body: {inner}")
-        } else {
-            format!("Invalid value for `{path}`: {inner}")
-        };
-        let param = if inner.is_syntax() || inner.is_eof() {
-            None
-        } else {
-            (path != ".").then_some(path).or_else(|| missing_field(&message))
-        };
-        ApiError::invalid(message, param)
-    })?;
+    let request: ChatCompletionRequest =
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let message = if inner.is_syntax() || inner.is_eof() {
+                format!("The body is not valid JSON: {inner}")
+            } else if path == "." {
+                format!("Invalid request body: {inner}")
+            } else {
+                format!("Invalid value for `{path}`: {inner}")
+            };
+            let param = if inner.is_syntax() || inner.is_eof() {
+                None
+            } else {
+                (path != ".")
+                    .then_some(path)
+                    .or_else(|| missing_field(&message))
+            };
+            ApiError::invalid(message, param)
+        })?;
     check(request)
 }
 
 fn missing_field(message: &str) -> Option<String> {
-    message.split("missing field `").nth(1).and_then(|rest| rest.split('`').next()).map(str::to_string)
+    message
+        .split("missing field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string)
 }
 
 fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
-    let invalid = |param: &str, message: String| ApiError::invalid(message, Some(param.to_string()));
+    let invalid =
+        |param: &str, message: String| ApiError::invalid(message, Some(param.to_string()));
     if request.messages.is_empty() {
-        return Err(invalid("messages", "`messages` must hold at least one message.".into()));
+        return Err(invalid(
+            "messages",
+            "`messages` must hold at least one message.".into(),
+        ));
     }
     let mut messages = Vec::with_capacity(request.messages.len());
     for (index, message) in request.messages.into_iter().enumerate() {
@@ -148,12 +161,18 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
     }
     if let Some(t) = request.temperature {
         if !(0.0..=2.0).contains(&t) {
-            return Err(invalid("temperature", format!("`temperature` must be between 0 and 2, got {t}.")));
+            return Err(invalid(
+                "temperature",
+                format!("`temperature` must be between 0 and 2, got {t}."),
+            ));
         }
     }
     if let Some(p) = request.top_p {
         if !(p > 0.0 && p <= 1.0) {
-            return Err(invalid("top_p", format!("`top_p` must be in (0, 1], got {p}.")));
+            return Err(invalid(
+                "top_p",
+                format!("`top_p` must be in (0, 1], got {p}."),
+            ));
         }
     }
     if let Some(n) = request.n.filter(|n| *n != 1) {
@@ -161,7 +180,11 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
     }
     let max_tokens = request.max_completion_tokens.or(request.max_tokens);
     if max_tokens == Some(0) {
-        let param = if request.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
+        let param = if request.max_completion_tokens.is_some() {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
         return Err(invalid(param, format!("`{param}` must be at least 1.")));
     }
     let stop = match request.stop {
@@ -170,21 +193,34 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
         Some(Stop::Many(list)) => list,
     };
     if stop.len() > 4 || stop.iter().any(String::is_empty) {
-        return Err(invalid("stop", "`stop` takes up to 4 non-empty strings.".into()));
+        return Err(invalid(
+            "stop",
+            "`stop` takes up to 4 non-empty strings.".into(),
+        ));
     }
     let logprobs = request.logprobs.unwrap_or(false);
     let top_logprobs = request.top_logprobs.unwrap_or(0);
     if top_logprobs > 20 {
-        return Err(invalid("top_logprobs", format!("`top_logprobs` must be between 0 and 20, got {top_logprobs}.")));
+        return Err(invalid(
+            "top_logprobs",
+            format!("`top_logprobs` must be between 0 and 20, got {top_logprobs}."),
+        ));
     }
     if top_logprobs > 0 && !logprobs {
-        return Err(invalid("top_logprobs", "`top_logprobs` needs `logprobs` set to true.".into()));
+        return Err(invalid(
+            "top_logprobs",
+            "`top_logprobs` needs `logprobs` set to true.".into(),
+        ));
     }
     let stream = request.stream.unwrap_or(false);
     Ok(Checked {
         model: request.model,
         stream,
-        include_usage: stream && request.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
+        include_usage: stream
+            && request
+                .stream_options
+                .and_then(|o| o.include_usage)
+                .unwrap_or(false),
         generation: GenerationRequest {
             messages,
             params: GenerationParams {

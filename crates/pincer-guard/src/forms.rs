@@ -31,12 +31,21 @@ pub enum Form {
 pub(crate) fn literal_forms(secret: &str) -> Vec<(Form, Zeroizing<String>)> {
     let bytes = secret.as_bytes();
     let mut forms = vec![(Form::Exact, Zeroizing::new(secret.to_string()))];
-    forms.push((Form::Reversed, Zeroizing::new(secret.chars().rev().collect())));
+    forms.push((
+        Form::Reversed,
+        Zeroizing::new(secret.chars().rev().collect()),
+    ));
     forms.push((Form::Hex, Zeroizing::new(hex::encode(bytes))));
     forms.push((Form::Hex, Zeroizing::new(hex::encode_upper(bytes))));
     let encoded: String = bytes
         .iter()
-        .map(|&b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     forms.push((Form::UrlEncoded, Zeroizing::new(encoded)));
     // Base64 of the secret inside longer data starts at one of three byte
@@ -54,7 +63,9 @@ pub(crate) fn literal_forms(secret: &str) -> Vec<(Form, Zeroizing<String>)> {
             }
         }
     }
-    forms.retain(|(form, text)| *form == Form::Exact || (text.len() >= MIN_FRAGMENT && **text != secret));
+    forms.retain(|(form, text)| {
+        *form == Form::Exact || (text.len() >= MIN_FRAGMENT && **text != secret)
+    });
     forms.dedup_by(|a, b| a.1 == b.1);
     forms
 }
@@ -62,7 +73,12 @@ pub(crate) fn literal_forms(secret: &str) -> Vec<(Form, Zeroizing<String>)> {
 /// The letters and digits of `text`, lowercased: what is left of a secret
 /// that was split up by separators or re-cased.
 pub(crate) fn skeleton(text: &str) -> Zeroizing<String> {
-    Zeroizing::new(text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect())
+    Zeroizing::new(
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
+    )
 }
 
 /// [`skeleton`] of `text` with, for each kept character, its byte range in

@@ -58,7 +58,12 @@ impl Default for LeakPolicy {
     /// Nothing secret goes to another host; everything kept or shown is
     /// redacted.
     fn default() -> Self {
-        Self { outbound: LeakAction::Block, storage: LeakAction::Redact, log: LeakAction::Redact, export: LeakAction::Redact }
+        Self {
+            outbound: LeakAction::Block,
+            storage: LeakAction::Redact,
+            log: LeakAction::Redact,
+            export: LeakAction::Redact,
+        }
     }
 }
 
@@ -141,7 +146,10 @@ pub struct LeakDetector {
 impl std::fmt::Debug for LeakDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.secrets.iter().map(|s| s.name.as_str()).collect();
-        f.debug_struct("LeakDetector").field("secrets", &names).field("policy", &self.policy).finish()
+        f.debug_struct("LeakDetector")
+            .field("secrets", &names)
+            .field("policy", &self.policy)
+            .finish()
     }
 }
 
@@ -152,7 +160,10 @@ const MIN_SKELETON: usize = 12;
 impl LeakDetector {
     /// A detector for `secrets` (name, value) and the common credential
     /// shapes, applying `policy`.
-    pub fn new<'s>(secrets: impl IntoIterator<Item = (&'s str, &'s Secret)>, policy: LeakPolicy) -> Self {
+    pub fn new<'s>(
+        secrets: impl IntoIterator<Item = (&'s str, &'s Secret)>,
+        policy: LeakPolicy,
+    ) -> Self {
         let mut vault = Vec::new();
         let mut literals: Vec<Zeroizing<String>> = Vec::new();
         let mut literal_owner = Vec::new();
@@ -169,7 +180,11 @@ impl LeakDetector {
                 literals.push(text);
             }
             let skeleton = forms::skeleton(secret.expose());
-            vault.push(VaultSecret { name: name.to_string(), forms: kinds, skeleton });
+            vault.push(VaultSecret {
+                name: name.to_string(),
+                forms: kinds,
+                skeleton,
+            });
         }
         for secret in &vault {
             skeletons.push(secret.skeleton.clone());
@@ -182,9 +197,23 @@ impl LeakDetector {
                     .expect("literal patterns build")
             })
         };
-        let long_skeletons: Vec<Zeroizing<String>> =
-            skeletons.iter().map(|s| if s.len() >= MIN_SKELETON { s.clone() } else { Zeroizing::new("\u{0}".repeat(2)) }).collect();
-        Self { literal: build(&literals), literal_owner, skeletons: build(&long_skeletons), secrets: vault, policy }
+        let long_skeletons: Vec<Zeroizing<String>> = skeletons
+            .iter()
+            .map(|s| {
+                if s.len() >= MIN_SKELETON {
+                    s.clone()
+                } else {
+                    Zeroizing::new("\u{0}".repeat(2))
+                }
+            })
+            .collect();
+        Self {
+            literal: build(&literals),
+            literal_owner,
+            skeletons: build(&long_skeletons),
+            secrets: vault,
+            policy,
+        }
     }
 
     /// A detector for credential shapes only.
@@ -206,7 +235,10 @@ impl LeakDetector {
                 let (secret, form) = self.literal_owner[hit.pattern().as_usize()];
                 let secret = &self.secrets[secret];
                 leaks.push(Leak {
-                    kind: LeakKind::VaultSecret { name: secret.name.clone(), form: secret.forms[form] },
+                    kind: LeakKind::VaultSecret {
+                        name: secret.name.clone(),
+                        form: secret.forms[form],
+                    },
                     span: hit.range(),
                 });
             }
@@ -215,15 +247,29 @@ impl LeakDetector {
             let (skeleton, positions) = forms::skeleton_with_positions(text);
             for hit in skeletons.find_iter(&skeleton) {
                 let span = positions[hit.start()].0..positions[hit.end() - 1].1;
-                if !leaks.iter().any(|leak| leak.span.start <= span.start && span.end <= leak.span.end) {
+                if !leaks
+                    .iter()
+                    .any(|leak| leak.span.start <= span.start && span.end <= leak.span.end)
+                {
                     let name = self.secrets[hit.pattern().as_usize()].name.clone();
-                    leaks.push(Leak { kind: LeakKind::VaultSecret { name, form: Form::Separated }, span });
+                    leaks.push(Leak {
+                        kind: LeakKind::VaultSecret {
+                            name,
+                            form: Form::Separated,
+                        },
+                        span,
+                    });
                 }
             }
         }
         for shape in patterns::SHAPES.iter() {
             for hit in shape.regex.find_iter(text) {
-                leaks.push(Leak { kind: LeakKind::Credential { shape: shape.kind.to_string() }, span: hit.range() });
+                leaks.push(Leak {
+                    kind: LeakKind::Credential {
+                        shape: shape.kind.to_string(),
+                    },
+                    span: hit.range(),
+                });
             }
         }
         merge(leaks)
@@ -255,14 +301,26 @@ impl LeakDetector {
         match action {
             LeakAction::Redact => {
                 let (text, leaks) = self.redact(text);
-                Checked { text: Some(text), leaks, action }
+                Checked {
+                    text: Some(text),
+                    leaks,
+                    action,
+                }
             }
             LeakAction::Block => {
                 let leaks = self.scan(text);
                 let text = leaks.is_empty().then_some(Cow::Borrowed(text));
-                Checked { text, leaks, action }
+                Checked {
+                    text,
+                    leaks,
+                    action,
+                }
             }
-            LeakAction::Warn => Checked { leaks: self.scan(text), text: Some(Cow::Borrowed(text)), action },
+            LeakAction::Warn => Checked {
+                leaks: self.scan(text),
+                text: Some(Cow::Borrowed(text)),
+                action,
+            },
         }
     }
 }
@@ -274,7 +332,8 @@ fn merge(mut leaks: Vec<Leak>) -> Vec<Leak> {
     for leak in leaks {
         match merged.last_mut() {
             Some(last) if leak.span.start < last.span.end => {
-                let vault_wins = matches!(leak.kind, LeakKind::VaultSecret { .. }) && matches!(last.kind, LeakKind::Credential { .. });
+                let vault_wins = matches!(leak.kind, LeakKind::VaultSecret { .. })
+                    && matches!(last.kind, LeakKind::Credential { .. });
                 last.span.end = last.span.end.max(leak.span.end);
                 if vault_wins {
                     last.kind = leak.kind;
@@ -307,12 +366,18 @@ impl Default for SharedDetector {
 impl SharedDetector {
     /// Starts with `detector`.
     pub fn new(detector: LeakDetector) -> Self {
-        Self { current: std::sync::RwLock::new(std::sync::Arc::new(detector)), unaudited: Default::default() }
+        Self {
+            current: std::sync::RwLock::new(std::sync::Arc::new(detector)),
+            unaudited: Default::default(),
+        }
     }
 
     /// The detector in use now.
     pub fn current(&self) -> std::sync::Arc<LeakDetector> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the detector for every later check.
@@ -322,8 +387,14 @@ impl SharedDetector {
 
     /// Notes hits to audit later.
     pub fn note_unaudited(&self, sink: Sink, leaks: &[Leak]) {
-        let labels = leaks.iter().map(|leak| leak.kind.label().to_string()).collect();
-        self.unaudited.lock().unwrap_or_else(|e| e.into_inner()).push((sink, labels));
+        let labels = leaks
+            .iter()
+            .map(|leak| leak.kind.label().to_string())
+            .collect();
+        self.unaudited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((sink, labels));
     }
 
     /// Takes the hits noted since the last call.
@@ -335,6 +406,7 @@ impl SharedDetector {
 /// The process's detector for log lines: log writers are set up before the
 /// app opens the vault, which then installs its secrets here.
 pub fn for_logs() -> &'static SharedDetector {
-    static LOGS: std::sync::LazyLock<SharedDetector> = std::sync::LazyLock::new(SharedDetector::default);
+    static LOGS: std::sync::LazyLock<SharedDetector> =
+        std::sync::LazyLock::new(SharedDetector::default);
     &LOGS
 }

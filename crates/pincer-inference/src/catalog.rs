@@ -79,7 +79,9 @@ pub fn entries() -> &'static [CatalogEntry] {
 
 /// The entry with this id.
 pub fn find(id: &str) -> Option<&'static CatalogEntry> {
-    ENTRIES.iter().find(|entry| entry.id.eq_ignore_ascii_case(id))
+    ENTRIES
+        .iter()
+        .find(|entry| entry.id.eq_ignore_ascii_case(id))
 }
 
 /// The catalog's default model.
@@ -101,7 +103,10 @@ impl Memory {
     pub fn current() -> Self {
         let mut system = sysinfo::System::new();
         system.refresh_memory();
-        Self { total_bytes: system.total_memory(), available_bytes: system.available_memory() }
+        Self {
+            total_bytes: system.total_memory(),
+            available_bytes: system.available_memory(),
+        }
     }
 }
 
@@ -149,13 +154,32 @@ mod tests {
     #[test]
     fn fit_distinguishes_too_large_from_needing_free_memory() {
         let entry = default_entry();
-        let roomy = Memory { total_bytes: 64 * GB, available_bytes: 32 * GB };
-        let busy = Memory { total_bytes: 64 * GB, available_bytes: GB };
-        let small = Memory { total_bytes: 2 * GB, available_bytes: 2 * GB };
+        let roomy = Memory {
+            total_bytes: 64 * GB,
+            available_bytes: 32 * GB,
+        };
+        let busy = Memory {
+            total_bytes: 64 * GB,
+            available_bytes: GB,
+        };
+        let small = Memory {
+            total_bytes: 2 * GB,
+            available_bytes: 2 * GB,
+        };
         assert_eq!(fit(entry, roomy), Fit::Fits);
         assert_eq!(fit(entry, busy), Fit::NeedsFreeMemory);
         assert_eq!(fit(entry, small), Fit::TooLarge);
-        assert_eq!(largest_fitting(small).map(|e| e.id), Some("qwen3-0.6b"), "a 2 GB machine still gets the smallest model");
-        assert_eq!(largest_fitting(Memory { total_bytes: GB, available_bytes: GB }), None);
+        assert_eq!(
+            largest_fitting(small).map(|e| e.id),
+            Some("qwen3-0.6b"),
+            "a 2 GB machine still gets the smallest model"
+        );
+        assert_eq!(
+            largest_fitting(Memory {
+                total_bytes: GB,
+                available_bytes: GB
+            }),
+            None
+        );
     }
 }

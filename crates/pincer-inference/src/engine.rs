@@ -3,14 +3,11 @@
 
 use crate::sampling::{RecordingSampler, Step, Steps};
 use crate::stop::StopFilter;
-use std::collections::HashMap;
 use crate::types::*;
 use crate::{InferenceError, ModelSource, Result};
 use futures::Stream;
-use mistralrs::{
-    GgufModelBuilder, Model, RequestBuilder, Response, SamplingParams, StopTokens, TextMessageRole, TextModelBuilder,
-    TokenSource,
-};
+use mistralrs::{Model, RequestBuilder, Response, SamplingParams, StopTokens, TextMessageRole};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -28,11 +25,20 @@ pub struct EngineOptions {
     pub prefix_cache_sequences: usize,
     /// Run on the CPU even where a GPU backend was compiled in.
     pub force_cpu: bool,
+    /// A LoRA adapter in the PEFT layout, merged into the weights as they
+    /// load (safetensors models only; see [`crate::loading`]).
+    pub adapter: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { max_running: 8, max_waiting: 32, prefix_cache_sequences: 16, force_cpu: false }
+        Self {
+            max_running: 8,
+            max_waiting: 32,
+            prefix_cache_sequences: 16,
+            force_cpu: false,
+            adapter: None,
+        }
     }
 }
 
@@ -43,11 +49,15 @@ pub struct Engine {
     source: ModelSource,
     admission: Arc<Semaphore>,
     capacity: usize,
+    adapter: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("id", &self.id).field("source", &self.source).finish()
+        f.debug_struct("Engine")
+            .field("id", &self.id)
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -55,57 +65,18 @@ impl Engine {
     /// Loads a checked model (see [`ModelSource::inspect`]) with no network access.
     pub async fn load(source: ModelSource, options: EngineOptions) -> Result<Self> {
         let id = source.default_id();
-        let load_source = source.clone();
         let max_running = options.max_running.max(1);
         let prefix = (options.prefix_cache_sequences > 0).then_some(options.prefix_cache_sequences);
-        let force_cpu = options.force_cpu;
-        // Loading runs in its own task so that a panic inside the loader
-        // becomes an error here instead of taking the process down.
-        let loaded = tokio::spawn(async move {
-            match &load_source {
-                ModelSource::Gguf { path, .. } => {
-                    let dir = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into());
-                    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                    let mut builder = GgufModelBuilder::new(dir, vec![file])
-                        .with_token_source(TokenSource::None)
-                        .with_max_num_seqs(max_running)
-                        .with_prefix_cache_n(prefix);
-                    if force_cpu {
-                        builder = builder.with_force_cpu();
-                    }
-                    builder.build().await
-                }
-                ModelSource::Safetensors { dir, .. } => {
-                    let mut builder = TextModelBuilder::new(dir.to_string_lossy())
-                        .with_token_source(TokenSource::None)
-                        .with_max_num_seqs(max_running)
-                        .with_prefix_cache_n(prefix);
-                    if force_cpu {
-                        builder = builder.with_force_cpu();
-                    }
-                    builder.build().await
-                }
-            }
-        })
-        .await;
-        let path = match &source {
-            ModelSource::Gguf { path, .. } => path.clone(),
-            ModelSource::Safetensors { dir, .. } => dir.clone(),
-        };
-        let model = match loaded {
-            Ok(Ok(model)) => model,
-            Ok(Err(error)) => return Err(InferenceError::LoadFailed { path, message: format!("{error:#}") }),
-            Err(join) => {
-                let message = join
-                    .try_into_panic()
-                    .ok()
-                    .and_then(|p| p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())))
-                    .unwrap_or_else(|| "the loader stopped unexpectedly".into());
-                return Err(InferenceError::LoadFailed { path, message });
-            }
-        };
+        let model = crate::loading::build(&source, &options, max_running, prefix).await?;
         let capacity = max_running + options.max_waiting;
-        Ok(Self { model: Arc::new(model), id, source, admission: Arc::new(Semaphore::new(capacity)), capacity })
+        Ok(Self {
+            model: Arc::new(model),
+            id,
+            source,
+            admission: Arc::new(Semaphore::new(capacity)),
+            capacity,
+            adapter: options.adapter,
+        })
     }
 
     /// The id clients use to name this model.
@@ -125,7 +96,10 @@ impl Engine {
 
     /// Requests being generated or waiting, and how many may be.
     pub fn load_factor(&self) -> (usize, usize) {
-        (self.capacity - self.admission.available_permits(), self.capacity)
+        (
+            self.capacity - self.admission.available_permits(),
+            self.capacity,
+        )
     }
 
     /// Waits until no generation is running or waiting (for shutdown, and for
@@ -137,17 +111,42 @@ impl Engine {
         }
     }
 
+    /// The prompt's token ids exactly as a generation sees them: the model's
+    /// own chat template with the generation prompt, so a trainer can
+    /// rebuild what was served.
+    pub async fn tokenize_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        self.model
+            .tokenize(
+                either::Either::Left(text_messages(messages)),
+                None,
+                true,
+                true,
+                None,
+            )
+            .await
+            .map_err(|e| InferenceError::Generation(format!("tokenizing the prompt: {e}")))
+    }
+
+    /// The adapter merged into this model's weights, if any.
+    pub fn adapter(&self) -> Option<&std::path::Path> {
+        self.adapter.as_deref()
+    }
+
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]
     /// when the engine already holds as many requests as it may.
     ///
     /// Dropping the returned stream cancels the generation.
     pub fn try_generate(&self, request: GenerationRequest) -> Result<GenerationStream> {
         if request.messages.is_empty() {
-            return Err(InferenceError::InvalidRequest("a request needs at least one message".into()));
+            return Err(InferenceError::InvalidRequest(
+                "a request needs at least one message".into(),
+            ));
         }
         let permit = Arc::clone(&self.admission)
             .try_acquire_owned()
-            .map_err(|_| InferenceError::Busy { capacity: self.capacity })?;
+            .map_err(|_| InferenceError::Busy {
+                capacity: self.capacity,
+            })?;
         // Small buffer: back-pressure reaches the engine, and a reader that
         // leaves is noticed within a token or two.
         let (sender, receiver) = mpsc::channel(8);
@@ -164,6 +163,14 @@ fn mistral_role(role: Role) -> TextMessageRole {
         Role::Assistant => TextMessageRole::Assistant,
         Role::Tool => TextMessageRole::Tool,
     }
+}
+
+fn text_messages(messages: &[ChatMessage]) -> mistralrs::TextMessages {
+    messages
+        .iter()
+        .fold(mistralrs::TextMessages::new(), |all, message| {
+            all.add_message(mistral_role(message.role), message.content.clone())
+        })
 }
 
 /// The mistral.rs request, and the recorded steps when Pincer samples itself.
@@ -194,30 +201,44 @@ fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder,
         sampling.top_k = if temperature.is_none() { Some(1) } else { None };
         sampling.top_p = p.top_p;
     }
-    (builder.set_sampling(sampling).return_logprobs(steps.is_some()), steps)
+    (
+        builder
+            .set_sampling(sampling)
+            .return_logprobs(steps.is_some()),
+        steps,
+    )
 }
 
 /// Counts the prompt with the model's own tokenizer and chat template, and
 /// caps the answer to the context that is left (mistral.rs 0.8.1 fails inside
 /// the model instead of stopping when a sequence outgrows its context).
 async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, usize)> {
-    let mut messages = mistralrs::TextMessages::new();
-    for message in &request.messages {
-        messages = messages.add_message(mistral_role(message.role), message.content.clone());
-    }
     let prompt = model
-        .tokenize(either::Either::Left(messages), None, true, true, None)
+        .tokenize(
+            either::Either::Left(text_messages(&request.messages)),
+            None,
+            true,
+            true,
+            None,
+        )
         .await
         .map_err(|e| InferenceError::Generation(format!("tokenizing the prompt: {e}")))?
         .len();
-    let context = model.max_sequence_length().ok().flatten().unwrap_or(usize::MAX);
+    let context = model
+        .max_sequence_length()
+        .ok()
+        .flatten()
+        .unwrap_or(usize::MAX);
     if prompt + 1 >= context {
         return Err(InferenceError::InvalidRequest(format!(
             "the conversation is {prompt} tokens but the model's context holds {context}; shorten it"
         )));
     }
     let room = context - prompt - 1;
-    Ok((prompt, request.params.max_tokens.map_or(room, |m| m.min(room))))
+    Ok((
+        prompt,
+        request.params.max_tokens.map_or(room, |m| m.min(room)),
+    ))
 }
 
 /// Reads the mistral.rs stream into an unbounded channel, so the engine never
@@ -286,7 +307,11 @@ async fn run_generation(
         let response = match response {
             Some(Ok(response)) => Some(response),
             Some(Err(message)) => {
-                if sender.send(Err(InferenceError::Generation(message))).await.is_err() {
+                if sender
+                    .send(Err(InferenceError::Generation(message)))
+                    .await
+                    .is_err()
+                {
                     tracing::debug!("generation failed after its reader left");
                 }
                 return;
@@ -297,8 +322,11 @@ async fn run_generation(
             // mistral.rs 0.8.1 finishes a sequence without a last chunk when
             // its final allowed token is an incomplete UTF-8 piece; the only
             // way a stream ends silently is reaching max_len.
-            let mut events: Vec<Result<GenerationEvent>> =
-                stop_filter.finish().into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })).collect();
+            let mut events: Vec<Result<GenerationEvent>> = stop_filter
+                .finish()
+                .into_iter()
+                .map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob }))
+                .collect();
             let first = first_token_at.unwrap_or(last_token_at);
             let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
             let stats = GenerationStats {
@@ -306,9 +334,16 @@ async fn run_generation(
                 completion_tokens: max_tokens,
                 time_to_first_token: first.duration_since(started),
                 prefill_tokens_per_second: 0.0,
-                decode_tokens_per_second: if decode_seconds > 0.0 { (max_tokens - 1) as f64 / decode_seconds } else { 0.0 },
+                decode_tokens_per_second: if decode_seconds > 0.0 {
+                    (max_tokens - 1) as f64 / decode_seconds
+                } else {
+                    0.0
+                },
             };
-            events.push(Ok(GenerationEvent::Finished { reason: FinishReason::Length, stats }));
+            events.push(Ok(GenerationEvent::Finished {
+                reason: FinishReason::Length,
+                stats,
+            }));
             for event in events {
                 if sender.send(event).await.is_err() {
                     return;
@@ -328,7 +363,8 @@ async fn run_generation(
                         delta_count += 1;
                         let logprob = match (&steps, choice.logprobs) {
                             (Some(steps), Some(_)) => {
-                                let step = steps.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                                let step =
+                                    steps.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                                 match step {
                                     Some(step) => Some(names.logprob(&model, &text, step).await),
                                     None => None,
@@ -337,29 +373,46 @@ async fn run_generation(
                             _ => None,
                         };
                         let released = stop_filter.push(text, logprob);
-                        events.extend(released.into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })));
+                        events.extend(
+                            released.into_iter().map(|(text, logprob)| {
+                                Ok(GenerationEvent::Delta { text, logprob })
+                            }),
+                        );
                     }
                     if let Some(reason) = choice.finish_reason {
                         if !stop_filter.stopped() {
                             let held = stop_filter.finish();
-                            events.extend(held.into_iter().map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })));
+                            events.extend(held.into_iter().map(|(text, logprob)| {
+                                Ok(GenerationEvent::Delta { text, logprob })
+                            }));
                         }
                         let usage = chunk.usage.clone();
-                        let completion_tokens = usage.as_ref().map_or(delta_count, |u| u.completion_tokens);
+                        let completion_tokens =
+                            usage.as_ref().map_or(delta_count, |u| u.completion_tokens);
                         let first = first_token_at.unwrap_or(last_token_at);
                         let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
                         let stats = GenerationStats {
-                            prompt_tokens: usage.as_ref().map_or(prompt_tokens, |u| u.prompt_tokens),
+                            prompt_tokens: usage
+                                .as_ref()
+                                .map_or(prompt_tokens, |u| u.prompt_tokens),
                             completion_tokens,
                             time_to_first_token: first.duration_since(started),
-                            prefill_tokens_per_second: usage.as_ref().map_or(0.0, |u| f64::from(u.avg_prompt_tok_per_sec)),
-                            decode_tokens_per_second: if decode_seconds > 0.0 && completion_tokens > 1 {
+                            prefill_tokens_per_second: usage
+                                .as_ref()
+                                .map_or(0.0, |u| f64::from(u.avg_prompt_tok_per_sec)),
+                            decode_tokens_per_second: if decode_seconds > 0.0
+                                && completion_tokens > 1
+                            {
                                 (completion_tokens - 1) as f64 / decode_seconds
                             } else {
                                 0.0
                             },
                         };
-                        let reason = if stop_filter.stopped() { FinishReason::Stop } else { FinishReason::from_engine(&reason) };
+                        let reason = if stop_filter.stopped() {
+                            FinishReason::Stop
+                        } else {
+                            FinishReason::from_engine(&reason)
+                        };
                         events.push(Ok(GenerationEvent::Finished { reason, stats }));
                     }
                 }
@@ -368,9 +421,15 @@ async fn run_generation(
             Response::ModelError(message, _) | Response::CompletionModelError(message, _) => {
                 vec![Err(InferenceError::Generation(message))]
             }
-            Response::ValidationError(error) => vec![Err(InferenceError::InvalidRequest(error.to_string()))],
-            Response::InternalError(error) => vec![Err(InferenceError::Generation(error.to_string()))],
-            _ => vec![Err(InferenceError::Generation("the engine sent an unexpected response kind".into()))],
+            Response::ValidationError(error) => {
+                vec![Err(InferenceError::InvalidRequest(error.to_string()))]
+            }
+            Response::InternalError(error) => {
+                vec![Err(InferenceError::Generation(error.to_string()))]
+            }
+            _ => vec![Err(InferenceError::Generation(
+                "the engine sent an unexpected response kind".into(),
+            ))],
         };
         for event in events {
             let last = !matches!(event, Ok(GenerationEvent::Delta { .. }));
@@ -394,7 +453,10 @@ impl TokenNames {
         if let Some(name) = self.0.get(&id) {
             return name.clone();
         }
-        let name = model.detokenize(vec![id], false).await.unwrap_or_else(|_| format!("<{id}>"));
+        let name = model
+            .detokenize(vec![id], false)
+            .await
+            .unwrap_or_else(|_| format!("<{id}>"));
         self.0.insert(id, name.clone());
         name
     }
@@ -403,7 +465,11 @@ impl TokenNames {
         let mut top_logprobs = Vec::with_capacity(step.top.len());
         for (id, logprob) in step.top {
             let token = self.name(model, id).await;
-            top_logprobs.push(TopLogprob { bytes: Some(token.as_bytes().to_vec()), token, logprob });
+            top_logprobs.push(TopLogprob {
+                bytes: Some(token.as_bytes().to_vec()),
+                token,
+                logprob,
+            });
         }
         TokenLogprob {
             token: text.to_string(),

@@ -33,8 +33,14 @@ impl HubConfig {
                 .unwrap_or_else(|| PathBuf::from(".cache/huggingface"))
                 .join("hub")
         });
-        let offline = var("HF_HUB_OFFLINE").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
-        Self { endpoint: endpoint.trim_end_matches('/').to_string(), cache_dir, offline }
+        let offline = var("HF_HUB_OFFLINE").is_some_and(|v| {
+            matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+        });
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            cache_dir,
+            offline,
+        }
     }
 }
 
@@ -55,7 +61,9 @@ pub struct HubFile {
 pub type Progress<'a> = &'a mut (dyn FnMut(u64, Option<u64>) + Send);
 
 fn repo_dir(config: &HubConfig, repo: &str) -> PathBuf {
-    config.cache_dir.join(format!("models--{}", repo.replace('/', "--")))
+    config
+        .cache_dir
+        .join(format!("models--{}", repo.replace('/', "--")))
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> InferenceError {
@@ -76,7 +84,10 @@ pub fn cached(config: &HubConfig, file: &HubFile) -> Option<PathBuf> {
 /// The address `file` is fetched from; callers check it for secrets
 /// before anything is sent.
 pub fn url(config: &HubConfig, file: &HubFile) -> String {
-    format!("{}/{}/resolve/{}/{}", config.endpoint, file.repo, file.revision, file.file)
+    format!(
+        "{}/{}/resolve/{}/{}",
+        config.endpoint, file.repo, file.revision, file.file
+    )
 }
 
 /// Fetches `file` into the cache (or finds it there) and returns its path.
@@ -84,15 +95,25 @@ pub fn url(config: &HubConfig, file: &HubFile) -> String {
 /// A partial download left by an interrupted run is resumed with an HTTP
 /// range request. The result is checked against `file.sha256` or, failing
 /// that, the hash the hub publishes; a mismatch deletes the partial file.
-pub async fn download(config: &HubConfig, file: &HubFile, progress: Progress<'_>) -> Result<PathBuf> {
+pub async fn download(
+    config: &HubConfig,
+    file: &HubFile,
+    progress: Progress<'_>,
+) -> Result<PathBuf> {
     if let Some(path) = cached(config, file) {
         return Ok(path);
     }
     if config.offline {
-        return Err(InferenceError::Offline { repo: file.repo.clone(), file: file.file.clone() });
+        return Err(InferenceError::Offline {
+            repo: file.repo.clone(),
+            file: file.file.clone(),
+        });
     }
     let url = url(config, file);
-    let failed = |message: String| InferenceError::Download { url: url.clone(), message };
+    let failed = |message: String| InferenceError::Download {
+        url: url.clone(),
+        message,
+    };
     // The hub puts the commit and the LFS hash on the first response, before
     // any redirect to a CDN, so that one is read without following redirects.
     let probe = reqwest::Client::builder()
@@ -112,12 +133,23 @@ pub async fn download(config: &HubConfig, file: &HubFile, progress: Progress<'_>
     if head.status().is_client_error() || head.status().is_server_error() {
         return Err(failed(format!("the hub answered {}", head.status())));
     }
-    let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_string());
+    let header = |name: &str| {
+        head.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim_matches('"').to_string())
+    };
     let commit = header("x-repo-commit").unwrap_or_else(|| file.revision.clone());
     let linked = header("x-linked-etag").or_else(|| header("etag"));
     let published = linked.filter(|e| e.len() == 64 && e.chars().all(|c| c.is_ascii_hexdigit()));
-    let expected = file.sha256.clone().or(published).map(|h| h.to_ascii_lowercase());
-    let blob_name = expected.clone().unwrap_or_else(|| format!("{}-{}", commit, file.file.replace('/', "_")));
+    let expected = file
+        .sha256
+        .clone()
+        .or(published)
+        .map(|h| h.to_ascii_lowercase());
+    let blob_name = expected
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", commit, file.file.replace('/', "_")));
 
     let dir = repo_dir(config, &file.repo);
     let blobs = dir.join("blobs");
@@ -136,13 +168,23 @@ pub async fn download(config: &HubConfig, file: &HubFile, progress: Progress<'_>
     Ok(snapshot)
 }
 
-async fn fetch_blob(url: &str, blob: &Path, expected: Option<&str>, name: &str, progress: Progress<'_>) -> Result<()> {
-    let failed = |message: String| InferenceError::Download { url: url.to_string(), message };
+async fn fetch_blob(
+    url: &str,
+    blob: &Path,
+    expected: Option<&str>,
+    name: &str,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let failed = |message: String| InferenceError::Download {
+        url: url.to_string(),
+        message,
+    };
     let partial = blob.with_extension("incomplete");
     let mut hasher = Sha256::new();
     let mut have = 0u64;
     if let Ok(mut existing) = std::fs::File::open(&partial) {
-        have = std::io::copy(&mut existing, &mut hasher).map_err(io("reading the partial download"))?;
+        have = std::io::copy(&mut existing, &mut hasher)
+            .map_err(io("reading the partial download"))?;
     }
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(15))
@@ -158,7 +200,10 @@ async fn fetch_blob(url: &str, blob: &Path, expected: Option<&str>, name: &str, 
     if status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
         // The partial file is already complete (or longer than the file): start over.
         std::fs::remove_file(&partial).map_err(io("removing a stale partial download"))?;
-        return Err(failed("the partial download did not match the file; it was removed, run the command again".into()));
+        return Err(failed(
+            "the partial download did not match the file; it was removed, run the command again"
+                .into(),
+        ));
     }
     if !status.is_success() {
         return Err(failed(format!("the server answered {status}")));
@@ -180,18 +225,26 @@ async fn fetch_blob(url: &str, blob: &Path, expected: Option<&str>, name: &str, 
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| failed(format!("{e}; run the command again to resume")))?;
-        out.write_all(&chunk).map_err(io(format!("writing {} (is the disk full?)", partial.display())))?;
+        out.write_all(&chunk).map_err(io(format!(
+            "writing {} (is the disk full?)",
+            partial.display()
+        )))?;
         hasher.update(&chunk);
         have += chunk.len() as u64;
         progress(have, total);
     }
-    out.sync_all().map_err(io("flushing the download to disk"))?;
+    out.sync_all()
+        .map_err(io("flushing the download to disk"))?;
     drop(out);
     let actual = hex::encode(hasher.finalize());
     if let Some(expected) = expected {
         if actual != expected {
             std::fs::remove_file(&partial).map_err(io("removing a corrupt download"))?;
-            return Err(InferenceError::ChecksumMismatch { file: name.to_string(), expected: expected.to_string(), actual });
+            return Err(InferenceError::ChecksumMismatch {
+                file: name.to_string(),
+                expected: expected.to_string(),
+                actual,
+            });
         }
     }
     std::fs::rename(&partial, blob).map_err(io("moving the download into the cache"))
@@ -206,13 +259,25 @@ fn link_snapshot(blob: &Path, snapshot: &Path) -> Result<()> {
     }
     #[cfg(unix)]
     {
-        let depth = snapshot.strip_prefix(blob.parent().and_then(Path::parent).unwrap_or(Path::new("/"))).map(|p| p.components().count()).unwrap_or(0);
-        let relative: PathBuf = std::iter::repeat_n("..", depth.saturating_sub(1)).collect::<PathBuf>().join("blobs").join(blob.file_name().unwrap_or_default());
+        let depth = snapshot
+            .strip_prefix(
+                blob.parent()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new("/")),
+            )
+            .map(|p| p.components().count())
+            .unwrap_or(0);
+        let relative: PathBuf = std::iter::repeat_n("..", depth.saturating_sub(1))
+            .collect::<PathBuf>()
+            .join("blobs")
+            .join(blob.file_name().unwrap_or_default());
         std::os::unix::fs::symlink(&relative, snapshot).map_err(io("linking the snapshot"))
     }
     #[cfg(not(unix))]
     {
-        std::fs::copy(blob, snapshot).map(|_| ()).map_err(io("copying the snapshot"))
+        std::fs::copy(blob, snapshot)
+            .map(|_| ())
+            .map_err(io("copying the snapshot"))
     }
 }
 
@@ -220,7 +285,9 @@ fn link_snapshot(blob: &Path, snapshot: &Path) -> Result<()> {
 /// download); finished files in the cache are kept.
 pub fn discard_partial(config: &HubConfig, file: &HubFile) -> Result<()> {
     let blobs = repo_dir(config, &file.repo).join("blobs");
-    let Ok(listing) = std::fs::read_dir(&blobs) else { return Ok(()) };
+    let Ok(listing) = std::fs::read_dir(&blobs) else {
+        return Ok(());
+    };
     for entry in listing.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|x| x == "incomplete") {

@@ -27,6 +27,7 @@
 pub mod catalog;
 mod engine;
 pub mod hub;
+mod loading;
 mod model_file;
 mod sampling;
 mod stop;

@@ -12,12 +12,36 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// GGUF architectures mistral.rs 0.8.1 can run as quantised models.
-pub const SUPPORTED_GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral3", "phi2", "phi3", "starcoder2", "qwen2", "qwen3", "qwen3moe"];
+pub const SUPPORTED_GGUF_ARCHITECTURES: &[&str] = &[
+    "llama",
+    "mistral3",
+    "phi2",
+    "phi3",
+    "starcoder2",
+    "qwen2",
+    "qwen3",
+    "qwen3moe",
+];
 
 /// Hugging Face `model_type`s mistral.rs 0.8.1 can run from safetensors.
 pub const SUPPORTED_MODEL_TYPES: &[&str] = &[
-    "mistral", "gemma", "mixtral", "llama", "phi", "phi3", "qwen2", "gemma2", "starcoder2", "deepseek_v2",
-    "deepseek_v3", "qwen3", "glm4", "qwen3_moe", "smollm3", "granitemoehybrid", "gpt_oss",
+    "mistral",
+    "gemma",
+    "mixtral",
+    "llama",
+    "phi",
+    "phi3",
+    "qwen2",
+    "gemma2",
+    "starcoder2",
+    "deepseek_v2",
+    "deepseek_v3",
+    "qwen3",
+    "glm4",
+    "qwen3_moe",
+    "smollm3",
+    "granitemoehybrid",
+    "gpt_oss",
 ];
 
 /// A model Pincer can load, after its files were checked.
@@ -45,9 +69,14 @@ impl ModelSource {
     /// Checks `path` (a `.gguf` file, or a folder holding safetensors or one
     /// `.gguf`) and says what it is.
     pub fn inspect(path: &Path) -> Result<Self> {
-        let invalid = |problem: String| InferenceError::InvalidModel { path: path.to_path_buf(), problem };
+        let invalid = |problem: String| InferenceError::InvalidModel {
+            path: path.to_path_buf(),
+            problem,
+        };
         let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => InferenceError::ModelNotFound { path: path.to_path_buf() },
+            std::io::ErrorKind::NotFound => InferenceError::ModelNotFound {
+                path: path.to_path_buf(),
+            },
             _ => invalid(format!("cannot read it: {e}")),
         })?;
         if metadata.is_file() {
@@ -59,12 +88,19 @@ impl ModelSource {
         let ggufs: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| invalid(format!("cannot list the folder: {e}")))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+            })
             .collect();
         match ggufs.as_slice() {
             [one] => inspect_gguf(one),
-            [] => Err(invalid("the folder has neither config.json (a safetensors model) nor a .gguf file".into())),
-            _ => Err(invalid("the folder holds several .gguf files; pass the one to load".into())),
+            [] => Err(invalid(
+                "the folder has neither config.json (a safetensors model) nor a .gguf file".into(),
+            )),
+            _ => Err(invalid(
+                "the folder holds several .gguf files; pass the one to load".into(),
+            )),
         }
     }
 
@@ -74,15 +110,20 @@ impl ModelSource {
             Self::Gguf { path, .. } => path.file_stem(),
             Self::Safetensors { dir, .. } => dir.file_name(),
         };
-        name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "local".into())
+        name.map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "local".into())
     }
 }
 
 fn inspect_safetensors_dir(dir: &Path) -> Result<ModelSource> {
-    let invalid = |problem: String| InferenceError::InvalidModel { path: dir.to_path_buf(), problem };
-    let config_text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| invalid(format!("config.json: {e}")))?;
-    let config: serde_json::Value =
-        serde_json::from_str(&config_text).map_err(|e| invalid(format!("config.json is not valid JSON: {e}")))?;
+    let invalid = |problem: String| InferenceError::InvalidModel {
+        path: dir.to_path_buf(),
+        problem,
+    };
+    let config_text = std::fs::read_to_string(dir.join("config.json"))
+        .map_err(|e| invalid(format!("config.json: {e}")))?;
+    let config: serde_json::Value = serde_json::from_str(&config_text)
+        .map_err(|e| invalid(format!("config.json is not valid JSON: {e}")))?;
     let model_type = config
         .get("model_type")
         .and_then(|v| v.as_str())
@@ -109,27 +150,41 @@ fn inspect_safetensors_dir(dir: &Path) -> Result<ModelSource> {
     for shard in &shards {
         check_safetensors(shard)?;
     }
-    Ok(ModelSource::Safetensors { dir: dir.to_path_buf(), model_type })
+    Ok(ModelSource::Safetensors {
+        dir: dir.to_path_buf(),
+        model_type,
+    })
 }
 
 /// Checks a safetensors header and that every tensor's bytes are in the file.
 fn check_safetensors(path: &Path) -> Result<()> {
-    let invalid = |problem: String| InferenceError::InvalidModel { path: path.to_path_buf(), problem };
+    let invalid = |problem: String| InferenceError::InvalidModel {
+        path: path.to_path_buf(),
+        problem,
+    };
     let mut file = File::open(path).map_err(|e| invalid(format!("cannot open: {e}")))?;
     let file_len = file.metadata().map_err(|e| invalid(e.to_string()))?.len();
     let mut len_bytes = [0u8; 8];
-    file.read_exact(&mut len_bytes)
-        .map_err(|_| invalid("the file is shorter than a safetensors header; it is truncated or not safetensors".into()))?;
+    file.read_exact(&mut len_bytes).map_err(|_| {
+        invalid(
+            "the file is shorter than a safetensors header; it is truncated or not safetensors"
+                .into(),
+        )
+    })?;
     let header_len = u64::from_le_bytes(len_bytes);
     if header_len > file_len.saturating_sub(8) || header_len > 100 << 20 {
         return Err(invalid(format!("its header claims {header_len} bytes but the file has {file_len}; the file is truncated or corrupt")));
     }
     let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).map_err(|e| invalid(format!("reading the header: {e}")))?;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| invalid(format!("the header is not valid JSON: {e}")))?;
+    file.read_exact(&mut header)
+        .map_err(|e| invalid(format!("reading the header: {e}")))?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
+        .map_err(|e| invalid(format!("the header is not valid JSON: {e}")))?;
     let data_len = file_len - 8 - header_len;
-    for (name, info) in header.iter().filter(|(name, _)| name.as_str() != "__metadata__") {
+    for (name, info) in header
+        .iter()
+        .filter(|(name, _)| name.as_str() != "__metadata__")
+    {
         let end = info
             .get("data_offsets")
             .and_then(|o| o.get(1))
@@ -153,7 +208,10 @@ struct GgufReader {
 
 impl GgufReader {
     fn fail(&self, problem: impl Into<String>) -> InferenceError {
-        InferenceError::InvalidModel { path: self.path.clone(), problem: problem.into() }
+        InferenceError::InvalidModel {
+            path: self.path.clone(),
+            problem: problem.into(),
+        }
     }
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut buffer = [0u8; N];
@@ -169,7 +227,9 @@ impl GgufReader {
         Ok(u64::from_le_bytes(self.bytes()?))
     }
     fn position(&mut self) -> Result<u64> {
-        self.reader.stream_position().map_err(|e| self.fail(e.to_string()))
+        self.reader
+            .stream_position()
+            .map_err(|e| self.fail(e.to_string()))
     }
     /// A length that must fit in what is left of the file.
     fn length(&mut self, what: &str) -> Result<u64> {
@@ -214,18 +274,26 @@ impl GgufReader {
                         self.skip(len)?;
                     }
                 } else {
-                    let size = scalar(element_type)
-                        .ok_or_else(|| self.fail(format!("metadata {key} has an unknown element type {element_type}")))?;
-                    let total = count.checked_mul(size).ok_or_else(|| self.fail(format!("metadata {key} is too large")))?;
+                    let size = scalar(element_type).ok_or_else(|| {
+                        self.fail(format!(
+                            "metadata {key} has an unknown element type {element_type}"
+                        ))
+                    })?;
+                    let total = count
+                        .checked_mul(size)
+                        .ok_or_else(|| self.fail(format!("metadata {key} is too large")))?;
                     if total > self.file_len.saturating_sub(self.position()?) {
-                        return Err(self.fail(format!("metadata {key} runs past the end of the file; it is truncated")));
+                        return Err(self.fail(format!(
+                            "metadata {key} runs past the end of the file; it is truncated"
+                        )));
                     }
                     self.skip(total)?;
                 }
                 Ok(None)
             }
             t => {
-                let size = scalar(t).ok_or_else(|| self.fail(format!("metadata {key} has an unknown type {t}")))?;
+                let size = scalar(t)
+                    .ok_or_else(|| self.fail(format!("metadata {key} has an unknown type {t}")))?;
                 self.skip(size)?;
                 Ok(None)
             }
@@ -258,17 +326,29 @@ fn ggml_size(type_id: u32, elements: u64) -> Option<(u64, &'static str)> {
 }
 
 fn inspect_gguf(path: &Path) -> Result<ModelSource> {
-    let invalid = |problem: String| InferenceError::InvalidModel { path: path.to_path_buf(), problem };
+    let invalid = |problem: String| InferenceError::InvalidModel {
+        path: path.to_path_buf(),
+        problem,
+    };
     let file = File::open(path).map_err(|e| invalid(format!("cannot open: {e}")))?;
     let file_len = file.metadata().map_err(|e| invalid(e.to_string()))?.len();
-    let mut r = GgufReader { reader: BufReader::new(file), file_len, path: path.to_path_buf() };
-    let magic = r.bytes::<4>().map_err(|_| invalid("the file is empty or shorter than a GGUF header".into()))?;
+    let mut r = GgufReader {
+        reader: BufReader::new(file),
+        file_len,
+        path: path.to_path_buf(),
+    };
+    let magic = r
+        .bytes::<4>()
+        .map_err(|_| invalid("the file is empty or shorter than a GGUF header".into()))?;
     if &magic != b"GGUF" {
         return Err(invalid("it does not start with the GGUF magic bytes; it is not a GGUF file (pass a .gguf file or a Hugging Face model folder)".into()));
     }
     let version = r.u32()?;
     if !(2..=3).contains(&version) {
-        return Err(InferenceError::UnsupportedModel { path: path.to_path_buf(), what: format!("GGUF version {version}") });
+        return Err(InferenceError::UnsupportedModel {
+            path: path.to_path_buf(),
+            what: format!("GGUF version {version}"),
+        });
     }
     let tensor_count = r.u64()?;
     let kv_count = r.u64()?;
@@ -286,9 +366,13 @@ fn inspect_gguf(path: &Path) -> Result<ModelSource> {
             architecture = value;
         }
     }
-    let architecture = architecture.ok_or_else(|| invalid("GGUF metadata has no general.architecture".into()))?;
+    let architecture =
+        architecture.ok_or_else(|| invalid("GGUF metadata has no general.architecture".into()))?;
     if !SUPPORTED_GGUF_ARCHITECTURES.contains(&architecture.to_ascii_lowercase().as_str()) {
-        return Err(InferenceError::UnsupportedModel { path: path.to_path_buf(), what: format!("GGUF architecture \"{architecture}\"") });
+        return Err(InferenceError::UnsupportedModel {
+            path: path.to_path_buf(),
+            what: format!("GGUF architecture \"{architecture}\""),
+        });
     }
     let mut data_end = 0u64;
     let mut type_counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
@@ -296,16 +380,23 @@ fn inspect_gguf(path: &Path) -> Result<ModelSource> {
         let name = r.string(&format!("tensor name #{index}"))?;
         let dims = r.u32()?;
         if dims > 8 {
-            return Err(invalid(format!("tensor {name} claims {dims} dimensions; the header is corrupt")));
+            return Err(invalid(format!(
+                "tensor {name} claims {dims} dimensions; the header is corrupt"
+            )));
         }
         let mut elements = 1u64;
         for _ in 0..dims {
-            elements = elements.checked_mul(r.u64()?).ok_or_else(|| invalid(format!("tensor {name} is impossibly large")))?;
+            elements = elements
+                .checked_mul(r.u64()?)
+                .ok_or_else(|| invalid(format!("tensor {name} is impossibly large")))?;
         }
         let type_id = r.u32()?;
         let offset = r.u64()?;
-        let (size, type_name) = ggml_size(type_id, elements)
-            .ok_or_else(|| InferenceError::UnsupportedModel { path: path.to_path_buf(), what: format!("tensor type {type_id} (in {name})") })?;
+        let (size, type_name) =
+            ggml_size(type_id, elements).ok_or_else(|| InferenceError::UnsupportedModel {
+                path: path.to_path_buf(),
+                what: format!("tensor type {type_id} (in {name})"),
+            })?;
         *type_counts.entry(type_name).or_default() += size;
         data_end = data_end.max(offset.saturating_add(size));
     }
@@ -322,5 +413,9 @@ fn inspect_gguf(path: &Path) -> Result<ModelSource> {
         .max_by_key(|(_, bytes)| *bytes)
         .map(|(name, _)| name.to_string())
         .unwrap_or_default();
-    Ok(ModelSource::Gguf { path: path.to_path_buf(), architecture, quantization })
+    Ok(ModelSource::Gguf {
+        path: path.to_path_buf(),
+        architecture,
+        quantization,
+    })
 }

@@ -37,13 +37,24 @@ pub(crate) struct RecordingSampler {
 }
 
 impl RecordingSampler {
-    pub(crate) fn new(temperature: Option<f64>, top_p: Option<f64>, top_n: usize, seed: Option<u64>) -> (Self, Steps) {
+    pub(crate) fn new(
+        temperature: Option<f64>,
+        top_p: Option<f64>,
+        top_n: usize,
+        seed: Option<u64>,
+    ) -> (Self, Steps) {
         let steps: Steps = Arc::default();
         let rng = match seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        let sampler = Self { temperature, top_p, top_n, rng: Mutex::new(rng), steps: Arc::clone(&steps) };
+        let sampler = Self {
+            temperature,
+            top_p,
+            top_n,
+            rng: Mutex::new(rng),
+            steps: Arc::clone(&steps),
+        };
         (sampler, steps)
     }
 
@@ -54,7 +65,10 @@ impl RecordingSampler {
         // Probabilities at this temperature, then the smallest nucleus whose
         // mass reaches top_p, then one seeded draw from it.
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let weights: Vec<f64> = logits.iter().map(|&l| f64::from((l - max) / temperature as f32).exp()).collect();
+        let weights: Vec<f64> = logits
+            .iter()
+            .map(|&l| f64::from((l - max) / temperature as f32).exp())
+            .collect();
         let total: f64 = weights.iter().sum();
         let mut order: Vec<usize> = (0..weights.len()).collect();
         order.sort_unstable_by(|&a, &b| log_probs[b].total_cmp(&log_probs[a]));
@@ -69,7 +83,12 @@ impl RecordingSampler {
             }
         }
         let kept_total: f64 = kept.iter().map(|&i| weights[i]).sum();
-        let mut draw = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>() * kept_total;
+        let mut draw = self
+            .rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .random::<f64>()
+            * kept_total;
         for &index in &kept {
             draw -= weights[index];
             if draw <= 0.0 {
@@ -106,12 +125,19 @@ impl CustomLogitsProcessor for RecordingSampler {
         if n > 0 {
             order.select_nth_unstable_by(n - 1, |&a, &b| log_probs[b].total_cmp(&log_probs[a]));
         }
-        let mut top: Vec<(u32, f32)> = order[..n].iter().map(|&i| (i as u32, log_probs[i])).collect();
+        let mut top: Vec<(u32, f32)> = order[..n]
+            .iter()
+            .map(|&i| (i as u32, log_probs[i]))
+            .collect();
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
         self.steps
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push_back(Step { id: chosen as u32, logprob: log_probs[chosen], top });
+            .push_back(Step {
+                id: chosen as u32,
+                logprob: log_probs[chosen],
+                top,
+            });
         let mut mask = vec![f32::NEG_INFINITY; values.len()];
         mask[chosen] = 0.0;
         Tensor::from_vec(mask, logits.shape(), logits.device())?.to_dtype(logits.dtype())
@@ -136,7 +162,9 @@ mod tests {
         let lp = log_softmax(&logits);
         let draws = |seed| {
             let (sampler, _) = RecordingSampler::new(Some(1.0), Some(0.95), 0, Some(seed));
-            (0..20).map(|_| sampler.choose(&logits, &lp)).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| sampler.choose(&logits, &lp))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draws(7), draws(7), "a seed makes sampling reproducible");
         assert_ne!(draws(7), draws(8), "different seeds give different draws");

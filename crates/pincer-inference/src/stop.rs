@@ -19,7 +19,11 @@ pub(crate) struct StopFilter {
 
 impl StopFilter {
     pub(crate) fn new(stops: Vec<String>) -> Self {
-        Self { stops: stops.into_iter().filter(|s| !s.is_empty()).collect(), pending: Vec::new(), stopped: false }
+        Self {
+            stops: stops.into_iter().filter(|s| !s.is_empty()).collect(),
+            pending: Vec::new(),
+            stopped: false,
+        }
     }
 
     /// Whether a stop string was seen.
@@ -37,7 +41,12 @@ impl StopFilter {
         }
         self.pending.push((text, logprob));
         let joined: String = self.pending.iter().map(|(t, _)| t.as_str()).collect();
-        if let Some(cut) = self.stops.iter().filter_map(|s| joined.find(s.as_str())).min() {
+        if let Some(cut) = self
+            .stops
+            .iter()
+            .filter_map(|s| joined.find(s.as_str()))
+            .min()
+        {
             self.stopped = true;
             return take_before(std::mem::take(&mut self.pending), cut);
         }
@@ -119,19 +128,32 @@ mod tests {
 
     #[test]
     fn a_stop_string_spanning_pieces_is_cut_with_what_follows() {
-        assert_eq!(feed(&["END"], &["hello E", "N", "D and more"]), ("hello ".into(), true));
+        assert_eq!(
+            feed(&["END"], &["hello E", "N", "D and more"]),
+            ("hello ".into(), true)
+        );
     }
 
     #[test]
     fn a_false_start_is_released_once_it_cannot_match() {
-        assert_eq!(feed(&["END"], &["the E", "Nd", " of it"]), ("the ENd of it".into(), false));
+        assert_eq!(
+            feed(&["END"], &["the E", "Nd", " of it"]),
+            ("the ENd of it".into(), false)
+        );
     }
 
     #[test]
     fn text_is_streamed_promptly_when_it_cannot_begin_a_stop() {
         let mut filter = StopFilter::new(vec!["###".into()]);
-        assert_eq!(filter.push("abc".into(), None).len(), 1, "no reason to hold plain text back");
-        assert!(filter.push("#".into(), None).is_empty(), "a possible start is held");
+        assert_eq!(
+            filter.push("abc".into(), None).len(),
+            1,
+            "no reason to hold plain text back"
+        );
+        assert!(
+            filter.push("#".into(), None).is_empty(),
+            "a possible start is held"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! the whole hybrid search, and scores recall@10 of the vector path against
 //! the exact scan. Prints one JSON object.
 
-use pincer_memory::{ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryOptions, SearchOptions};
+use pincer_memory::{
+    ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryOptions, SearchOptions,
+};
 use pincer_store::Store;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,14 +35,20 @@ impl Rng {
     }
     /// A Zipf-like pick: low indexes (common words) far more often.
     fn zipf(&mut self, n: usize) -> usize {
-        ((n as f32).powf(self.unit()) as usize).saturating_sub(1).min(n - 1)
+        ((n as f32).powf(self.unit()) as usize)
+            .saturating_sub(1)
+            .min(n - 1)
     }
 }
 
 fn vocabulary(model: &std::path::Path) -> Vec<String> {
-    let tokenizer: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(model.join("tokenizer.json")).expect("tokenizer.json")).expect("json");
-    let vocab = tokenizer["model"]["vocab"].as_object().expect("a WordPiece vocab");
+    let tokenizer: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(model.join("tokenizer.json")).expect("tokenizer.json"),
+    )
+    .expect("json");
+    let vocab = tokenizer["model"]["vocab"]
+        .as_object()
+        .expect("a WordPiece vocab");
     let mut words: Vec<(i64, String)> = vocab
         .iter()
         .filter(|(w, _)| w.len() >= 3 && w.chars().all(|c| c.is_ascii_lowercase()))
@@ -51,7 +59,10 @@ fn vocabulary(model: &std::path::Path) -> Vec<String> {
 }
 
 fn sentence(rng: &mut Rng, words: &[String], length: usize) -> String {
-    (0..length).map(|_| words[rng.zipf(words.len())].as_str()).collect::<Vec<_>>().join(" ")
+    (0..length)
+        .map(|_| words[rng.zipf(words.len())].as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn normalise(mut v: Vec<f32>) -> Vec<f32> {
@@ -72,7 +83,10 @@ fn embed_mode(args: &[String]) {
         .map(|l| serde_json::from_str::<String>(l).expect("one JSON string per line"))
         .collect();
     let model = std::env::var("PINCER_EMBEDDER").expect("PINCER_EMBEDDER names the model folder");
-    let options = EmbedderOptions { threads: args[1].parse().expect("threads"), batch_size: args[2].parse().expect("batch") };
+    let options = EmbedderOptions {
+        threads: args[1].parse().expect("threads"),
+        batch_size: args[2].parse().expect("batch"),
+    };
     let embedder = Embedder::load(std::path::Path::new(&model), options).expect("load");
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     embedder.embed(&refs[..refs.len().min(8)]).expect("warm-up");
@@ -80,7 +94,10 @@ fn embed_mode(args: &[String]) {
     let vectors = embedder.embed(&refs).expect("embed");
     let seconds = start.elapsed().as_secs_f64();
     assert_eq!(vectors.len(), texts.len());
-    println!("{}", serde_json::json!({"texts": texts.len(), "seconds": seconds, "per_second": texts.len() as f64 / seconds}));
+    println!(
+        "{}",
+        serde_json::json!({"texts": texts.len(), "seconds": seconds, "per_second": texts.len() as f64 / seconds})
+    );
 }
 
 fn search_mode(args: &[String]) {
@@ -91,7 +108,16 @@ fn search_mode(args: &[String]) {
     let out = std::path::PathBuf::from(&args[4]);
     let words = vocabulary(&model);
     let mut rng = Rng(0x5eed_1234_abcd_9876);
-    let embedder = Arc::new(Embedder::load(&model, EmbedderOptions { threads: 2, batch_size: 32 }).expect("load"));
+    let embedder = Arc::new(
+        Embedder::load(
+            &model,
+            EmbedderOptions {
+                threads: 2,
+                batch_size: 32,
+            },
+        )
+        .expect("load"),
+    );
 
     let mut texts: Vec<String> = (0..real)
         .map(|_| {
@@ -103,42 +129,78 @@ fn search_mode(args: &[String]) {
     let mut vectors: Vec<Vec<f32>> = match std::fs::read(&cache) {
         Ok(bytes) if bytes.len() == real * 384 * 4 => bytes
             .chunks_exact(384 * 4)
-            .map(|v| v.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+            .map(|v| {
+                v.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            })
             .collect(),
         _ => {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let start = Instant::now();
             let vectors = embedder.embed(&refs).expect("embed");
-            eprintln!("embedded {real} texts in {:.1} s", start.elapsed().as_secs_f64());
+            eprintln!(
+                "embedded {real} texts in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
             std::fs::create_dir_all(&out).expect("out dir");
-            std::fs::write(&cache, vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).expect("cache");
+            std::fs::write(
+                &cache,
+                vectors
+                    .iter()
+                    .flatten()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect::<Vec<u8>>(),
+            )
+            .expect("cache");
             vectors
         }
     };
     while texts.len() < chunks {
         let (a, b) = (rng.below(real), rng.below(real));
         let w = 0.5 + 0.4 * rng.unit();
-        let mixed: Vec<f32> =
-            vectors[a].iter().zip(&vectors[b]).map(|(x, y)| w * x + (1.0 - w) * y + 0.02 * (rng.unit() - 0.5)).collect();
+        let mixed: Vec<f32> = vectors[a]
+            .iter()
+            .zip(&vectors[b])
+            .map(|(x, y)| w * x + (1.0 - w) * y + 0.02 * (rng.unit() - 0.5))
+            .collect();
         vectors.push(normalise(mixed));
-        let (ta, tb): (Vec<&str>, Vec<&str>) = (texts[a].split(' ').collect(), texts[b].split(' ').collect());
-        texts.push(format!("{} {}", ta[..ta.len() / 2].join(" "), tb[tb.len() / 2..].join(" ")));
+        let (ta, tb): (Vec<&str>, Vec<&str>) =
+            (texts[a].split(' ').collect(), texts[b].split(' ').collect());
+        texts.push(format!(
+            "{} {}",
+            ta[..ta.len() / 2].join(" "),
+            tb[tb.len() / 2..].join(" ")
+        ));
     }
 
     let dir = tempfile::tempdir_in(&out).expect("temp dir");
     let store = Arc::new(Store::open_in(dir.path()).expect("store"));
-    let options = MemoryOptions { workspace: dir.path().join("workspace"), chunking: ChunkOptions::default() };
+    let options = MemoryOptions {
+        workspace: dir.path().join("workspace"),
+        chunking: ChunkOptions::default(),
+    };
     let memory = Memory::open(store.clone(), embedder.clone(), options).expect("memory");
     let start = Instant::now();
     for (file, (texts, vectors)) in texts.chunks(500).zip(vectors.chunks(500)).enumerate() {
         let day = 20_000 + (file % 400) as i32;
-        memory.bench_insert(&dir.path().join(format!("note-{file}.md")), texts, vectors, day).expect("insert");
+        memory
+            .bench_insert(
+                &dir.path().join(format!("note-{file}.md")),
+                texts,
+                vectors,
+                day,
+            )
+            .expect("insert");
     }
     let insert_seconds = start.elapsed().as_secs_f64();
     drop(memory);
     // Re-open: start-up cost includes rebuilding the quantised codes from vec0.
     let start = Instant::now();
-    let options = MemoryOptions { workspace: dir.path().join("workspace"), chunking: ChunkOptions::default() };
+    let options = MemoryOptions {
+        workspace: dir.path().join("workspace"),
+        chunking: ChunkOptions::default(),
+    };
     let memory = Memory::open(store.clone(), embedder.clone(), options).expect("memory");
     let open_seconds = start.elapsed().as_secs_f64();
 
@@ -151,32 +213,64 @@ fn search_mode(args: &[String]) {
         let base = &texts[rng.below(chunks.min(real))];
         let picked: Vec<&str> = base.split(' ').filter(|_| rng.unit() < 0.5).collect();
         let query = format!("{} {}", picked.join(" "), sentence(&mut rng, &words, 2));
-        let vector = embedder.embed(&[query.as_str()]).expect("embed query").pop().expect("vector");
+        let vector = embedder
+            .embed(&[query.as_str()])
+            .expect("embed query")
+            .pop()
+            .expect("vector");
         let blob: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
 
         let start = Instant::now();
         let exact: Vec<i64> = store.with_connection(|c| {
-            let mut statement = c.prepare_cached("SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = 10").expect("knn");
-            statement.query_map([&blob], |r| r.get(0)).expect("knn").map(|r| r.expect("row")).collect()
+            let mut statement = c
+                .prepare_cached(
+                    "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = 10",
+                )
+                .expect("knn");
+            statement
+                .query_map([&blob], |r| r.get(0))
+                .expect("knn")
+                .map(|r| r.expect("row"))
+                .collect()
         });
         exact_ms.push(start.elapsed().as_secs_f64() * 1e3);
 
         let start = Instant::now();
         let approximate = memory.bench_vector_top(&vector, 10).expect("vector path");
         vector_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        recall += approximate.iter().filter(|id| exact.contains(id)).count() as f64 / exact.len().max(1) as f64;
+        recall += approximate.iter().filter(|id| exact.contains(id)).count() as f64
+            / exact.len().max(1) as f64;
 
         let start = Instant::now();
-        let hits = memory.search_with_vector(&query, &vector, &SearchOptions { limit: 10, ..Default::default() }).expect("search");
+        let hits = memory
+            .search_with_vector(
+                &query,
+                &vector,
+                &SearchOptions {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("search");
         hybrid_ms.push(start.elapsed().as_secs_f64() * 1e3);
         assert!(!hits.is_empty());
 
         let start = Instant::now();
-        memory.search(&query, &SearchOptions { limit: 10, ..Default::default() }).expect("search");
+        memory
+            .search(
+                &query,
+                &SearchOptions {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("search");
         end_to_end_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let stats = memory.stats().expect("stats");
-    let db_bytes = std::fs::metadata(store.path()).map(|m| m.len()).unwrap_or(0);
+    let db_bytes = std::fs::metadata(store.path())
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!(
         "{}",
         serde_json::json!({
@@ -195,7 +289,10 @@ fn search_mode(args: &[String]) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     match args.first().map(String::as_str) {
         Some("embed") => embed_mode(&args[1..]),
         Some("search") => search_mode(&args[1..]),

@@ -28,7 +28,12 @@ pub enum Provenance {
 
 impl Provenance {
     /// Every provenance, in the order their index is stored in memory.
-    pub const ALL: [Provenance; 4] = [Provenance::Owner, Provenance::Agent, Provenance::Untrusted, Provenance::System];
+    pub const ALL: [Provenance; 4] = [
+        Provenance::Owner,
+        Provenance::Agent,
+        Provenance::Untrusted,
+        Provenance::System,
+    ];
 
     /// The lowercase name stored in the database.
     pub fn as_str(self) -> &'static str {
@@ -42,7 +47,9 @@ impl Provenance {
 
     /// Parses a stored or typed name.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
     }
 
     /// Its position in [`Provenance::ALL`].
@@ -62,7 +69,10 @@ pub struct ChunkOptions {
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        Self { max_tokens: 400, overlap_tokens: 80 }
+        Self {
+            max_tokens: 400,
+            overlap_tokens: 80,
+        }
     }
 }
 
@@ -146,34 +156,62 @@ fn blocks(text: &str) -> Vec<Block> {
 /// Splits one block into pieces no larger than `max` tokens: whole when it
 /// fits, else line by line, else word by word.
 fn pieces(lines: &[(usize, String)], max: usize, count: &dyn Fn(&str) -> usize) -> Vec<Piece> {
-    let text = lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n");
+    let text = lines
+        .iter()
+        .map(|(_, l)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let tokens = count(&text);
     if tokens <= max {
-        return vec![Piece { start_line: lines[0].0, end_line: lines[lines.len() - 1].0, text, tokens }];
+        return vec![Piece {
+            start_line: lines[0].0,
+            end_line: lines[lines.len() - 1].0,
+            text,
+            tokens,
+        }];
     }
     let mut out = Vec::new();
     for (number, line) in lines {
         let tokens = count(line);
         if tokens <= max {
-            out.push(Piece { start_line: *number, end_line: *number, text: line.clone(), tokens });
+            out.push(Piece {
+                start_line: *number,
+                end_line: *number,
+                text: line.clone(),
+                tokens,
+            });
             continue;
         }
         let mut words = String::new();
         for word in line.split_inclusive(' ') {
             if !words.is_empty() && count(&format!("{words}{word}")) > max {
-                out.push(Piece { start_line: *number, end_line: *number, tokens: count(&words), text: std::mem::take(&mut words) });
+                out.push(Piece {
+                    start_line: *number,
+                    end_line: *number,
+                    tokens: count(&words),
+                    text: std::mem::take(&mut words),
+                });
             }
             words.push_str(word);
         }
         if !words.is_empty() {
-            out.push(Piece { start_line: *number, end_line: *number, tokens: count(&words), text: words });
+            out.push(Piece {
+                start_line: *number,
+                end_line: *number,
+                tokens: count(&words),
+                text: words,
+            });
         }
     }
     out
 }
 
 fn finish(pieces: &[Piece], heading_path: &[String], count: &dyn Fn(&str) -> usize) -> Chunk {
-    let text = pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
+    let text = pieces
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut hasher = Sha256::new();
     for title in heading_path {
         hasher.update(title.as_bytes());
@@ -191,7 +229,13 @@ fn finish(pieces: &[Piece], heading_path: &[String], count: &dyn Fn(&str) -> usi
 }
 
 /// Packs one section's pieces into chunks with overlap.
-fn pack(section: &[Piece], heading_path: &[String], options: &ChunkOptions, count: &dyn Fn(&str) -> usize, out: &mut Vec<Chunk>) {
+fn pack(
+    section: &[Piece],
+    heading_path: &[String],
+    options: &ChunkOptions,
+    count: &dyn Fn(&str) -> usize,
+    out: &mut Vec<Chunk>,
+) {
     let mut current: Vec<Piece> = Vec::new();
     let mut fresh = 0usize; // pieces in `current` not carried over from the previous chunk
     for piece in section {
@@ -199,7 +243,9 @@ fn pack(section: &[Piece], heading_path: &[String], options: &ChunkOptions, coun
         if !current.is_empty() && joined > options.max_tokens && fresh > 0 {
             out.push(finish(&current, heading_path, count));
             let mut carried: Vec<Piece> = Vec::new();
-            let mut budget = options.overlap_tokens.min(options.max_tokens.saturating_sub(piece.tokens));
+            let mut budget = options
+                .overlap_tokens
+                .min(options.max_tokens.saturating_sub(piece.tokens));
             'carry: for previous in current.iter().rev() {
                 if previous.tokens <= budget {
                     budget -= previous.tokens;
@@ -207,14 +253,29 @@ fn pack(section: &[Piece], heading_path: &[String], options: &ChunkOptions, coun
                     continue;
                 }
                 // Too big to repeat whole: repeat its last lines that fit.
-                for (offset, line) in previous.text.split('\n').enumerate().collect::<Vec<_>>().into_iter().rev() {
+                for (offset, line) in previous
+                    .text
+                    .split('\n')
+                    .enumerate()
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
                     let tokens = count(line);
                     let number = previous.start_line + offset;
                     if tokens > budget || number > previous.end_line {
                         break 'carry;
                     }
                     budget -= tokens;
-                    carried.insert(0, Piece { start_line: number, end_line: number, text: line.to_string(), tokens });
+                    carried.insert(
+                        0,
+                        Piece {
+                            start_line: number,
+                            end_line: number,
+                            text: line.to_string(),
+                            tokens,
+                        },
+                    );
                 }
                 break;
             }
@@ -231,7 +292,11 @@ fn pack(section: &[Piece], heading_path: &[String], options: &ChunkOptions, coun
 
 /// Cuts markdown into chunks. `count_tokens` is the embedder's tokenizer (a
 /// word count will do for tests).
-pub fn chunk_markdown(text: &str, options: &ChunkOptions, count_tokens: &dyn Fn(&str) -> usize) -> Vec<Chunk> {
+pub fn chunk_markdown(
+    text: &str,
+    options: &ChunkOptions,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Vec<Chunk> {
     let max = options.max_tokens.max(1);
     let mut chunks = Vec::new();
     let mut path: Vec<(usize, String)> = Vec::new();
@@ -261,7 +326,11 @@ mod tests {
     }
 
     fn lines_of(text: &str, chunk: &Chunk) -> Vec<String> {
-        text.lines().skip(chunk.start_line - 1).take(chunk.end_line - chunk.start_line + 1).map(str::to_string).collect()
+        text.lines()
+            .skip(chunk.start_line - 1)
+            .take(chunk.end_line - chunk.start_line + 1)
+            .map(str::to_string)
+            .collect()
     }
 
     const NOTE: &str = "# Trips\n\nIntro line.\n\n## Japan\n\nKyoto in April.\nBook the ryokan early.\n\n```sh\n# not a heading\necho hi\n```\n\n### Food\n\nRamen.\n\n# Work\n\nShip the app.\n";
@@ -269,17 +338,39 @@ mod tests {
     #[test]
     fn headings_give_paths_and_code_fences_stay_whole() {
         let chunks = chunk_markdown(NOTE, &ChunkOptions::default(), &words);
-        let paths: Vec<Vec<&str>> = chunks.iter().map(|c| c.heading_path.iter().map(String::as_str).collect()).collect();
-        assert_eq!(paths, vec![vec!["Trips"], vec!["Trips", "Japan"], vec!["Trips", "Japan", "Food"], vec!["Work"]]);
+        let paths: Vec<Vec<&str>> = chunks
+            .iter()
+            .map(|c| c.heading_path.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec!["Trips"],
+                vec!["Trips", "Japan"],
+                vec!["Trips", "Japan", "Food"],
+                vec!["Work"]
+            ]
+        );
         assert!(chunks[1].text.contains("# not a heading\necho hi\n```"));
         assert_eq!((chunks[3].start_line, chunks[3].end_line), (21, 21));
     }
 
     #[test]
     fn chunks_respect_the_budget_overlap_and_map_back_to_their_lines() {
-        let paragraph = |n: usize| (0..6).map(|i| format!("Sentence {n}.{i} has five words.")).collect::<Vec<_>>().join("\n");
-        let text = format!("# Long\n\n{}\n", (0..12).map(paragraph).collect::<Vec<_>>().join("\n\n"));
-        let options = ChunkOptions { max_tokens: 40, overlap_tokens: 10 };
+        let paragraph = |n: usize| {
+            (0..6)
+                .map(|i| format!("Sentence {n}.{i} has five words."))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let text = format!(
+            "# Long\n\n{}\n",
+            (0..12).map(paragraph).collect::<Vec<_>>().join("\n\n")
+        );
+        let options = ChunkOptions {
+            max_tokens: 40,
+            overlap_tokens: 10,
+        };
         let chunks = chunk_markdown(&text, &options, &words);
         assert!(chunks.len() > 5);
         for pair in chunks.windows(2) {
@@ -290,7 +381,10 @@ mod tests {
         }
         for chunk in &chunks {
             // Blank lines between paragraphs are dropped, every other line is there verbatim.
-            let expected: Vec<String> = lines_of(&text, chunk).into_iter().filter(|l| !l.is_empty()).collect();
+            let expected: Vec<String> = lines_of(&text, chunk)
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .collect();
             assert_eq!(chunk.text.lines().collect::<Vec<_>>(), expected);
         }
         assert_eq!(chunks.last().unwrap().end_line, text.lines().count());
@@ -298,8 +392,14 @@ mod tests {
 
     #[test]
     fn an_overlong_line_is_split_by_words_and_hashes_follow_content() {
-        let long = (0..100).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
-        let options = ChunkOptions { max_tokens: 30, overlap_tokens: 0 };
+        let long = (0..100)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let options = ChunkOptions {
+            max_tokens: 30,
+            overlap_tokens: 0,
+        };
         let chunks = chunk_markdown(&long, &options, &words);
         assert_eq!(chunks.len(), 4);
         assert!(chunks.iter().all(|c| c.tokens <= 30 && c.start_line == 1));
@@ -309,6 +409,9 @@ mod tests {
         assert_eq!(chunks, again);
         let edited = chunk_markdown(&long.replace("w5 ", "w5x "), &options, &words);
         assert_ne!(edited[0].content_hash, chunks[0].content_hash);
-        assert_eq!(edited[1].content_hash, chunks[1].content_hash, "an edit elsewhere keeps other chunks' hashes");
+        assert_eq!(
+            edited[1].content_hash, chunks[1].content_hash,
+            "an edit elsewhere keeps other chunks' hashes"
+        );
     }
 }

@@ -27,7 +27,10 @@ pub struct EmbedderOptions {
 impl Default for EmbedderOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { threads: (cores / 2).max(1), batch_size: 16 }
+        Self {
+            threads: (cores / 2).max(1),
+            batch_size: 16,
+        }
     }
 }
 
@@ -81,14 +84,24 @@ struct Dense {
 impl Dense {
     fn new(parts: &[Linear]) -> candle_core::Result<Self> {
         let weights: Vec<Tensor> = parts.iter().map(|l| l.weight().clone()).collect();
-        let biases = parts.iter().map(|l| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("a bias is missing".into())));
+        let biases = parts.iter().map(|l| {
+            l.bias()
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("a bias is missing".into()))
+        });
         let bias = Tensor::cat(&biases.collect::<candle_core::Result<Vec<_>>>()?, 0)?;
-        Ok(Self { weight_t: Tensor::cat(&weights, 0)?.t()?.contiguous()?, bias })
+        Ok(Self {
+            weight_t: Tensor::cat(&weights, 0)?.t()?.contiguous()?,
+            bias,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (batch, len, width) = x.dims3()?;
-        let flat = x.reshape((batch * len, width))?.matmul(&self.weight_t)?.broadcast_add(&self.bias)?;
+        let flat = x
+            .reshape((batch * len, width))?
+            .matmul(&self.weight_t)?
+            .broadcast_add(&self.bias)?;
         flat.reshape((batch, len, self.bias.dim(0)?))
     }
 }
@@ -110,7 +123,10 @@ pub struct Embedder {
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Embedder").field("folder", &self.folder).field("dimensions", &self.dimensions).finish()
+        f.debug_struct("Embedder")
+            .field("folder", &self.folder)
+            .field("dimensions", &self.dimensions)
+            .finish()
     }
 }
 
@@ -131,13 +147,21 @@ impl Embedder {
                 });
             }
         }
-        let bad = |detail: String| MemoryError::EmbedderFiles { folder: folder.to_path_buf(), detail };
+        let bad = |detail: String| MemoryError::EmbedderFiles {
+            folder: folder.to_path_buf(),
+            detail,
+        };
         let config: BertConfig = read_json(&folder.join("config.json")).map_err(bad)?;
         if config.hidden_act != "gelu" {
-            return Err(bad(format!("hidden_act {:?} is not supported (only \"gelu\")", config.hidden_act)));
+            return Err(bad(format!(
+                "hidden_act {:?} is not supported (only \"gelu\")",
+                config.hidden_act
+            )));
         }
         if config.hidden_size % config.num_attention_heads != 0 {
-            return Err(bad("hidden_size is not a multiple of num_attention_heads".into()));
+            return Err(bad(
+                "hidden_size is not a multiple of num_attention_heads".into()
+            ));
         }
         let max_len = read_json::<SentenceConfig>(&folder.join("sentence_bert_config.json"))
             .map(|c| c.max_seq_length)
@@ -146,9 +170,15 @@ impl Embedder {
 
         let mut tokenizer = Tokenizer::from_file(folder.join("tokenizer.json"))
             .map_err(|e| bad(format!("tokenizer.json: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: max_len, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
             .map_err(|e| bad(format!("tokenizer truncation: {e}")))?;
 
         // Read the file into memory (the model is ~90 MB) rather than mmap it,
@@ -157,15 +187,31 @@ impl Embedder {
             .map_err(|e| bad(format!("model.safetensors: {e}")))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| bad(format!("model.safetensors: {e}")))?;
-        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") { vb.pp("bert") } else { vb };
-        let weights_error = |e: candle_core::Error| bad(format!("model.safetensors does not match config.json: {e}"));
+        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
+            vb.pp("bert")
+        } else {
+            vb
+        };
+        let weights_error = |e: candle_core::Error| {
+            bad(format!("model.safetensors does not match config.json: {e}"))
+        };
         let eps = config.layer_norm_eps;
         let hidden = config.hidden_size;
         let e = vb.pp("embeddings");
-        let word = embedding(config.vocab_size, hidden, e.pp("word_embeddings")).map_err(weights_error)?;
-        let position =
-            embedding(config.max_position_embeddings, hidden, e.pp("position_embeddings")).map_err(weights_error)?;
-        let token_type = embedding(config.type_vocab_size, hidden, e.pp("token_type_embeddings")).map_err(weights_error)?;
+        let word =
+            embedding(config.vocab_size, hidden, e.pp("word_embeddings")).map_err(weights_error)?;
+        let position = embedding(
+            config.max_position_embeddings,
+            hidden,
+            e.pp("position_embeddings"),
+        )
+        .map_err(weights_error)?;
+        let token_type = embedding(
+            config.type_vocab_size,
+            hidden,
+            e.pp("token_type_embeddings"),
+        )
+        .map_err(weights_error)?;
         let embedding_norm = layer_norm(hidden, eps, e.pp("LayerNorm")).map_err(weights_error)?;
         let layers = (0..config.num_hidden_layers)
             .map(|i| {
@@ -179,8 +225,16 @@ impl Embedder {
                     ])?,
                     attention_out: Dense::new(&[linear(hidden, hidden, a.pp("output.dense"))?])?,
                     attention_norm: layer_norm(hidden, eps, a.pp("output.LayerNorm"))?,
-                    intermediate: Dense::new(&[linear(hidden, config.intermediate_size, l.pp("intermediate.dense"))?])?,
-                    output: Dense::new(&[linear(config.intermediate_size, hidden, l.pp("output.dense"))?])?,
+                    intermediate: Dense::new(&[linear(
+                        hidden,
+                        config.intermediate_size,
+                        l.pp("intermediate.dense"),
+                    )?])?,
+                    output: Dense::new(&[linear(
+                        config.intermediate_size,
+                        hidden,
+                        l.pp("output.dense"),
+                    )?])?,
                     output_norm: layer_norm(hidden, eps, l.pp("output.LayerNorm"))?,
                 })
             })
@@ -216,11 +270,17 @@ impl Embedder {
     pub fn id(&self) -> String {
         let from_hub = self.folder.components().find_map(|c| {
             let part = c.as_os_str().to_string_lossy();
-            part.strip_prefix("models--").map(|repo| repo.replacen("--", "/", 1))
+            part.strip_prefix("models--")
+                .map(|repo| repo.replacen("--", "/", 1))
         });
         // A folder called just "model" (as inside a Python package) says
         // nothing; its parent names it.
-        let named = self.folder.components().rev().map(|c| c.as_os_str().to_string_lossy()).find(|name| name != "model");
+        let named = self
+            .folder
+            .components()
+            .rev()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .find(|name| name != "model");
         from_hub.unwrap_or_else(|| named.map_or_else(|| "embedder".into(), |n| n.into_owned()))
     }
 
@@ -231,7 +291,9 @@ impl Embedder {
 
     /// The model's own token count of a text (what chunk budgets use).
     pub fn count_tokens(&self, text: &str) -> usize {
-        self.tokenizer.encode_fast(text, false).map_or_else(|_| text.split_whitespace().count(), |e| e.len())
+        self.tokenizer
+            .encode_fast(text, false)
+            .map_or_else(|_| text.split_whitespace().count(), |e| e.len())
     }
 
     /// Embeds texts in batches; each vector is unit length.
@@ -258,12 +320,16 @@ impl Embedder {
             .map_err(|e| MemoryError::Embedding(format!("tokenizing: {e}")))?;
         let len = encodings.first().map_or(0, |e| e.len());
         let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            encodings.iter().flat_map(|e| f(e).iter().copied()).collect()
+            encodings
+                .iter()
+                .flat_map(|e| f(e).iter().copied())
+                .collect()
         };
         let shape = (texts.len(), len);
         let ids = Tensor::from_vec(flat(&|e| e.get_ids()), shape, &Device::Cpu)?;
         let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), shape, &Device::Cpu)?;
-        let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), shape, &Device::Cpu)?.to_dtype(DType::F32)?;
+        let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), shape, &Device::Cpu)?
+            .to_dtype(DType::F32)?;
         let hidden = self.encode(&ids, &types, &mask)?;
         // Mean over real tokens, then L2 normalisation.
         let mask3 = mask.unsqueeze(2)?;
@@ -276,16 +342,22 @@ impl Embedder {
 
     fn encode(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (batch, len) = ids.dims2()?;
-        let positions = Tensor::arange(0u32, len as u32, &Device::Cpu)?.unsqueeze(0)?.broadcast_as((batch, len))?;
+        let positions = Tensor::arange(0u32, len as u32, &Device::Cpu)?
+            .unsqueeze(0)?
+            .broadcast_as((batch, len))?;
         let x = (self.word.forward(ids)? + self.token_type.forward(types)?)?;
-        let mut x = self.embedding_norm.forward(&(x + self.position.forward(&positions)?)?)?;
+        let mut x = self
+            .embedding_norm
+            .forward(&(x + self.position.forward(&positions)?)?)?;
         // Padding gets a large negative score so softmax ignores it.
         let bias = ((mask.ones_like()? - mask)? * -1e4)?.reshape((batch, 1, 1, len))?;
         let head_dim = self.dimensions / self.heads;
         let scale = 1.0 / (head_dim as f64).sqrt();
         for layer in &self.layers {
             let split = |t: Tensor| -> candle_core::Result<Tensor> {
-                t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous()
+                t.reshape((batch, len, self.heads, head_dim))?
+                    .transpose(1, 2)?
+                    .contiguous()
             };
             let qkv = layer.qkv.forward(&x)?;
             let hidden = self.dimensions;
@@ -294,10 +366,18 @@ impl Embedder {
             let v = split(qkv.narrow(2, 2 * hidden, hidden)?)?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, self.dimensions))?;
-            let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + &x)?)?;
+            let context =
+                probs
+                    .matmul(&v)?
+                    .transpose(1, 2)?
+                    .reshape((batch, len, self.dimensions))?;
+            let attended = layer
+                .attention_norm
+                .forward(&(layer.attention_out.forward(&context)? + &x)?)?;
             let inner = layer.intermediate.forward(&attended)?.gelu_erf()?;
-            x = layer.output_norm.forward(&(layer.output.forward(&inner)? + attended)?)?;
+            x = layer
+                .output_norm
+                .forward(&(layer.output.forward(&inner)? + attended)?)?;
         }
         Ok(x)
     }
@@ -312,4 +392,3 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> std::result::Result<T
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
-

@@ -35,20 +35,33 @@ impl SourceKind {
 
 /// Text-like files indexed as they are: prose and source code.
 const TEXT_EXTENSIONS: &[&str] = &[
-    "md", "markdown", "txt", "text", "rst", "org", "adoc", "csv", "log", "rs", "py", "js", "mjs", "ts", "tsx", "jsx",
-    "go", "c", "h", "cc", "cpp", "hpp", "java", "kt", "swift", "rb", "php", "cs", "sh", "bash", "zsh", "toml",
-    "yaml", "yml", "json", "sql", "html", "css", "scss", "lua", "r", "scala", "zig", "nix", "ini", "cfg",
+    "md", "markdown", "txt", "text", "rst", "org", "adoc", "csv", "log", "rs", "py", "js", "mjs",
+    "ts", "tsx", "jsx", "go", "c", "h", "cc", "cpp", "hpp", "java", "kt", "swift", "rb", "php",
+    "cs", "sh", "bash", "zsh", "toml", "yaml", "yml", "json", "sql", "html", "css", "scss", "lua",
+    "r", "scala", "zig", "nix", "ini", "cfg",
 ];
 
 /// Folders never worth indexing: build output, dependencies, VCS data.
-const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "dist", "build", "__pycache__", "venv", ".venv"];
+const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    "__pycache__",
+    "venv",
+    ".venv",
+];
 
 /// Files larger than this are skipped: a log dump would drown real notes.
 pub(crate) const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 
 /// Whether memory can read this file at all.
 pub(crate) fn is_indexable(path: &Path) -> bool {
-    let Some(ext) = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) else {
+    let Some(ext) = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    else {
         return false;
     };
     ext == "pdf" || TEXT_EXTENSIONS.contains(&ext.as_str())
@@ -60,15 +73,20 @@ pub(crate) fn belongs(kind: SourceKind, root: &Path, path: &Path) -> bool {
         SourceKind::File => path == root,
         SourceKind::Workspace => {
             path == root.join("MEMORY.md")
-                || (path.starts_with(root.join("memory")) && path.extension().is_some_and(|e| e == "md"))
+                || (path.starts_with(root.join("memory"))
+                    && path.extension().is_some_and(|e| e == "md"))
         }
         SourceKind::Folder => {
             path.starts_with(root)
                 && is_indexable(path)
-                && !path.strip_prefix(root).unwrap_or(path).components().any(|c| {
-                    let name = c.as_os_str().to_string_lossy();
-                    name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())
-                })
+                && !path
+                    .strip_prefix(root)
+                    .unwrap_or(path)
+                    .components()
+                    .any(|c| {
+                        let name = c.as_os_str().to_string_lossy();
+                        name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())
+                    })
         }
     }
 }
@@ -76,9 +94,15 @@ pub(crate) fn belongs(kind: SourceKind, root: &Path, path: &Path) -> bool {
 /// Every file the source holds now, sorted for a stable order.
 pub(crate) fn list(kind: SourceKind, root: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = match kind {
-        SourceKind::File => Some(root.to_path_buf()).filter(|p| p.is_file()).into_iter().collect(),
+        SourceKind::File => Some(root.to_path_buf())
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect(),
         SourceKind::Workspace => {
-            let mut files: Vec<PathBuf> = Some(root.join("MEMORY.md")).filter(|p| p.is_file()).into_iter().collect();
+            let mut files: Vec<PathBuf> = Some(root.join("MEMORY.md"))
+                .filter(|p| p.is_file())
+                .into_iter()
+                .collect();
             files.extend(walk(&root.join("memory")).filter(|p| belongs(kind, root, p)));
             files
         }
@@ -94,7 +118,9 @@ fn walk(root: &Path) -> impl Iterator<Item = PathBuf> {
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            e.depth() == 0 || !(name.starts_with('.') || (e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref())))
+            e.depth() == 0
+                || !(name.starts_with('.')
+                    || (e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref())))
         })
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
@@ -103,16 +129,23 @@ fn walk(root: &Path) -> impl Iterator<Item = PathBuf> {
 
 /// A file's bytes turned into indexable text.
 pub(crate) fn read_text(path: &Path, bytes: &[u8]) -> Result<String> {
-    let is_pdf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    let is_pdf = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
     if is_pdf {
-        return pdf_extract::extract_text_from_mem(bytes)
-            .map_err(|e| MemoryError::Unreadable { path: path.to_path_buf(), detail: e.to_string() });
+        return pdf_extract::extract_text_from_mem(bytes).map_err(|e| MemoryError::Unreadable {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        });
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_owned()),
         Err(e) => Err(MemoryError::Unreadable {
             path: path.to_path_buf(),
-            detail: format!("not UTF-8 text (invalid byte at offset {}); save it as UTF-8", e.valid_up_to()),
+            detail: format!(
+                "not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                e.valid_up_to()
+            ),
         }),
     }
 }

@@ -21,10 +21,10 @@ mod vectors;
 mod watch;
 
 pub use chunk::{chunk_markdown, Chunk, ChunkOptions, Provenance};
-pub use notes::remember_request;
 pub use embed::{dot, Embedder, EmbedderOptions};
 pub use guard::{Guarded, ProtectedFiles};
 pub use memory::{Memory, MemoryOptions, MemoryStats, Progress, Source, SyncReport};
+pub use notes::remember_request;
 pub use search::{Hit, SearchOptions};
 pub use vectors::{ChunkTags, VectorIndex};
 pub use watch::MemoryWatcher;
@@ -97,5 +97,8 @@ impl<T> SqliteContext<T> for std::result::Result<T, rusqlite::Error> {
 }
 
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> MemoryError + '_ {
-    move |source| MemoryError::Io { path: path.to_path_buf(), source }
+    move |source| MemoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -4,8 +4,8 @@ use crate::files::{self, SourceKind};
 use crate::index::{self, PreparedFile};
 use crate::vectors::{ChunkTags, VectorIndex};
 use crate::{
-    chunk_markdown, io_error, notes, ChunkOptions, Embedder, Guarded, MemoryError, ProtectedFiles, Provenance, Result,
-    SqliteContext,
+    chunk_markdown, io_error, notes, ChunkOptions, Embedder, Guarded, MemoryError, ProtectedFiles,
+    Provenance, Result, SqliteContext,
 };
 use pincer_store::Store;
 use rusqlite::{params, OptionalExtension};
@@ -114,7 +114,9 @@ pub struct Memory {
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Memory").field("workspace", &self.options.workspace).finish()
+        f.debug_struct("Memory")
+            .field("workspace", &self.options.workspace)
+            .finish()
     }
 }
 
@@ -130,9 +132,14 @@ const RACY_MS: i64 = 2_000;
 impl Memory {
     /// Opens memory over `store`, creating the vector table for `embedder`
     /// (rebuilding it if the embedder changed) and registering the workspace.
-    pub fn open(store: Arc<Store>, embedder: Arc<Embedder>, options: MemoryOptions) -> Result<Self> {
+    pub fn open(
+        store: Arc<Store>,
+        embedder: Arc<Embedder>,
+        options: MemoryOptions,
+    ) -> Result<Self> {
         let embedder_id = format!("{}:{}", embedder.id(), embedder.dimensions());
-        store.with_connection(|c| index::ensure_vec_table(c, &embedder_id, embedder.dimensions()))?;
+        store
+            .with_connection(|c| index::ensure_vec_table(c, &embedder_id, embedder.dimensions()))?;
         let workspace = options.workspace.to_string_lossy().into_owned();
         store.with_connection(|c| {
             c.execute(
@@ -164,7 +171,11 @@ impl Memory {
     }
 
     fn guarded(&self, path: &Path) -> Guarded {
-        let protection = self.protection.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let protection = self
+            .protection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         protection.map_or(Guarded::Open, |p| p.guard(path))
     }
 
@@ -224,12 +235,17 @@ impl Memory {
     /// Outside documents default to `untrusted`: fenced as data in prompts.
     pub fn add_source(&self, path: &Path, provenance: Provenance) -> Result<Source> {
         let path = std::fs::canonicalize(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => {
-                MemoryError::NotFound(format!("{} does not exist; give the path of a folder or file to remember", path.display()))
-            }
+            std::io::ErrorKind::NotFound => MemoryError::NotFound(format!(
+                "{} does not exist; give the path of a folder or file to remember",
+                path.display()
+            )),
             _ => io_error(path)(source),
         })?;
-        let kind = if path.is_dir() { SourceKind::Folder } else { SourceKind::File };
+        let kind = if path.is_dir() {
+            SourceKind::Folder
+        } else {
+            SourceKind::File
+        };
         if kind == SourceKind::File && !files::is_indexable(&path) {
             return Err(MemoryError::Invalid(format!(
                 "{} is not a kind of file memory reads (markdown, plain text, source code or PDF)",
@@ -247,7 +263,9 @@ impl Memory {
         self.source_paths()?
             .into_iter()
             .find(|s| s.path == text)
-            .ok_or_else(|| MemoryError::NotFound(format!("source {text} vanished while being added")))
+            .ok_or_else(|| {
+                MemoryError::NotFound(format!("source {text} vanished while being added"))
+            })
     }
 
     /// Forgets a source the owner added: its files' chunks and vectors go.
@@ -321,7 +339,10 @@ impl Memory {
 
     /// The current sync's progress.
     pub fn progress(&self) -> Progress {
-        self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Brings the index in step with every source: new and changed files are
@@ -336,7 +357,11 @@ impl Memory {
         }
         {
             let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-            *progress = Progress { running: true, files_total: plan.iter().map(|(_, f)| f.len()).sum(), ..Default::default() };
+            *progress = Progress {
+                running: true,
+                files_total: plan.iter().map(|(_, f)| f.len()).sum(),
+                ..Default::default()
+            };
         }
         let mut report = SyncReport::default();
         for (source, listed) in &plan {
@@ -388,7 +413,8 @@ impl Memory {
                     .context("clearing the index")?;
                 transaction.commit().context("committing a cleared index")
             })?;
-            *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = VectorIndex::new(self.embedder.dimensions());
+            *self.vectors.write().unwrap_or_else(|p| p.into_inner()) =
+                VectorIndex::new(self.embedder.dimensions());
         }
         self.sync(cancel)
     }
@@ -406,7 +432,10 @@ impl Memory {
         else {
             return Ok(false);
         };
-        Ok(matches!(self.index_file(&source, path)?, Outcome::Indexed { .. }))
+        Ok(matches!(
+            self.index_file(&source, path)?,
+            Outcome::Indexed { .. }
+        ))
     }
 
     /// Appends a "remember that …" note to today's daily note and indexes
@@ -422,25 +451,41 @@ impl Memory {
     /// can be read, so the tool cannot be pointed elsewhere on the disk.
     pub fn get(&self, path: &str, from: usize, count: usize) -> Result<String> {
         let known: Option<i64> = self.store.with_connection(|c| {
-            c.query_row("SELECT id FROM memory_files WHERE path = ?1", [path], |r| r.get(0))
-                .optional()
-                .context("looking up a file")
+            c.query_row("SELECT id FROM memory_files WHERE path = ?1", [path], |r| {
+                r.get(0)
+            })
+            .optional()
+            .context("looking up a file")
         })?;
         if known.is_none() {
-            return Err(MemoryError::NotFound(format!("{path} is not in memory; search first and use a hit's path")));
+            return Err(MemoryError::NotFound(format!(
+                "{path} is not in memory; search first and use a hit's path"
+            )));
         }
         let text = match self.guarded(Path::new(path)) {
-            Guarded::Open => files::read_text(Path::new(path), &files::read_bytes(Path::new(path))?)?,
+            Guarded::Open => {
+                files::read_text(Path::new(path), &files::read_bytes(Path::new(path))?)?
+            }
             Guarded::Accepted(text) => text,
-            Guarded::Withheld => return Err(MemoryError::NotFound(format!("{path} is not in memory"))),
+            Guarded::Withheld => {
+                return Err(MemoryError::NotFound(format!("{path} is not in memory")))
+            }
         };
-        Ok(text.lines().skip(from.saturating_sub(1)).take(count.max(1)).collect::<Vec<_>>().join("\n"))
+        Ok(text
+            .lines()
+            .skip(from.saturating_sub(1))
+            .take(count.max(1))
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// Counts over the index.
     pub fn stats(&self) -> Result<MemoryStats> {
         let count = |sql: &str| -> Result<i64> {
-            self.store.with_connection(|c| c.query_row(sql, [], |r| r.get(0)).context("counting the index"))
+            self.store.with_connection(|c| {
+                c.query_row(sql, [], |r| r.get(0))
+                    .context("counting the index")
+            })
         };
         Ok(MemoryStats {
             sources: count("SELECT count(*) FROM memory_sources")?,
@@ -450,7 +495,11 @@ impl Memory {
             keyword_rows: count("SELECT count(*) FROM memory_fts")?,
             embedder: self.embedder.folder().display().to_string(),
             dimensions: self.embedder.dimensions(),
-            vector_cache_bytes: self.vectors.read().unwrap_or_else(|p| p.into_inner()).memory_bytes(),
+            vector_cache_bytes: self
+                .vectors
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .memory_bytes(),
             integrity: self
                 .store
                 .with_connection(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
@@ -462,8 +511,18 @@ impl Memory {
     /// same transaction as real ingestion. For the search benchmark, which
     /// needs 100k chunks without embedding 100k texts; not for the app.
     #[doc(hidden)]
-    pub fn bench_insert(&self, path: &Path, texts: &[String], vectors: &[Vec<f32>], day: i32) -> Result<()> {
-        let source = self.source_paths()?.into_iter().next().ok_or_else(|| MemoryError::NotFound("no source".into()))?;
+    pub fn bench_insert(
+        &self,
+        path: &Path,
+        texts: &[String],
+        vectors: &[Vec<f32>],
+        day: i32,
+    ) -> Result<()> {
+        let source = self
+            .source_paths()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| MemoryError::NotFound("no source".into()))?;
         let chunks: Vec<_> = texts
             .iter()
             .enumerate()
@@ -490,9 +549,15 @@ impl Memory {
             chunks: &chunks,
             vectors,
         };
-        let written = self.store.with_connection(|c| index::write_file(c, &prepared))?;
+        let written = self
+            .store
+            .with_connection(|c| index::write_file(c, &prepared))?;
         let mut index = self.vectors.write().unwrap_or_else(|p| p.into_inner());
-        let tags = ChunkTags { source_id: source.id, provenance: Provenance::Owner.index(), day };
+        let tags = ChunkTags {
+            source_id: source.id,
+            provenance: Provenance::Owner.index(),
+            day,
+        };
         for (id, vector) in written.added.iter().zip(vectors) {
             index.insert(*id, tags, vector);
         }
@@ -500,14 +565,23 @@ impl Memory {
     }
 
     fn set_current(&self, path: Option<&Path>) {
-        self.progress.lock().unwrap_or_else(|p| p.into_inner()).current = path.map(|p| p.display().to_string());
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .current = path.map(|p| p.display().to_string());
     }
 
     fn known_files(&self, source_id: i64) -> Result<Vec<PathBuf>> {
         self.store.with_connection(|c| {
-            let mut statement = c.prepare("SELECT path FROM memory_files WHERE source_id = ?1").context("listing files")?;
-            let rows = statement.query_map([source_id], |r| r.get::<_, String>(0)).context("listing files")?;
-            rows.map(|r| r.map(PathBuf::from)).collect::<std::result::Result<_, _>>().context("listing files")
+            let mut statement = c
+                .prepare("SELECT path FROM memory_files WHERE source_id = ?1")
+                .context("listing files")?;
+            let rows = statement
+                .query_map([source_id], |r| r.get::<_, String>(0))
+                .context("listing files")?;
+            rows.map(|r| r.map(PathBuf::from))
+                .collect::<std::result::Result<_, _>>()
+                .context("listing files")
         })
     }
 
@@ -523,7 +597,14 @@ impl Memory {
         let guarded = self.guarded(path);
         if guarded == Guarded::Withheld {
             let removed = self.drop_path(path)?;
-            return Ok(if removed.is_empty() { Outcome::Unchanged } else { Outcome::Indexed { embedded: 0, reused: 0 } });
+            return Ok(if removed.is_empty() {
+                Outcome::Unchanged
+            } else {
+                Outcome::Indexed {
+                    embedded: 0,
+                    reused: 0,
+                }
+            });
         }
         let _writing = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         // Stat before reading: if the file changes in between, the stored
@@ -547,14 +628,17 @@ impl Memory {
         // was well before it was indexed: a write in the same clock tick as
         // the indexing leaves the time unchanged ("racily clean", as git
         // calls it), so such a file is hashed again.
-        let trusted = |time: i64, indexed_at: i64| time == modified_ms && time < indexed_at - RACY_MS;
+        let trusted =
+            |time: i64, indexed_at: i64| time == modified_ms && time < indexed_at - RACY_MS;
         // A protected file is always compared by its accepted text: its
         // accepted version can change while the disk does not.
         let accepted = match guarded {
             Guarded::Accepted(text) => Some(text.into_bytes()),
             _ => None,
         };
-        let unchanged_on_disk = stored.as_ref().is_some_and(|(_, time, size, at)| trusted(*time, *at) && *size == metadata.len() as i64);
+        let unchanged_on_disk = stored.as_ref().is_some_and(|(_, time, size, at)| {
+            trusted(*time, *at) && *size == metadata.len() as i64
+        });
         if accepted.is_none() && unchanged_on_disk {
             return Ok(Outcome::Unchanged);
         }
@@ -563,41 +647,55 @@ impl Memory {
             None => files::read_bytes(path)?,
         };
         let content_hash = hex::encode(Sha256::digest(&bytes));
-        if stored.as_ref().is_some_and(|(hash, _, _, _)| *hash == content_hash) {
+        if stored
+            .as_ref()
+            .is_some_and(|(hash, _, _, _)| *hash == content_hash)
+        {
             // Touched, not changed: remember the new time so the stat check holds next time.
             self.store.with_connection(|c| {
                 c.execute(
                     "UPDATE memory_files SET modified_ms = ?2, indexed_at = ?3 WHERE path = ?1",
                     rusqlite::params![path_text, modified_ms, index::now_ms()],
                 )
-                    .context("recording a file's new time")
+                .context("recording a file's new time")
             })?;
             return Ok(Outcome::Unchanged);
         }
         let text = files::read_text(path, &bytes)?;
-        let chunks: Vec<_> = chunk_markdown(&text, &self.options.chunking, &|t| self.embedder.count_tokens(t))
-            .into_iter()
-            .map(|mut chunk| {
-                // Secrets in a file stay in the file: the index keeps (and
-                // embeds) the scrubbed text.
-                let place = format!("memory: {}", path.display());
-                chunk.text = self.store.scrub(&place, &chunk.text).into_owned();
-                for heading in &mut chunk.heading_path {
-                    *heading = self.store.scrub(&place, heading).into_owned();
-                }
-                let input = embedding_input(&chunk.heading_path, &chunk.text);
-                let hash = hex::encode(Sha256::digest(input.as_bytes()));
-                (chunk, hash)
-            })
-            .collect();
+        let chunks: Vec<_> = chunk_markdown(&text, &self.options.chunking, &|t| {
+            self.embedder.count_tokens(t)
+        })
+        .into_iter()
+        .map(|mut chunk| {
+            // Secrets in a file stay in the file: the index keeps (and
+            // embeds) the scrubbed text.
+            let place = format!("memory: {}", path.display());
+            chunk.text = self.store.scrub(&place, &chunk.text).into_owned();
+            for heading in &mut chunk.heading_path {
+                *heading = self.store.scrub(&place, heading).into_owned();
+            }
+            let input = embedding_input(&chunk.heading_path, &chunk.text);
+            let hash = hex::encode(Sha256::digest(input.as_bytes()));
+            (chunk, hash)
+        })
+        .collect();
         let mut vectors: Vec<Option<Vec<f32>>> = self.store.with_connection(|c| {
-            chunks.iter().map(|(_, hash)| index::vector_for_hash(c, hash)).collect::<Result<_>>()
+            chunks
+                .iter()
+                .map(|(_, hash)| index::vector_for_hash(c, hash))
+                .collect::<Result<_>>()
         })?;
         let reused = vectors.iter().filter(|v| v.is_some()).count();
-        let missing: Vec<usize> = (0..chunks.len()).filter(|&i| vectors[i].is_none()).collect();
-        let inputs: Vec<String> =
-            missing.iter().map(|&i| embedding_input(&chunks[i].0.heading_path, &chunks[i].0.text)).collect();
-        let fresh = self.embedder.embed(&inputs.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let missing: Vec<usize> = (0..chunks.len())
+            .filter(|&i| vectors[i].is_none())
+            .collect();
+        let inputs: Vec<String> = missing
+            .iter()
+            .map(|&i| embedding_input(&chunks[i].0.heading_path, &chunks[i].0.text))
+            .collect();
+        let fresh = self
+            .embedder
+            .embed(&inputs.iter().map(String::as_str).collect::<Vec<_>>())?;
         for (i, vector) in missing.iter().zip(fresh) {
             vectors[*i] = Some(vector);
         }
@@ -615,14 +713,23 @@ impl Memory {
             chunks: &chunks,
             vectors: &vectors,
         };
-        let written = self.store.with_connection(|c| index::write_file(c, &prepared))?;
+        let written = self
+            .store
+            .with_connection(|c| index::write_file(c, &prepared))?;
         let mut index = self.vectors.write().unwrap_or_else(|p| p.into_inner());
         written.removed.iter().for_each(|id| index.remove(*id));
-        let tags = ChunkTags { source_id: source.id, provenance: provenance.index(), day };
+        let tags = ChunkTags {
+            source_id: source.id,
+            provenance: provenance.index(),
+            day,
+        };
         for (id, vector) in written.added.iter().zip(&vectors) {
             index.insert(*id, tags, vector);
         }
-        Ok(Outcome::Indexed { embedded: missing.len(), reused })
+        Ok(Outcome::Indexed {
+            embedded: missing.len(),
+            reused,
+        })
     }
 }
 

@@ -27,7 +27,9 @@ pub(crate) fn today() -> i32 {
 
 /// The path of a day's note in a workspace.
 pub(crate) fn daily_note_path(workspace: &Path, day: i32) -> PathBuf {
-    workspace.join("memory").join(format!("{}.md", format_day(day)))
+    workspace
+        .join("memory")
+        .join(format!("{}.md", format_day(day)))
 }
 
 /// Appends one bullet to today's note, creating the file with a heading, and
@@ -37,7 +39,9 @@ pub(crate) fn daily_note_path(workspace: &Path, day: i32) -> PathBuf {
 pub(crate) fn append_to_daily_note(workspace: &Path, text: &str) -> Result<(PathBuf, usize)> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(MemoryError::Invalid("there is nothing to remember: the note is empty".into()));
+        return Err(MemoryError::Invalid(
+            "there is nothing to remember: the note is empty".into(),
+        ));
     }
     let path = daily_note_path(workspace, today());
     let folder = path.parent().unwrap_or(workspace);
@@ -54,11 +58,21 @@ pub(crate) fn append_to_daily_note(workspace: &Path, text: &str) -> Result<(Path
         addition.push('\n');
     }
     let time = Local::now().format("%H:%M");
-    let single_line = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let single_line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     addition.push_str(&format!("- {time} {single_line}\n"));
     let line = format!("{existing}{addition}").lines().count();
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io_error(&path))?;
-    file.write_all(addition.as_bytes()).map_err(io_error(&path))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    file.write_all(addition.as_bytes())
+        .map_err(io_error(&path))?;
     file.sync_all().map_err(io_error(&path))?;
     Ok((path, line))
 }
@@ -67,7 +81,12 @@ pub(crate) fn append_to_daily_note(workspace: &Path, text: &str) -> Result<(Path
 pub fn remember_request(message: &str) -> Option<&str> {
     let trimmed = message.trim_start();
     let lower = trimmed.to_ascii_lowercase();
-    for prefix in ["please remember that ", "remember that ", "remember: ", "please remember: "] {
+    for prefix in [
+        "please remember that ",
+        "remember that ",
+        "remember: ",
+        "please remember: ",
+    ] {
         if lower.starts_with(prefix) {
             let rest = trimmed[prefix.len()..].trim();
             return (!rest.is_empty()).then_some(rest);
@@ -85,7 +104,10 @@ mod tests {
         assert_eq!(parse_day("1970-01-02"), Some(1));
         assert_eq!(format_day(parse_day("2026-11-21").unwrap()), "2026-11-21");
         assert_eq!(parse_day("notes"), None);
-        assert_eq!(remember_request("Remember that the boat is blue."), Some("the boat is blue."));
+        assert_eq!(
+            remember_request("Remember that the boat is blue."),
+            Some("the boat is blue.")
+        );
         assert_eq!(remember_request("what do you remember that I said?"), None);
         assert_eq!(remember_request("remember that   "), None);
     }

@@ -82,10 +82,10 @@ const RRF_K: f32 = 60.0;
 const CANDIDATES: usize = 40;
 
 const STOPWORDS: &[&str] = &[
-    "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "did", "do", "does", "for", "from", "had", "has",
-    "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "that", "the", "their", "them",
-    "there", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "you",
-    "your",
+    "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "did", "do", "does", "for",
+    "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on",
+    "or", "our", "that", "the", "their", "them", "there", "this", "to", "was", "we", "were",
+    "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
 ];
 
 /// The words of a query worth matching, lowercased.
@@ -114,8 +114,9 @@ impl Filter {
         let day = |text: &Option<String>, default: i32| -> Result<i32> {
             match text {
                 None => Ok(default),
-                Some(t) => notes::parse_day(t)
-                    .ok_or_else(|| MemoryError::Invalid(format!("{t:?} is not a date; write it as YYYY-MM-DD"))),
+                Some(t) => notes::parse_day(t).ok_or_else(|| {
+                    MemoryError::Invalid(format!("{t:?} is not a date; write it as YYYY-MM-DD"))
+                }),
             }
         };
         let since = day(&options.since, i32::MIN)?;
@@ -126,12 +127,28 @@ impl Filter {
         }
         let mut values = Vec::new();
         if !options.sources.is_empty() {
-            sql.push_str(&format!(" AND f.source_id IN ({})", vec!["?"; options.sources.len()].join(",")));
-            values.extend(options.sources.iter().map(|s| rusqlite::types::Value::Integer(*s)));
+            sql.push_str(&format!(
+                " AND f.source_id IN ({})",
+                vec!["?"; options.sources.len()].join(",")
+            ));
+            values.extend(
+                options
+                    .sources
+                    .iter()
+                    .map(|s| rusqlite::types::Value::Integer(*s)),
+            );
         }
         if !options.provenance.is_empty() {
-            sql.push_str(&format!(" AND c.provenance IN ({})", vec!["?"; options.provenance.len()].join(",")));
-            values.extend(options.provenance.iter().map(|p| rusqlite::types::Value::Text(p.as_str().into())));
+            sql.push_str(&format!(
+                " AND c.provenance IN ({})",
+                vec!["?"; options.provenance.len()].join(",")
+            ));
+            values.extend(
+                options
+                    .provenance
+                    .iter()
+                    .map(|p| rusqlite::types::Value::Text(p.as_str().into())),
+            );
         }
         Ok(Self {
             sql,
@@ -156,7 +173,9 @@ impl Memory {
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
         let query = query.trim();
         if query.is_empty() {
-            return Err(MemoryError::Invalid("the search is empty; type what to look for".into()));
+            return Err(MemoryError::Invalid(
+                "the search is empty; type what to look for".into(),
+            ));
         }
         let vector = self.embedder.embed(&[query])?.pop().unwrap_or_default();
         self.search_with_vector(query, &vector, options)
@@ -164,17 +183,26 @@ impl Memory {
 
     /// [`Memory::search`] with the query's vector already computed (the
     /// benchmark times retrieval apart from embedding).
-    pub fn search_with_vector(&self, query: &str, vector: &[f32], options: &SearchOptions) -> Result<Vec<Hit>> {
+    pub fn search_with_vector(
+        &self,
+        query: &str,
+        vector: &[f32],
+        options: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
         self.refresh_if_changed_elsewhere()?;
         let filter = Filter::new(options)?;
         let terms = query_terms(query);
         let (shortlist, total_chunks) = {
             let vectors = self.vectors.read().unwrap_or_else(|p| p.into_inner());
-            (vectors.shortlist(vector, CANDIDATES, &|t| filter.keeps(t)), vectors.len())
+            (
+                vectors.shortlist(vector, CANDIDATES, &|t| filter.keeps(t)),
+                vectors.len(),
+            )
         };
         let (vector_ranked, keyword_ranked) = self.store.with_connection(|c| -> Result<_> {
             let vector_ranked = exact_rescore(c, vector, &shortlist)?;
-            let keyword_ranked = keyword_search(c, &terms, &filter, total_chunks, &self.word_counts)?;
+            let keyword_ranked =
+                keyword_search(c, &terms, &filter, total_chunks, &self.word_counts)?;
             Ok((vector_ranked, keyword_ranked))
         })?;
         let mut fused: HashMap<i64, (f32, Option<usize>, Option<usize>)> = HashMap::new();
@@ -189,7 +217,8 @@ impl Memory {
             entry.2 = Some(rank + 1);
         }
         let similarity: HashMap<i64, f32> = vector_ranked.iter().copied().collect();
-        let mut ranked: Vec<(i64, (f32, Option<usize>, Option<usize>))> = fused.into_iter().collect();
+        let mut ranked: Vec<(i64, (f32, Option<usize>, Option<usize>))> =
+            fused.into_iter().collect();
         ranked.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
         let pool = if options.mmr_lambda.is_some() || options.recency_half_life_days.is_some() {
             options.limit * 4
@@ -200,8 +229,15 @@ impl Memory {
         let mut hits = self.store.with_connection(|c| -> Result<Vec<Hit>> {
             ranked
                 .iter()
-                .filter_map(|(id, (score, v, k))| hit_row(c, *id, *score, *v, *k, &terms).transpose())
-                .map(|hit| hit.map(|hit| Hit { similarity: similarity.get(&hit.chunk_id).copied(), ..hit }))
+                .filter_map(|(id, (score, v, k))| {
+                    hit_row(c, *id, *score, *v, *k, &terms).transpose()
+                })
+                .map(|hit| {
+                    hit.map(|hit| Hit {
+                        similarity: similarity.get(&hit.chunk_id).copied(),
+                        ..hit
+                    })
+                })
                 .collect()
         })?;
         if let Some(half_life) = options.recency_half_life_days.filter(|h| *h > 0.0) {
@@ -225,17 +261,29 @@ impl Memory {
     /// benchmark scores its recall against sqlite-vec's exact scan.
     #[doc(hidden)]
     pub fn bench_vector_top(&self, vector: &[f32], k: usize) -> Result<Vec<i64>> {
-        let shortlist = self.vectors.read().unwrap_or_else(|p| p.into_inner()).shortlist(vector, CANDIDATES, &|_| true);
-        let ranked = self.store.with_connection(|c| exact_rescore(c, vector, &shortlist))?;
+        let shortlist = self
+            .vectors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .shortlist(vector, CANDIDATES, &|_| true);
+        let ranked = self
+            .store
+            .with_connection(|c| exact_rescore(c, vector, &shortlist))?;
         Ok(ranked.into_iter().take(k).map(|(id, _)| id).collect())
     }
 
     /// Greedy MMR over the hits, using their exact vectors.
     fn diversify(&self, hits: Vec<Hit>, lambda: f32, limit: usize) -> Result<Vec<Hit>> {
         let vectors: Vec<Vec<f32>> = self.store.with_connection(|c| {
-            hits.iter().map(|h| stored_vector(c, h.chunk_id).map(Option::unwrap_or_default)).collect::<Result<_>>()
+            hits.iter()
+                .map(|h| stored_vector(c, h.chunk_id).map(Option::unwrap_or_default))
+                .collect::<Result<_>>()
         })?;
-        let best = hits.iter().map(|h| h.score).fold(f32::MIN, f32::max).max(f32::EPSILON);
+        let best = hits
+            .iter()
+            .map(|h| h.score)
+            .fold(f32::MIN, f32::max)
+            .max(f32::EPSILON);
         let mut left: Vec<usize> = (0..hits.len()).collect();
         let mut chosen: Vec<usize> = Vec::new();
         while !left.is_empty() && chosen.len() < limit {
@@ -243,8 +291,14 @@ impl Memory {
                 .iter()
                 .enumerate()
                 .map(|(at, &i)| {
-                    let redundancy = chosen.iter().map(|&j| dot(&vectors[i], &vectors[j])).fold(0.0, f32::max);
-                    (at, lambda * hits[i].score / best - (1.0 - lambda) * redundancy)
+                    let redundancy = chosen
+                        .iter()
+                        .map(|&j| dot(&vectors[i], &vectors[j]))
+                        .fold(0.0, f32::max);
+                    (
+                        at,
+                        lambda * hits[i].score / best - (1.0 - lambda) * redundancy,
+                    )
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, 0.0));
@@ -257,14 +311,23 @@ impl Memory {
 
 fn stored_vector(connection: &Connection, id: i64) -> Result<Option<Vec<f32>>> {
     let mut statement = connection
-        .prepare_cached(&format!("SELECT embedding FROM {VEC_TABLE} WHERE chunk_id = ?1"))
+        .prepare_cached(&format!(
+            "SELECT embedding FROM {VEC_TABLE} WHERE chunk_id = ?1"
+        ))
         .context("preparing a vector read")?;
-    let blob: Option<Vec<u8>> = statement.query_row([id], |r| r.get(0)).optional().context("reading a vector")?;
+    let blob: Option<Vec<u8>> = statement
+        .query_row([id], |r| r.get(0))
+        .optional()
+        .context("reading a vector")?;
     Ok(blob.map(|b| blob_vector(&b)))
 }
 
 /// Exact cosine of the shortlist against the stored float vectors.
-fn exact_rescore(connection: &Connection, query: &[f32], shortlist: &[i64]) -> Result<Vec<(i64, f32)>> {
+fn exact_rescore(
+    connection: &Connection,
+    query: &[f32],
+    shortlist: &[i64],
+) -> Result<Vec<(i64, f32)>> {
     let mut scored = Vec::with_capacity(shortlist.len());
     for id in shortlist {
         if let Some(vector) = stored_vector(connection, *id)? {
@@ -306,7 +369,10 @@ fn keyword_search(
     let mut rare = Vec::new();
     let mut cache = word_counts.lock().unwrap_or_else(|p| p.into_inner());
     if total_chunks.abs_diff(cache.total_at_fill) * 10 > cache.total_at_fill {
-        *cache = WordCounts { total_at_fill: total_chunks, counts: HashMap::new() };
+        *cache = WordCounts {
+            total_at_fill: total_chunks,
+            counts: HashMap::new(),
+        };
     }
     for term in terms {
         let seen = match cache.counts.get(term) {
@@ -315,8 +381,9 @@ fn keyword_search(
                 let mut statement = connection
                     .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ?1 LIMIT ?2)")
                     .context("preparing a word count")?;
-                let seen: i64 =
-                    statement.query_row(params![quote(term), common_at as i64], |r| r.get(0)).context("counting a word")?;
+                let seen: i64 = statement
+                    .query_row(params![quote(term), common_at as i64], |r| r.get(0))
+                    .context("counting a word")?;
                 cache.counts.insert(term.clone(), seen);
                 seen
             }
@@ -344,10 +411,16 @@ fn keyword_search(
          WHERE memory_fts MATCH ?{} ORDER BY bm25(memory_fts, 1.0, 2.0) LIMIT {CANDIDATES}",
         filter.sql
     );
-    let mut statement = connection.prepare_cached(&sql).context("preparing the keyword search")?;
-    let values = std::iter::once(rusqlite::types::Value::Text(expression)).chain(filter.values.iter().cloned());
-    let rows = statement.query_map(params_from_iter(values), |r| r.get(0)).context("running the keyword search")?;
-    rows.collect::<std::result::Result<_, _>>().context("running the keyword search")
+    let mut statement = connection
+        .prepare_cached(&sql)
+        .context("preparing the keyword search")?;
+    let values = std::iter::once(rusqlite::types::Value::Text(expression))
+        .chain(filter.values.iter().cloned());
+    let rows = statement
+        .query_map(params_from_iter(values), |r| r.get(0))
+        .context("running the keyword search")?;
+    rows.collect::<std::result::Result<_, _>>()
+        .context("running the keyword search")
 }
 
 fn hit_row(

@@ -42,7 +42,11 @@ const HAMMING_MIN: usize = 400;
 impl VectorIndex {
     /// An empty index for vectors of `dims` dimensions.
     pub fn new(dims: usize) -> Self {
-        Self { dims, words: dims.div_ceil(64), ..Default::default() }
+        Self {
+            dims,
+            words: dims.div_ceil(64),
+            ..Default::default()
+        }
     }
 
     /// How many vectors it holds.
@@ -57,7 +61,9 @@ impl VectorIndex {
 
     /// Bytes of memory the codes take.
     pub fn memory_bytes(&self) -> usize {
-        self.bits.len() * 8 + self.bytes.len() + self.ids.len() * (8 + std::mem::size_of::<ChunkTags>())
+        self.bits.len() * 8
+            + self.bytes.len()
+            + self.ids.len() * (8 + std::mem::size_of::<ChunkTags>())
     }
 
     /// Adds (or replaces) the codes of one chunk's unit vector.
@@ -76,12 +82,18 @@ impl VectorIndex {
         self.bits.extend_from_slice(&words);
         // Unit vectors' components lie in [-1, 1]; MiniLM's rarely pass 0.5,
         // so a fixed scale keeps resolution without per-vector state.
-        self.bytes.extend(vector.iter().map(|x| (x * 254.0).round().clamp(-127.0, 127.0) as i8));
+        self.bytes.extend(
+            vector
+                .iter()
+                .map(|x| (x * 254.0).round().clamp(-127.0, 127.0) as i8),
+        );
     }
 
     /// Drops a chunk's codes (swap-remove: order is not meaningful).
     pub fn remove(&mut self, id: i64) {
-        let Some(at) = self.position.remove(&id) else { return };
+        let Some(at) = self.position.remove(&id) else {
+            return;
+        };
         let last = self.ids.len() - 1;
         if at != last {
             let moved = self.ids[last];
@@ -103,7 +115,12 @@ impl VectorIndex {
 
     /// The ids of up to `wanted` chunks passing `keep`, nearest to `query`
     /// by the int8 codes among the Hamming shortlist, best first.
-    pub fn shortlist(&self, query: &[f32], wanted: usize, keep: &dyn Fn(&ChunkTags) -> bool) -> Vec<i64> {
+    pub fn shortlist(
+        &self,
+        query: &[f32],
+        wanted: usize,
+        keep: &dyn Fn(&ChunkTags) -> bool,
+    ) -> Vec<i64> {
         if self.ids.is_empty() || wanted == 0 {
             return Vec::new();
         }
@@ -119,21 +136,34 @@ impl VectorIndex {
                 continue;
             }
             let codes = &self.bits[row * self.words..(row + 1) * self.words];
-            let distance: u32 = codes.iter().zip(&query_bits).map(|(a, b)| (a ^ b).count_ones()).sum();
+            let distance: u32 = codes
+                .iter()
+                .zip(&query_bits)
+                .map(|(a, b)| (a ^ b).count_ones())
+                .sum();
             hamming.push((distance, row as u32));
         }
-        let take = (wanted * HAMMING_FACTOR).max(HAMMING_MIN).min(hamming.len());
+        let take = (wanted * HAMMING_FACTOR)
+            .max(HAMMING_MIN)
+            .min(hamming.len());
         if take < hamming.len() {
             hamming.select_nth_unstable(take);
             hamming.truncate(take);
         }
-        let query_bytes: Vec<i32> = query.iter().map(|x| (x * 254.0).round().clamp(-127.0, 127.0) as i32).collect();
+        let query_bytes: Vec<i32> = query
+            .iter()
+            .map(|x| (x * 254.0).round().clamp(-127.0, 127.0) as i32)
+            .collect();
         let mut scored: Vec<(i32, i64)> = hamming
             .iter()
             .map(|&(_, row)| {
                 let row = row as usize;
                 let codes = &self.bytes[row * self.dims..(row + 1) * self.dims];
-                let dot: i32 = codes.iter().zip(&query_bytes).map(|(&a, &b)| a as i32 * b).sum();
+                let dot: i32 = codes
+                    .iter()
+                    .zip(&query_bytes)
+                    .map(|(&a, &b)| a as i32 * b)
+                    .sum();
                 (-dot, self.ids[row])
             })
             .collect();
@@ -152,7 +182,9 @@ mod tests {
     use super::*;
 
     fn unit(seed: u64, dims: usize) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let v: Vec<f32> = (0..dims)
             .map(|_| {
                 s ^= s << 13;
@@ -167,7 +199,11 @@ mod tests {
 
     #[test]
     fn finds_a_vector_by_itself_and_respects_removal_and_filters() {
-        let tags = |source_id| ChunkTags { source_id, provenance: 0, day: 0 };
+        let tags = |source_id| ChunkTags {
+            source_id,
+            provenance: 0,
+            day: 0,
+        };
         let mut index = VectorIndex::new(384);
         for id in 1..=2000 {
             index.insert(id, tags(id % 2), &unit(id as u64, 384));
@@ -175,7 +211,9 @@ mod tests {
         assert_eq!(index.shortlist(&unit(777, 384), 5, &|_| true)[0], 777);
         index.remove(777);
         assert_eq!(index.len(), 1999);
-        assert!(!index.shortlist(&unit(777, 384), 50, &|_| true).contains(&777));
+        assert!(!index
+            .shortlist(&unit(777, 384), 50, &|_| true)
+            .contains(&777));
         // The last row was swapped into the hole and is still found.
         assert_eq!(index.shortlist(&unit(2000, 384), 1, &|_| true), vec![2000]);
         let odd = index.shortlist(&unit(1001, 384), 20, &|t| t.source_id == 1);

@@ -28,11 +28,15 @@ impl MemoryWatcher {
     /// Starts watching the workspace and every source. `on_change` runs on
     /// the watcher's thread after each batch of files was re-indexed, with
     /// the paths that changed the index.
-    pub fn start(memory: Arc<Memory>, on_change: impl Fn(Vec<PathBuf>) + Send + 'static) -> Result<Self> {
+    pub fn start(
+        memory: Arc<Memory>,
+        on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+    ) -> Result<Self> {
         let (sender, receiver) = mpsc::channel::<Vec<PathBuf>>();
         let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
             if let Ok(events) = result {
-                let paths: BTreeSet<PathBuf> = events.into_iter().flat_map(|e| e.event.paths).collect();
+                let paths: BTreeSet<PathBuf> =
+                    events.into_iter().flat_map(|e| e.event.paths).collect();
                 let _ = sender.send(paths.into_iter().collect());
             }
         })
@@ -56,8 +60,11 @@ impl MemoryWatcher {
                 }
             })
             .map_err(|e| MemoryError::Invalid(format!("cannot start the watcher thread: {e}")))?;
-        let watcher = Self { debouncer: Mutex::new(debouncer) };
-        std::fs::create_dir_all(memory.workspace().join("memory")).map_err(crate::io_error(memory.workspace()))?;
+        let watcher = Self {
+            debouncer: Mutex::new(debouncer),
+        };
+        std::fs::create_dir_all(memory.workspace().join("memory"))
+            .map_err(crate::io_error(memory.workspace()))?;
         for source in memory.source_paths()? {
             watcher.watch(Path::new(&source.path))?;
         }
@@ -66,7 +73,11 @@ impl MemoryWatcher {
 
     /// Starts watching one more source.
     pub fn watch(&self, path: &Path) -> Result<()> {
-        let mode = if path.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+        let mode = if path.is_dir() {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
         self.debouncer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -76,6 +87,10 @@ impl MemoryWatcher {
 
     /// Stops watching a source that was forgotten.
     pub fn unwatch(&self, path: &Path) {
-        let _ = self.debouncer.lock().unwrap_or_else(|p| p.into_inner()).unwatch(path);
+        let _ = self
+            .debouncer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwatch(path);
     }
 }

@@ -12,10 +12,10 @@
 #![deny(missing_docs)]
 
 use base64::Engine as _;
-use std::borrow::Cow;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
+use std::borrow::Cow;
 use zeroize::Zeroizing;
 
 /// What every sealed text starts with.
@@ -62,7 +62,9 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer with `key` (derive it from a keychain secret; never store it).
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key: Zeroizing::new(key) }
+        Self {
+            key: Zeroizing::new(key),
+        }
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -75,24 +77,44 @@ impl Sealer {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher()
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain.as_bytes(), aad: name.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: name.as_bytes(),
+                },
+            )
             .expect("XChaCha20-Poly1305 encrypts any length a file can have");
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}\n", base64::engine::general_purpose::STANDARD.encode(bytes))
+        format!(
+            "{SEALED_PREFIX}{}\n",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
     }
 
     /// Opens a text sealed under `name`.
     pub fn open(&self, name: &str, sealed: &str) -> Result<String, SealError> {
-        let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(SealError::Malformed)?.trim_end();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| SealError::Malformed)?;
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(SealError::Malformed)?
+            .trim_end();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| SealError::Malformed)?;
         if bytes.len() < NONCE_BYTES + 16 {
             return Err(SealError::Malformed);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let plain = self
             .cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: name.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: name.as_bytes(),
+                },
+            )
             .map_err(|_| SealError::WrongKeyOrTampered)?;
         String::from_utf8(plain).map_err(|_| SealError::NotText)
     }
@@ -110,7 +132,10 @@ pub struct Sealing {
 impl Sealing {
     /// `seal_new` only takes effect with a key.
     pub fn new(sealer: Option<Sealer>, seal_new: bool) -> Self {
-        Self { seal_new: seal_new && sealer.is_some(), sealer }
+        Self {
+            seal_new: seal_new && sealer.is_some(),
+            sealer,
+        }
     }
 
     /// Whether new text is sealed.
@@ -131,7 +156,10 @@ impl Sealing {
         if !is_sealed(&text) {
             return Ok(text);
         }
-        self.sealer.as_ref().ok_or(SealError::NoKey)?.open(name, &text)
+        self.sealer
+            .as_ref()
+            .ok_or(SealError::NoKey)?
+            .open(name, &text)
     }
 
     /// `text` rewritten sealed (`seal`) or plain; `None` when it already is.
@@ -155,11 +183,23 @@ mod tests {
         let sealed = sealer.seal("SOUL.md", "Be kind. The owner's dog is Rex.");
         assert!(is_sealed(&sealed));
         assert!(!sealed.contains("Rex") && sealed.is_ascii());
-        assert_eq!(sealer.open("SOUL.md", &sealed).unwrap(), "Be kind. The owner's dog is Rex.");
+        assert_eq!(
+            sealer.open("SOUL.md", &sealed).unwrap(),
+            "Be kind. The owner's dog is Rex."
+        );
         // Two seals of one text differ (random nonce), so equal files do not show.
-        assert_ne!(sealed, sealer.seal("SOUL.md", "Be kind. The owner's dog is Rex."));
-        assert_eq!(sealer.open("USER.md", &sealed), Err(SealError::WrongKeyOrTampered));
-        assert_eq!(Sealer::new([8; 32]).open("SOUL.md", &sealed), Err(SealError::WrongKeyOrTampered));
+        assert_ne!(
+            sealed,
+            sealer.seal("SOUL.md", "Be kind. The owner's dog is Rex.")
+        );
+        assert_eq!(
+            sealer.open("USER.md", &sealed),
+            Err(SealError::WrongKeyOrTampered)
+        );
+        assert_eq!(
+            Sealer::new([8; 32]).open("SOUL.md", &sealed),
+            Err(SealError::WrongKeyOrTampered)
+        );
     }
 
     #[test]
@@ -167,15 +207,30 @@ mod tests {
         let sealer = Sealer::new([1; 32]);
         let sealed = sealer.seal("MEMORY.md", "");
         let body = sealed.trim_end().strip_prefix(SEALED_PREFIX).unwrap();
-        let mut bytes = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
         for i in [0, NONCE_BYTES, bytes.len() - 1] {
             bytes[i] ^= 1;
-            let edited = format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
-            assert_eq!(sealer.open("MEMORY.md", &edited), Err(SealError::WrongKeyOrTampered), "byte {i}");
+            let edited = format!(
+                "{SEALED_PREFIX}{}",
+                base64::engine::general_purpose::STANDARD.encode(&bytes)
+            );
+            assert_eq!(
+                sealer.open("MEMORY.md", &edited),
+                Err(SealError::WrongKeyOrTampered),
+                "byte {i}"
+            );
             bytes[i] ^= 1;
         }
-        assert_eq!(sealer.open("MEMORY.md", &sealed[..sealed.len() / 2]), Err(SealError::Malformed));
-        assert_eq!(sealer.open("MEMORY.md", "pincer-sealed:v1:AAAA"), Err(SealError::Malformed));
+        assert_eq!(
+            sealer.open("MEMORY.md", &sealed[..sealed.len() / 2]),
+            Err(SealError::Malformed)
+        );
+        assert_eq!(
+            sealer.open("MEMORY.md", "pincer-sealed:v1:AAAA"),
+            Err(SealError::Malformed)
+        );
         assert!(format!("{sealer:?}").contains("redacted"));
     }
 
@@ -186,8 +241,15 @@ mod tests {
         assert!(on.seals() && is_sealed(&sealed));
         let off = Sealing::new(Some(Sealer::new([5; 32])), false);
         assert_eq!(off.seal("SOUL.md", "text"), "text");
-        assert_eq!(off.open("SOUL.md", sealed.clone()).unwrap(), "text", "sealed earlier, still read");
-        assert_eq!(off.convert("SOUL.md", &sealed, false).unwrap().as_deref(), Some("text"));
+        assert_eq!(
+            off.open("SOUL.md", sealed.clone()).unwrap(),
+            "text",
+            "sealed earlier, still read"
+        );
+        assert_eq!(
+            off.convert("SOUL.md", &sealed, false).unwrap().as_deref(),
+            Some("text")
+        );
         assert_eq!(off.convert("SOUL.md", "text", false).unwrap(), None);
         let keyless = Sealing::new(None, true);
         assert!(!keyless.seals());

@@ -116,7 +116,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting an audit append")?;
         let last: Option<(i64, String)> = transaction
-            .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .context("reading the audit chain's head")?;
         let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(seq, hash)| (seq + 1, hash));
@@ -130,7 +134,13 @@ impl Store {
             )
             .context("appending an audit record")?;
         transaction.commit().context("committing an audit record")?;
-        Ok(AuditRecord { seq, at_ms, event, prev_hash, hash })
+        Ok(AuditRecord {
+            seq,
+            at_ms,
+            event,
+            prev_hash,
+            hash,
+        })
     }
 
     /// The newest record whose action is one of `actions` (0 when none):
@@ -158,7 +168,8 @@ impl Store {
         let rows = statement
             .query_map(params![after_seq, limit], record_from_row)
             .context("reading the audit log")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the audit log")
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading the audit log")
     }
 
     /// Every record, in order (for exports).
@@ -180,18 +191,33 @@ impl Store {
     }
 
     /// Walks the chain from record `start`, whose `prev_hash` must be `anchor`.
-    pub(crate) fn verify_chain_from(&self, start: i64, anchor: String) -> Result<AuditVerification> {
+    pub(crate) fn verify_chain_from(
+        &self,
+        start: i64,
+        anchor: String,
+    ) -> Result<AuditVerification> {
         let mut expected_seq = start;
         let mut prev_hash = anchor;
         let mut checked = 0;
         loop {
             let page = self.audit_records(expected_seq - 1, 1000)?;
             if page.is_empty() {
-                return Ok(AuditVerification { records: checked, broken_at: None, signed_up_to: None });
+                return Ok(AuditVerification {
+                    records: checked,
+                    broken_at: None,
+                    signed_up_to: None,
+                });
             }
             for record in page {
                 let broken = |reason: String| {
-                    Ok(AuditVerification { records: checked, broken_at: Some(AuditBreak { seq: record.seq, reason }), signed_up_to: None })
+                    Ok(AuditVerification {
+                        records: checked,
+                        broken_at: Some(AuditBreak {
+                            seq: record.seq,
+                            reason,
+                        }),
+                        signed_up_to: None,
+                    })
                 };
                 if record.seq != expected_seq {
                     return broken(format!("expected record {expected_seq} here; records {expected_seq}..{} are missing", record.seq - 1));
@@ -201,7 +227,9 @@ impl Store {
                 }
                 // Details are re-serialised the way they were hashed.
                 if record_hash(&prev_hash, record.seq, record.at_ms, &record.event) != record.hash {
-                    return broken("its contents do not match its hash (the record was edited)".into());
+                    return broken(
+                        "its contents do not match its hash (the record was edited)".into(),
+                    );
                 }
                 prev_hash = record.hash;
                 expected_seq += 1;

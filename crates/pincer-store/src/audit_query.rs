@@ -27,7 +27,10 @@ pub struct AuditFilter {
 }
 
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -44,13 +47,19 @@ impl Store {
             add("actor = ?", Value::Text(actor.into()));
         }
         if let Some(action) = filter.action.as_deref().filter(|s| !s.is_empty()) {
-            add("substr(action, 1, length(?)) = ?", Value::Text(action.into()));
+            add(
+                "substr(action, 1, length(?)) = ?",
+                Value::Text(action.into()),
+            );
         }
         if let Some(decision) = filter.decision.as_deref().filter(|s| !s.is_empty()) {
             add("decision = ?", Value::Text(decision.into()));
         }
         if let Some(text) = filter.text.as_deref().filter(|s| !s.trim().is_empty()) {
-            add("(action || ' ' || target || ' ' || details) LIKE ? ESCAPE '\\'", Value::Text(like_pattern(text.trim())));
+            add(
+                "(action || ' ' || target || ' ' || details) LIKE ? ESCAPE '\\'",
+                Value::Text(like_pattern(text.trim())),
+            );
         }
         if let Some(from) = filter.from_ms {
             add("at_ms >= ?", Value::Integer(from));
@@ -62,7 +71,11 @@ impl Store {
             add("seq < ?", Value::Integer(before));
         }
         let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
-        let where_clause = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let where_clause = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
         let sql = format!(
             "SELECT seq, at_ms, actor, action, target, decision, details, prev_hash, hash FROM audit_log {where_clause}
              ORDER BY seq DESC LIMIT {limit}"
@@ -70,19 +83,29 @@ impl Store {
         let connection = self.lock();
         let mut statement = connection.prepare(&sql).context("querying the audit log")?;
         let rows = statement
-            .query_map(rusqlite::params_from_iter(values), crate::audit::record_from_row)
+            .query_map(
+                rusqlite::params_from_iter(values),
+                crate::audit::record_from_row,
+            )
             .context("querying the audit log")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("querying the audit log")
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .context("querying the audit log")
     }
 
     /// The actors and actions that occur, for the pane's filter lists.
     pub fn audit_vocabulary(&self) -> Result<(Vec<String>, Vec<String>)> {
         let connection = self.lock();
         let distinct = |column: &str| -> Result<Vec<String>> {
-            let mut statement =
-                connection.prepare(&format!("SELECT DISTINCT {column} FROM audit_log ORDER BY 1")).context("listing audit values")?;
-            let rows = statement.query_map([], |r| r.get(0)).context("listing audit values")?;
-            rows.collect::<rusqlite::Result<Vec<String>>>().context("listing audit values")
+            let mut statement = connection
+                .prepare(&format!(
+                    "SELECT DISTINCT {column} FROM audit_log ORDER BY 1"
+                ))
+                .context("listing audit values")?;
+            let rows = statement
+                .query_map([], |r| r.get(0))
+                .context("listing audit values")?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+                .context("listing audit values")
         };
         Ok((distinct("actor")?, distinct("action")?))
     }

@@ -36,9 +36,17 @@ fn mac(key: &[u8], seq: i64, hash: &str) -> String {
 }
 
 fn mac_matches(key: &[u8], checkpoint: &AuditCheckpoint) -> bool {
-    let Ok(expected) = hex::decode(&checkpoint.mac) else { return false };
+    let Ok(expected) = hex::decode(&checkpoint.mac) else {
+        return false;
+    };
     let mut mac_state = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac_state.update(format!("pincer-audit-checkpoint:{}:{}", checkpoint.seq, checkpoint.hash).as_bytes());
+    mac_state.update(
+        format!(
+            "pincer-audit-checkpoint:{}:{}",
+            checkpoint.seq, checkpoint.hash
+        )
+        .as_bytes(),
+    );
     mac_state.verify_slice(&expected).is_ok()
 }
 
@@ -63,7 +71,11 @@ impl AuditAnchor {
     pub fn decode(text: &str) -> Option<Self> {
         let (seq, hash) = text.trim().split_once(':')?;
         let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-        Some(Self { seq: seq.parse().ok().filter(|s| *s > 0)?, hash: hash.to_string() }).filter(|_| valid)
+        Some(Self {
+            seq: seq.parse().ok().filter(|s| *s > 0)?,
+            hash: hash.to_string(),
+        })
+        .filter(|_| valid)
     }
 }
 
@@ -82,11 +94,22 @@ impl Store {
     pub fn audit_checkpoint(&self, key: &[u8]) -> Result<Option<AuditCheckpoint>> {
         let connection = self.lock();
         let head: Option<(i64, String)> = connection
-            .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .context("reading the audit chain's head")?;
-        let Some((seq, hash)) = head else { return Ok(None) };
-        let checkpoint = AuditCheckpoint { seq, mac: mac(key, seq, &hash), hash, at_ms: unix_now_ms() };
+        let Some((seq, hash)) = head else {
+            return Ok(None);
+        };
+        let checkpoint = AuditCheckpoint {
+            seq,
+            mac: mac(key, seq, &hash),
+            hash,
+            at_ms: unix_now_ms(),
+        };
         let inserted = connection
             .execute(
                 "INSERT INTO audit_checkpoints (seq, hash, at_ms, mac) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seq) DO NOTHING",
@@ -103,17 +126,34 @@ impl Store {
             .prepare_cached("SELECT seq, hash, at_ms, mac FROM audit_checkpoints ORDER BY seq")
             .context("reading audit checkpoints")?;
         let rows = statement
-            .query_map([], |r| Ok(AuditCheckpoint { seq: r.get(0)?, hash: r.get(1)?, at_ms: r.get(2)?, mac: r.get(3)? }))
+            .query_map([], |r| {
+                Ok(AuditCheckpoint {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    at_ms: r.get(2)?,
+                    mac: r.get(3)?,
+                })
+            })
             .context("reading audit checkpoints")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading audit checkpoints")
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading audit checkpoints")
     }
 
     /// The newest checkpoint, the one to anchor outside the database.
     pub fn latest_audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>> {
         self.lock()
-            .query_row("SELECT seq, hash, at_ms, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok(AuditCheckpoint { seq: r.get(0)?, hash: r.get(1)?, at_ms: r.get(2)?, mac: r.get(3)? })
-            })
+            .query_row(
+                "SELECT seq, hash, at_ms, mac FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(AuditCheckpoint {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        at_ms: r.get(2)?,
+                        mac: r.get(3)?,
+                    })
+                },
+            )
             .optional()
             .context("reading the newest audit checkpoint")
     }
@@ -121,11 +161,19 @@ impl Store {
     /// [`Store::verify_audit_signed`], then the anchor kept outside the
     /// database: records it remembers must still be there with its hash, so
     /// a log deleted or replaced whole (checkpoints included) is found too.
-    pub fn verify_audit_anchored(&self, key: &[u8], anchor: Option<&AuditAnchor>) -> Result<AuditVerification> {
+    pub fn verify_audit_anchored(
+        &self,
+        key: &[u8],
+        anchor: Option<&AuditAnchor>,
+    ) -> Result<AuditVerification> {
         let verification = self.verify_audit_signed(key)?;
-        let Some(anchor) = anchor.filter(|_| verification.broken_at.is_none()) else { return Ok(verification) };
-        let first: Option<i64> =
-            self.lock().query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        let Some(anchor) = anchor.filter(|_| verification.broken_at.is_none()) else {
+            return Ok(verification);
+        };
+        let first: Option<i64> = self
+            .lock()
+            .query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0))
+            .context("reading the audit log")?;
         let last = first.map_or(0, |first| first - 1 + verification.records);
         let reason = if anchor.seq > last {
             if last == 0 {
@@ -148,8 +196,16 @@ impl Store {
                 _ => return Ok(verification),
             }
         };
-        let seq = if anchor.seq > last { last + 1 } else { anchor.seq };
-        Ok(AuditVerification { records: verification.records, broken_at: Some(AuditBreak { seq, reason }), signed_up_to: None })
+        let seq = if anchor.seq > last {
+            last + 1
+        } else {
+            anchor.seq
+        };
+        Ok(AuditVerification {
+            records: verification.records,
+            broken_at: Some(AuditBreak { seq, reason }),
+            signed_up_to: None,
+        })
     }
 
     /// Verifies the chain and its signed checkpoints with `key`: an edited,
@@ -157,21 +213,37 @@ impl Store {
     /// checkpoint and records cut off the end are all named.
     pub fn verify_audit_signed(&self, key: &[u8]) -> Result<AuditVerification> {
         let checkpoints = self.audit_checkpoints()?;
-        let broken = |records, seq, reason: String| Ok(AuditVerification { records, broken_at: Some(AuditBreak { seq, reason }), signed_up_to: None });
+        let broken = |records, seq, reason: String| {
+            Ok(AuditVerification {
+                records,
+                broken_at: Some(AuditBreak { seq, reason }),
+                signed_up_to: None,
+            })
+        };
         for checkpoint in &checkpoints {
             if !mac_matches(key, checkpoint) {
                 return broken(0, checkpoint.seq, "its signed checkpoint does not carry this install's signature (forged, or the key changed)".into());
             }
         }
-        let signed: BTreeMap<i64, &AuditCheckpoint> = checkpoints.iter().map(|c| (c.seq, c)).collect();
-        let first: Option<i64> =
-            self.lock().query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        let signed: BTreeMap<i64, &AuditCheckpoint> =
+            checkpoints.iter().map(|c| (c.seq, c)).collect();
+        let first: Option<i64> = self
+            .lock()
+            .query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0))
+            .context("reading the audit log")?;
         let start = first.unwrap_or(1);
         let anchor = if start > 1 {
             match signed.get(&(start - 1)) {
                 Some(checkpoint) => checkpoint.hash.clone(),
                 None => {
-                    return broken(0, start, format!("records 1..{} are missing and no signed checkpoint anchors the cut", start - 1));
+                    return broken(
+                        0,
+                        start,
+                        format!(
+                            "records 1..{} are missing and no signed checkpoint anchors the cut",
+                            start - 1
+                        ),
+                    );
                 }
             }
         } else {
@@ -196,7 +268,11 @@ impl Store {
                 }
             }
         }
-        verification.signed_up_to = signed.keys().next_back().copied().filter(|&seq| seq >= start);
+        verification.signed_up_to = signed
+            .keys()
+            .next_back()
+            .copied()
+            .filter(|&seq| seq >= start);
         Ok(verification)
     }
 
@@ -207,14 +283,18 @@ impl Store {
         if let Some(found) = self.audit_hash(seq)? {
             return Ok(found == hash);
         }
-        let first: Option<i64> =
-            self.lock().query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        let first: Option<i64> = self
+            .lock()
+            .query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0))
+            .context("reading the audit log")?;
         Ok(first.is_some_and(|first| seq < first))
     }
 
     fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
         self.lock()
-            .query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| r.get(0))
+            .query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
             .optional()
             .context("reading the audit log")
     }
@@ -225,7 +305,9 @@ impl Store {
     pub fn prune_audit(&self, before_ms: i64, key: &[u8]) -> Result<AuditPrune> {
         self.audit_checkpoint(key)?;
         let mut connection = self.lock();
-        let transaction = connection.transaction().context("starting an audit prune")?;
+        let transaction = connection
+            .transaction()
+            .context("starting an audit prune")?;
         // The newest checkpointed record that is older than the cut-off:
         // it and everything before it go, except its checkpoint.
         let cut: Option<i64> = transaction
@@ -238,15 +320,23 @@ impl Store {
             .context("finding where to cut the audit log")?;
         let removed = match cut {
             Some(cut) => {
-                let removed = transaction.execute("DELETE FROM audit_log WHERE seq <= ?1", [cut]).context("pruning the audit log")?;
-                transaction.execute("DELETE FROM audit_checkpoints WHERE seq < ?1", [cut]).context("pruning checkpoints")?;
+                let removed = transaction
+                    .execute("DELETE FROM audit_log WHERE seq <= ?1", [cut])
+                    .context("pruning the audit log")?;
+                transaction
+                    .execute("DELETE FROM audit_checkpoints WHERE seq < ?1", [cut])
+                    .context("pruning checkpoints")?;
                 removed as i64
             }
             None => 0,
         };
-        let first_kept: Option<i64> =
-            transaction.query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0)).context("reading the audit log")?;
+        let first_kept: Option<i64> = transaction
+            .query_row("SELECT min(seq) FROM audit_log", [], |r| r.get(0))
+            .context("reading the audit log")?;
         transaction.commit().context("committing an audit prune")?;
-        Ok(AuditPrune { removed, first_kept: first_kept.unwrap_or(0) })
+        Ok(AuditPrune {
+            removed,
+            first_kept: first_kept.unwrap_or(0),
+        })
     }
 }

@@ -61,7 +61,12 @@ impl Store {
         let mut connection = Connection::open(path).context("opening the database")?;
         configure(&connection)?;
         migrations::apply(&mut connection, path)?;
-        Ok(Self { path: path.to_path_buf(), connection: Mutex::new(connection), redactor: RwLock::new(None), sealing: RwLock::default() })
+        Ok(Self {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+            redactor: RwLock::new(None),
+            sealing: RwLock::default(),
+        })
     }
 
     /// Opens the database in `data_dir`, named [`Store::FILE_NAME`].
@@ -98,7 +103,9 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
             .context("checkpointing the write-ahead log")?;
         if busy != 0 {
-            tracing::warn!("the write-ahead log could not be emptied now (another process is reading)");
+            tracing::warn!(
+                "the write-ahead log could not be emptied now (another process is reading)"
+            );
         }
         Ok(())
     }
@@ -113,7 +120,9 @@ impl Store {
     /// Runs `work` with the connection. A poisoned lock only means another
     /// thread panicked mid-call; SQLite's own transactions kept the file whole.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every row of `sql`, each read by `row`; `what` names the read in errors.

@@ -30,11 +30,13 @@ pub use audit_query::AuditFilter;
 pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
 pub use connection::Store;
 pub use migrations::SCHEMA_VERSION;
+pub use proposals::SoulProposal;
 pub use redact::Redactor;
 pub use sessions::{Message, MessageSource, MessageStats, NewMessage, NewSession, Session};
-pub use proposals::SoulProposal;
 pub use soul::{content_sha256, SoulVersion};
-pub use trajectories::{purpose, Consent, Judgment, NewTrajectory, SourceStats, TokenRecord, Trajectory, Vote};
+pub use trajectories::{
+    purpose, Consent, Judgment, NewTrajectory, SourceStats, TokenRecord, Trajectory, Vote,
+};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -205,7 +205,9 @@ pub(crate) fn apply(connection: &mut Connection, path: &Path) -> Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as i64 + 1;
         let transaction = connection.transaction().context("starting a migration")?;
-        transaction.execute_batch(sql).context("applying a migration")?;
+        transaction
+            .execute_batch(sql)
+            .context("applying a migration")?;
         transaction
             .pragma_update(None, "user_version", version)
             .context("recording the schema version")?;

@@ -49,7 +49,13 @@ fn from_row(row: &Row) -> rusqlite::Result<SoulProposal> {
 impl Store {
     /// Records a pending change to `file`; the same text already pending is
     /// returned instead of a second copy.
-    pub fn propose_soul_change(&self, file: &str, content: &str, origin: &str, reason: &str) -> Result<SoulProposal> {
+    pub fn propose_soul_change(
+        &self,
+        file: &str,
+        content: &str,
+        origin: &str,
+        reason: &str,
+    ) -> Result<SoulProposal> {
         let sha256 = content_sha256(content);
         let existing = self
             .lock()
@@ -81,8 +87,10 @@ impl Store {
 
     /// A change read from the table, its text opened when sealed.
     fn opened_proposal(&self, mut proposal: SoulProposal) -> Result<SoulProposal> {
-        proposal.content = self.open_text(TABLE, &proposal.file, std::mem::take(&mut proposal.content))?;
-        proposal.reason = self.open_text(REASON, &proposal.file, std::mem::take(&mut proposal.reason))?;
+        proposal.content =
+            self.open_text(TABLE, &proposal.file, std::mem::take(&mut proposal.content))?;
+        proposal.reason =
+            self.open_text(REASON, &proposal.file, std::mem::take(&mut proposal.reason))?;
         Ok(proposal)
     }
 
@@ -94,21 +102,35 @@ impl Store {
                 "SELECT {COLUMNS} FROM soul_proposals WHERE status = 'pending' AND (?1 IS NULL OR file = ?1) ORDER BY id"
             ))
             .context("listing pending changes")?;
-        let rows = statement.query_map([file], from_row).context("listing pending changes")?;
-        let pending = rows.collect::<rusqlite::Result<Vec<_>>>().context("listing pending changes")?;
+        let rows = statement
+            .query_map([file], from_row)
+            .context("listing pending changes")?;
+        let pending = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("listing pending changes")?;
         drop(statement);
         drop(connection);
-        pending.into_iter().map(|p| self.opened_proposal(p)).collect()
+        pending
+            .into_iter()
+            .map(|p| self.opened_proposal(p))
+            .collect()
     }
 
     /// One change by id.
     pub fn soul_proposal(&self, id: i64) -> Result<SoulProposal> {
         let proposal = self
             .lock()
-            .query_row(&format!("SELECT {COLUMNS} FROM soul_proposals WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM soul_proposals WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()
             .context("reading a proposed change")?
-            .ok_or(StoreError::NotFound { what: "proposed change", id: id.to_string() })?;
+            .ok_or(StoreError::NotFound {
+                what: "proposed change",
+                id: id.to_string(),
+            })?;
         self.opened_proposal(proposal)
     }
 
@@ -122,7 +144,10 @@ impl Store {
             )
             .context("deciding a proposed change")?;
         if changed == 0 {
-            return Err(StoreError::NotFound { what: "pending change", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "pending change",
+                id: id.to_string(),
+            });
         }
         self.soul_proposal(id)
     }

@@ -24,11 +24,19 @@ impl Store {
     /// `place` and the names found, never the value. Call it before taking
     /// the connection: the audit append needs it.
     pub fn scrub<'a>(&self, place: &str, text: &'a str) -> Cow<'a, str> {
-        let redactor = self.redactor.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let redactor = self
+            .redactor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let Some((clean, found)) = redactor.and_then(|r| r.redact(text)) else {
             return Cow::Borrowed(text);
         };
-        tracing::warn!(place, ?found, "a secret was redacted before it reached the database");
+        tracing::warn!(
+            place,
+            ?found,
+            "a secret was redacted before it reached the database"
+        );
         let event = AuditEvent {
             actor: "guard".into(),
             action: "leak.redacted".into(),
@@ -47,10 +55,14 @@ impl Store {
         use serde_json::Value;
         match value {
             Value::String(text) => Value::String(self.scrub(place, text).into_owned()),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.scrub_json(place, v)).collect()),
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (self.scrub(place, k).into_owned(), self.scrub_json(place, v))).collect())
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.scrub_json(place, v)).collect())
             }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.scrub(place, k).into_owned(), self.scrub_json(place, v)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }

@@ -65,7 +65,12 @@ pub struct NewMessage {
 impl NewMessage {
     /// A message without generation figures.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into(), stats: MessageStats::default(), sources: Vec::new() }
+        Self {
+            role: role.into(),
+            content: content.into(),
+            stats: MessageStats::default(),
+            sources: Vec::new(),
+        }
     }
 }
 
@@ -125,7 +130,11 @@ impl Store {
     /// Creates a session; a client key already in use returns that session.
     pub fn create_session(&self, new: NewSession) -> Result<Session> {
         let now = unix_now();
-        let source = if new.source.is_empty() { "gateway".to_string() } else { new.source };
+        let source = if new.source.is_empty() {
+            "gateway".to_string()
+        } else {
+            new.source
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let title = new.title.map(|t| self.scrub("sessions", &t).into_owned());
         self.lock()
@@ -152,7 +161,10 @@ impl Store {
             )
             .optional()
             .context("reading a session")?
-            .ok_or_else(|| StoreError::NotFound { what: "session", id: id.to_string() })
+            .ok_or_else(|| StoreError::NotFound {
+                what: "session",
+                id: id.to_string(),
+            })
     }
 
     /// The most recently active sessions, newest first.
@@ -163,8 +175,11 @@ impl Store {
                 "SELECT {SESSION_COLUMNS} FROM sessions ORDER BY updated_at DESC, rowid DESC LIMIT ?1"
             ))
             .context("listing sessions")?;
-        let rows = statement.query_map([limit], session_from_row).context("listing sessions")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("listing sessions")
+        let rows = statement
+            .query_map([limit], session_from_row)
+            .context("listing sessions")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .context("listing sessions")
     }
 
     /// Gives a session a new title.
@@ -172,19 +187,31 @@ impl Store {
         let title = self.scrub("sessions", title);
         let changed = self
             .lock()
-            .execute("UPDATE sessions SET title = ?2 WHERE id = ?1", params![id, title])
+            .execute(
+                "UPDATE sessions SET title = ?2 WHERE id = ?1",
+                params![id, title],
+            )
             .context("renaming a session")?;
         if changed == 0 {
-            return Err(StoreError::NotFound { what: "session", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "session",
+                id: id.to_string(),
+            });
         }
         self.session(id)
     }
 
     /// Deletes a session and its messages.
     pub fn delete_session(&self, id: &str) -> Result<()> {
-        let changed = self.lock().execute("DELETE FROM sessions WHERE id = ?1", [id]).context("deleting a session")?;
+        let changed = self
+            .lock()
+            .execute("DELETE FROM sessions WHERE id = ?1", [id])
+            .context("deleting a session")?;
         if changed == 0 {
-            return Err(StoreError::NotFound { what: "session", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "session",
+                id: id.to_string(),
+            });
         }
         Ok(())
     }
@@ -220,7 +247,9 @@ impl Store {
                 })
             })
             .context("reading messages")?;
-        let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>().context("reading messages")?;
+        let mut messages = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading messages")?;
         let mut sources = connection
             .prepare_cached(
                 "SELECT path, start_line, end_line, provenance, chunk_id, score FROM message_sources
@@ -240,7 +269,9 @@ impl Store {
                     })
                 })
                 .context("reading message sources")?;
-            message.sources = rows.collect::<rusqlite::Result<Vec<_>>>().context("reading message sources")?;
+            message.sources = rows
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .context("reading message sources")?;
         }
         Ok(messages)
     }
@@ -251,7 +282,12 @@ impl Store {
     /// the part of `request` beyond what the session already holds is
     /// appended (a client that rewrote history appends its new branch), then
     /// the `answer`. Returns the answer's message id.
-    pub fn record_exchange(&self, session_id: &str, request: &[NewMessage], answer: &NewMessage) -> Result<i64> {
+    pub fn record_exchange(
+        &self,
+        session_id: &str,
+        request: &[NewMessage],
+        answer: &NewMessage,
+    ) -> Result<i64> {
         // Scrubbed first: stored messages hold scrubbed text, and the
         // comparison with what is already saved must see the same.
         let scrub = |message: &NewMessage| NewMessage {
@@ -270,7 +306,9 @@ impl Store {
         to_append.push(&answer);
         let now = unix_now();
         let mut connection = self.lock();
-        let transaction = connection.transaction().context("starting to record an exchange")?;
+        let transaction = connection
+            .transaction()
+            .context("starting to record an exchange")?;
         let mut answer_id = 0;
         let mut position: i64 = transaction
             .query_row(
@@ -310,7 +348,10 @@ impl Store {
             position += 1;
         }
         transaction
-            .execute("UPDATE sessions SET updated_at = ?2 WHERE id = ?1", params![session_id, now])
+            .execute(
+                "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
+                params![session_id, now],
+            )
             .context("touching a session")?;
         transaction.commit().context("committing an exchange")?;
         Ok(answer_id)

@@ -48,7 +48,12 @@ pub fn content_sha256(content: &str) -> String {
 impl Store {
     /// Records a version of `file`; returns the latest version unchanged when
     /// its text is the same.
-    pub fn record_soul_version(&self, file: &str, content: &str, origin: &str) -> Result<SoulVersion> {
+    pub fn record_soul_version(
+        &self,
+        file: &str,
+        content: &str,
+        origin: &str,
+    ) -> Result<SoulVersion> {
         // The hash is of the text as written, so change detection compares
         // files; the stored text is scrubbed of secrets.
         let sha256 = content_sha256(content);
@@ -75,7 +80,8 @@ impl Store {
 
     /// A version read from the table, its text opened when sealed.
     fn opened_version(&self, mut version: SoulVersion) -> Result<SoulVersion> {
-        version.content = self.open_text(TABLE, &version.file, std::mem::take(&mut version.content))?;
+        version.content =
+            self.open_text(TABLE, &version.file, std::mem::take(&mut version.content))?;
         Ok(version)
     }
 
@@ -84,7 +90,9 @@ impl Store {
         let latest = self
             .lock()
             .query_row(
-                &format!("SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC LIMIT 1"),
+                &format!(
+                    "SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC LIMIT 1"
+                ),
                 [file],
                 from_row,
             )
@@ -97,23 +105,39 @@ impl Store {
     pub fn soul_history(&self, file: &str) -> Result<Vec<SoulVersion>> {
         let connection = self.lock();
         let mut statement = connection
-            .prepare(&format!("SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC"))
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM soul_versions WHERE file = ?1 ORDER BY id DESC"
+            ))
             .context("listing soul versions")?;
-        let rows = statement.query_map([file], from_row).context("listing soul versions")?;
-        let versions = rows.collect::<rusqlite::Result<Vec<_>>>().context("listing soul versions")?;
+        let rows = statement
+            .query_map([file], from_row)
+            .context("listing soul versions")?;
+        let versions = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("listing soul versions")?;
         drop(statement);
         drop(connection);
-        versions.into_iter().map(|v| self.opened_version(v)).collect()
+        versions
+            .into_iter()
+            .map(|v| self.opened_version(v))
+            .collect()
     }
 
     /// One version by id.
     pub fn soul_version(&self, id: i64) -> Result<SoulVersion> {
         let version = self
             .lock()
-            .query_row(&format!("SELECT {COLUMNS} FROM soul_versions WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM soul_versions WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()
             .context("reading a soul version")?
-            .ok_or_else(|| StoreError::NotFound { what: "soul version", id: id.to_string() })?;
+            .ok_or_else(|| StoreError::NotFound {
+                what: "soul version",
+                id: id.to_string(),
+            })?;
         self.opened_version(version)
     }
 }

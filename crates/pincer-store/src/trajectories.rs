@@ -193,12 +193,25 @@ fn from_row(row: &Row) -> rusqlite::Result<Trajectory> {
 }
 
 fn consent_from_row(row: &Row) -> rusqlite::Result<Consent> {
-    Ok(Consent { id: row.get(0)?, source: row.get(1)?, purpose: row.get(2)?, granted: row.get(3)?, by: row.get(4)?, at_ms: row.get(5)? })
+    Ok(Consent {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        purpose: row.get(2)?,
+        granted: row.get(3)?,
+        by: row.get(4)?,
+        at_ms: row.get(5)?,
+    })
 }
 
 impl Store {
     /// Records a grant or withdrawal of `purpose` for `source`.
-    pub fn set_consent(&self, source: &str, purpose: &str, granted: bool, by: &str) -> Result<Consent> {
+    pub fn set_consent(
+        &self,
+        source: &str,
+        purpose: &str,
+        granted: bool,
+        by: &str,
+    ) -> Result<Consent> {
         self.lock()
             .query_row(
                 "INSERT INTO consent (source, purpose, granted, by, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -245,20 +258,31 @@ impl Store {
     /// One decision by its id (a record names the grant it was taken under).
     pub fn consent(&self, id: i64) -> Result<Option<Consent>> {
         self.lock()
-            .query_row("SELECT id, source, purpose, granted, by, at_ms FROM consent WHERE id = ?1", [id], consent_from_row)
+            .query_row(
+                "SELECT id, source, purpose, granted, by, at_ms FROM consent WHERE id = ?1",
+                [id],
+                consent_from_row,
+            )
             .optional()
             .context("reading consent")
     }
 
     /// Every grant and withdrawal, oldest first.
     pub fn consent_ledger(&self) -> Result<Vec<Consent>> {
-        self.query_rows("SELECT id, source, purpose, granted, by, at_ms FROM consent ORDER BY id", [], consent_from_row, "reading the consent ledger")
+        self.query_rows(
+            "SELECT id, source, purpose, granted, by, at_ms FROM consent ORDER BY id",
+            [],
+            consent_from_row,
+            "reading the consent ledger",
+        )
     }
 
     /// Stores a turn under `consent` (which must be a grant of training).
     pub fn record_trajectory(&self, turn: &NewTrajectory, consent: &Consent) -> Result<i64> {
         if !consent.granted || consent.purpose != purpose::TRAINING {
-            return Err(StoreError::NoConsent { from: turn.source.clone() });
+            return Err(StoreError::NoConsent {
+                from: turn.source.clone(),
+            });
         }
         let prompt = self.scrub_json("trajectories", &turn.prompt).to_string();
         let response = self.scrub("trajectories", &turn.response).into_owned();
@@ -304,7 +328,12 @@ impl Store {
     /// Explicit feedback on a turn (`up`, `down`, or `edit` with the corrected
     /// answer). It overrides the judge's vote, and counts as a next state
     /// when none came yet.
-    pub fn set_feedback(&self, id: i64, feedback: &str, edited_answer: Option<&str>) -> Result<Trajectory> {
+    pub fn set_feedback(
+        &self,
+        id: i64,
+        feedback: &str,
+        edited_answer: Option<&str>,
+    ) -> Result<Trajectory> {
         let edited = edited_answer.map(|t| self.scrub("trajectories", t).into_owned());
         let changed = self
             .lock()
@@ -317,7 +346,10 @@ impl Store {
             )
             .context("recording feedback")?;
         if changed == 0 {
-            return Err(StoreError::NotFound { what: "trajectory", id: id.to_string() });
+            return Err(StoreError::NotFound {
+                what: "trajectory",
+                id: id.to_string(),
+            });
         }
         self.trajectory(id)
     }
@@ -325,10 +357,17 @@ impl Store {
     /// One turn.
     pub fn trajectory(&self, id: i64) -> Result<Trajectory> {
         self.lock()
-            .query_row(&format!("SELECT {COLUMNS} FROM trajectories WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM trajectories WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()
             .context("reading a trajectory")?
-            .ok_or(StoreError::NotFound { what: "trajectory", id: id.to_string() })
+            .ok_or(StoreError::NotFound {
+                what: "trajectory",
+                id: id.to_string(),
+            })
     }
 
     /// Turns with a next state and no judgment yet whose consent is still
@@ -347,7 +386,10 @@ impl Store {
     pub fn record_judgment(&self, id: i64, judgment: &Judgment) -> Result<bool> {
         let votes = serde_json::to_string(&judgment.votes).unwrap_or_else(|_| "[]".into());
         let votes = self.scrub("trajectories", &votes).into_owned();
-        let hint = judgment.hint.as_deref().map(|h| self.scrub("trajectories", h).into_owned());
+        let hint = judgment
+            .hint
+            .as_deref()
+            .map(|h| self.scrub("trajectories", h).into_owned());
         let changed = self
             .lock()
             .execute(
@@ -362,7 +404,10 @@ impl Store {
     /// Replaces the verdict of a judged turn (explicit feedback that came
     /// after judging changes its score). Returns whether it was judged.
     pub fn rescore(&self, id: i64, judgment: &Judgment) -> Result<bool> {
-        let hint = judgment.hint.as_deref().map(|h| self.scrub("trajectories", h).into_owned());
+        let hint = judgment
+            .hint
+            .as_deref()
+            .map(|h| self.scrub("trajectories", h).into_owned());
         let changed = self
             .lock()
             .execute(

@@ -29,14 +29,23 @@ pub fn peft_config(config: &LoraConfig, base_model: &str) -> serde_json::Value {
 
 /// Writes `vars` (PEFT names → matrices) and the config into `dir`, each
 /// file through a temporary name and a rename.
-pub fn save(dir: &Path, config: &LoraConfig, base_model: &str, vars: &[(String, Var)]) -> Result<()> {
+pub fn save(
+    dir: &Path,
+    config: &LoraConfig,
+    base_model: &str,
+    vars: &[(String, Var)],
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tensors: HashMap<String, Tensor> = vars.iter().map(|(name, var)| (name.clone(), var.as_tensor().detach())).collect();
+    let tensors: HashMap<String, Tensor> = vars
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
+        .collect();
     let weights = dir.join("adapter_model.safetensors");
     let partial = dir.join("adapter_model.safetensors.partial");
     candle_core::safetensors::save(&tensors, &partial)?;
     std::fs::rename(&partial, &weights)?;
-    let json = serde_json::to_vec_pretty(&peft_config(config, base_model)).map_err(candle_core::Error::wrap)?;
+    let json = serde_json::to_vec_pretty(&peft_config(config, base_model))
+        .map_err(candle_core::Error::wrap)?;
     let partial = dir.join("adapter_config.json.partial");
     std::fs::write(&partial, json)?;
     std::fs::rename(&partial, dir.join("adapter_config.json"))?;
@@ -46,11 +55,22 @@ pub fn save(dir: &Path, config: &LoraConfig, base_model: &str, vars: &[(String, 
 /// Reads an adapter's matrices back into `vars` (by name), checking that
 /// every one is there with its shape.
 pub fn load_into(dir: &Path, vars: &[(String, Var)]) -> Result<()> {
-    let tensors = candle_core::safetensors::load(dir.join("adapter_model.safetensors"), vars.first().map_or(&candle_core::Device::Cpu, |(_, v)| v.device()))?;
+    let tensors = candle_core::safetensors::load(
+        dir.join("adapter_model.safetensors"),
+        vars.first()
+            .map_or(&candle_core::Device::Cpu, |(_, v)| v.device()),
+    )?;
     for (name, var) in vars {
-        let tensor = tensors.get(name).ok_or_else(|| candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display())))?;
+        let tensor = tensors.get(name).ok_or_else(|| {
+            candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display()))
+        })?;
         if tensor.shape() != var.shape() {
-            candle_core::bail!("{name} in {} is {:?}, the model needs {:?}", dir.display(), tensor.shape(), var.shape());
+            candle_core::bail!(
+                "{name} in {} is {:?}, the model needs {:?}",
+                dir.display(),
+                tensor.shape(),
+                var.shape()
+            );
         }
         var.set(&tensor.to_dtype(var.dtype())?)?;
     }

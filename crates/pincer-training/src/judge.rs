@@ -32,7 +32,10 @@ pub struct Message {
 impl Message {
     /// A message.
     pub fn new(role: &str, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into() }
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
     }
 }
 
@@ -74,17 +77,30 @@ pub fn prompt(turn: &Turn) -> Vec<Message> {
     let start = shown.len().saturating_sub(CONTEXT_MESSAGES);
     let mut body = String::from("## Conversation before the reply\n\n");
     for message in &shown[start..] {
-        body.push_str(&format!("[{}] {}\n\n", message.role, clip(&message.content, CONTEXT_CHARS)));
+        body.push_str(&format!(
+            "[{}] {}\n\n",
+            message.role,
+            clip(&message.content, CONTEXT_CHARS)
+        ));
     }
-    body.push_str(&format!("## The reply being graded\n\n{}\n\n", clip(turn.answer, CONTEXT_CHARS)));
+    body.push_str(&format!(
+        "## The reply being graded\n\n{}\n\n",
+        clip(turn.answer, CONTEXT_CHARS)
+    ));
     let kind = match turn.next_kind {
         "user_reply" => "the user's next message",
         "tool_result" => "the result of the tool the reply called",
         "tool_error" => "the error of the tool the reply called",
         _ => "what came next",
     };
-    body.push_str(&format!("## Next state ({kind})\n\n{}\n", clip(turn.next_text, CONTEXT_CHARS)));
-    vec![Message::new("system", INSTRUCTIONS), Message::new("user", body)]
+    body.push_str(&format!(
+        "## Next state ({kind})\n\n{}\n",
+        clip(turn.next_text, CONTEXT_CHARS)
+    ));
+    vec![
+        Message::new("system", INSTRUCTIONS),
+        Message::new("user", body),
+    ]
 }
 
 /// Reads one judge answer. Anything without a readable score is a 0 vote
@@ -94,14 +110,25 @@ pub fn parse(answer: &str) -> Vote {
         answer.lines().find_map(|line| {
             let line = line.trim().trim_start_matches(['*', '#', '-', ' ']);
             let (key, value) = line.split_once(':')?;
-            key.trim().trim_matches('*').eq_ignore_ascii_case(name).then(|| value.trim().trim_matches('*').trim().to_string())
+            key.trim()
+                .trim_matches('*')
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().trim_matches('*').trim().to_string())
         })
     };
     let score = field("score").and_then(|value| parse_score(&value));
     let Some(score) = score else {
-        return Vote { score: 0, reasoning: format!("malformed judge answer: {}", clip(answer.trim(), 200)), hint: None };
+        return Vote {
+            score: 0,
+            reasoning: format!("malformed judge answer: {}", clip(answer.trim(), 200)),
+            hint: None,
+        };
     };
-    Vote { score, reasoning: field("reason").unwrap_or_default(), hint: field("hint").and_then(|h| valid_hint(&h)) }
+    Vote {
+        score,
+        reasoning: field("reason").unwrap_or_default(),
+        hint: field("hint").and_then(|h| valid_hint(&h)),
+    }
 }
 
 fn parse_score(value: &str) -> Option<i8> {
@@ -118,9 +145,17 @@ fn parse_score(value: &str) -> Option<i8> {
 /// sentences, at most [`MAX_HINT_CHARS`].
 pub fn valid_hint(text: &str) -> Option<String> {
     let text = text.trim().trim_matches('"').trim();
-    let none = ["none", "n/a", "na", "no hint", "-"].iter().any(|n| text.trim_end_matches('.').eq_ignore_ascii_case(n));
-    let sentences = text.split_inclusive(['.', '!', '?']).filter(|s| !s.trim().is_empty()).count();
-    let ok = !none && text.split_whitespace().count() >= 3 && (1..=3).contains(&sentences) && text.chars().count() <= MAX_HINT_CHARS;
+    let none = ["none", "n/a", "na", "no hint", "-"]
+        .iter()
+        .any(|n| text.trim_end_matches('.').eq_ignore_ascii_case(n));
+    let sentences = text
+        .split_inclusive(['.', '!', '?'])
+        .filter(|s| !s.trim().is_empty())
+        .count();
+    let ok = !none
+        && text.split_whitespace().count() >= 3
+        && (1..=3).contains(&sentences)
+        && text.chars().count() <= MAX_HINT_CHARS;
     ok.then(|| text.to_string())
 }
 
@@ -128,7 +163,12 @@ pub fn valid_hint(text: &str) -> Option<String> {
 /// top or no votes is 0. Explicit feedback overrides it (`up` +1, `down`
 /// and `edit` −1; an edit's corrected answer becomes the hint when no vote
 /// gave one). The longest valid hint of the samples is kept.
-pub fn decide(votes: Vec<Vote>, feedback: Option<&str>, edited_answer: Option<&str>, judge: &str) -> Judgment {
+pub fn decide(
+    votes: Vec<Vote>,
+    feedback: Option<&str>,
+    edited_answer: Option<&str>,
+    judge: &str,
+) -> Judgment {
     let count = |score: i8| votes.iter().filter(|v| v.score == score).count();
     let (up, zero, down) = (count(1), count(0), count(-1));
     let best = up.max(zero).max(down);
@@ -147,11 +187,24 @@ pub fn decide(votes: Vec<Vote>, feedback: Option<&str>, edited_answer: Option<&s
         Some("down" | "edit") => -1,
         _ => voted,
     };
-    let mut hint = votes.iter().filter_map(|v| v.hint.clone()).max_by_key(|h| h.chars().count());
+    let mut hint = votes
+        .iter()
+        .filter_map(|v| v.hint.clone())
+        .max_by_key(|h| h.chars().count());
     if hint.is_none() && feedback == Some("edit") {
-        hint = edited_answer.map(|a| clip(&format!("The owner rewrote the answer as: {}", a.trim()), MAX_HINT_CHARS));
+        hint = edited_answer.map(|a| {
+            clip(
+                &format!("The owner rewrote the answer as: {}", a.trim()),
+                MAX_HINT_CHARS,
+            )
+        });
     }
-    Judgment { score, votes, hint, judge: judge.to_string() }
+    Judgment {
+        score,
+        votes,
+        hint,
+        judge: judge.to_string(),
+    }
 }
 
 /// The teacher's context for on-policy distillation: the original

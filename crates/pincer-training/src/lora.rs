@@ -9,7 +9,15 @@ use rand::{Rng, SeedableRng};
 
 /// The projections an adapter trains by default: every attention and MLP
 /// matrix of a Qwen3 block.
-pub const DEFAULT_TARGETS: [&str; 7] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+pub const DEFAULT_TARGETS: [&str; 7] = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+];
 
 /// An adapter's shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +32,11 @@ pub struct LoraConfig {
 
 impl Default for LoraConfig {
     fn default() -> Self {
-        Self { rank: 16, alpha: 32.0, targets: DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect() }
+        Self {
+            rank: 16,
+            alpha: 32.0,
+            targets: DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
+        }
     }
 }
 
@@ -49,18 +61,31 @@ pub struct Adapter {
 impl LoraLinear {
     /// A frozen layer from its `out × in` weight.
     pub fn frozen(weight: Tensor) -> Self {
-        Self { weight, adapter: None }
+        Self {
+            weight,
+            adapter: None,
+        }
     }
 
     /// A layer with a fresh adapter: `A` uniform in ±1/√in from `rng`, `B` zero.
     pub fn with_adapter(weight: Tensor, config: &LoraConfig, rng: &mut StdRng) -> Result<Self> {
         let (out, inp) = weight.dims2()?;
         let bound = 1.0 / (inp as f64).sqrt();
-        let values: Vec<f64> = (0..config.rank * inp).map(|_| rng.random_range(-bound..bound)).collect();
-        let a = Tensor::from_vec(values, (config.rank, inp), weight.device())?.to_dtype(weight.dtype())?;
+        let values: Vec<f64> = (0..config.rank * inp)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        let a = Tensor::from_vec(values, (config.rank, inp), weight.device())?
+            .to_dtype(weight.dtype())?;
         let b = Tensor::zeros((out, config.rank), weight.dtype(), weight.device())?;
-        let adapter = Adapter { a: Var::from_tensor(&a)?, b: Var::from_tensor(&b)?, scale: config.alpha / config.rank as f64 };
-        Ok(Self { weight, adapter: Some(adapter) })
+        let adapter = Adapter {
+            a: Var::from_tensor(&a)?,
+            b: Var::from_tensor(&b)?,
+            scale: config.alpha / config.rank as f64,
+        };
+        Ok(Self {
+            weight,
+            adapter: Some(adapter),
+        })
     }
 
     /// The trainable part, if any.
@@ -101,14 +126,26 @@ mod tests {
         let device = Device::Cpu;
         let weight = Tensor::new(&[[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]], &device)?;
         let x = Tensor::new(&[[1.0f64, -1.0]], &device)?;
-        let config = LoraConfig { rank: 1, alpha: 2.0, targets: vec![] };
+        let config = LoraConfig {
+            rank: 1,
+            alpha: 2.0,
+            targets: vec![],
+        };
         let layer = LoraLinear::with_adapter(weight.clone(), &config, &mut seeded(7))?;
-        assert_eq!(layer.forward(&x)?.to_vec2::<f64>()?, LoraLinear::frozen(weight).forward(&x)?.to_vec2::<f64>()?);
+        assert_eq!(
+            layer.forward(&x)?.to_vec2::<f64>()?,
+            LoraLinear::frozen(weight).forward(&x)?.to_vec2::<f64>()?
+        );
         let adapter = layer.adapter().unwrap();
         adapter.a.set(&Tensor::new(&[[1.0f64, 0.0]], &device)?)?;
-        adapter.b.set(&Tensor::new(&[[1.0f64], [0.0], [-1.0]], &device)?)?;
+        adapter
+            .b
+            .set(&Tensor::new(&[[1.0f64], [0.0], [-1.0]], &device)?)?;
         // x·Wᵀ = [-1, -1, -1]; x·Aᵀ = [1]; ·Bᵀ = [1, 0, -1]; scale 2.
-        assert_eq!(layer.forward(&x)?.to_vec2::<f64>()?, vec![vec![1.0, -1.0, -3.0]]);
+        assert_eq!(
+            layer.forward(&x)?.to_vec2::<f64>()?,
+            vec![vec![1.0, -1.0, -3.0]]
+        );
         Ok(())
     }
 }

@@ -30,7 +30,13 @@ pub struct ObjectiveConfig {
 
 impl Default for ObjectiveConfig {
     fn default() -> Self {
-        Self { rl_weight: 1.0, opd_weight: 1.0, clip_low: 0.2, clip_high: 0.28, kl_weight: 0.0 }
+        Self {
+            rl_weight: 1.0,
+            opd_weight: 1.0,
+            clip_low: 0.2,
+            clip_high: 0.28,
+            kl_weight: 0.0,
+        }
     }
 }
 
@@ -49,7 +55,12 @@ pub struct TokenTerms<'a> {
 }
 
 /// `−mean(min(ratio·A, clip(ratio)·A))` with `ratio = exp(policy − served)`.
-pub fn clipped(policy: &Tensor, served: &Tensor, advantage: &Tensor, config: &ObjectiveConfig) -> Result<Tensor> {
+pub fn clipped(
+    policy: &Tensor,
+    served: &Tensor,
+    advantage: &Tensor,
+    config: &ObjectiveConfig,
+) -> Result<Tensor> {
     let ratio = (policy - served)?.exp()?;
     let unclipped = (&ratio * advantage)?;
     let clipped = (ratio.clamp(1.0 - config.clip_low, 1.0 + config.clip_high)? * advantage)?;
@@ -99,28 +110,62 @@ mod tests {
         let served = t(&[-1.0, -1.0]);
         let up = clipped(policy.as_tensor(), &served, &t(&[1.0, 1.0]), &config)?;
         let grad = up.backward()?.get(&policy).unwrap().to_vec1::<f64>()?;
-        assert!(grad[0] < 0.0, "a positive advantage pushes the token's logprob up: {grad:?}");
+        assert!(
+            grad[0] < 0.0,
+            "a positive advantage pushes the token's logprob up: {grad:?}"
+        );
         assert_eq!(grad[1], 0.0, "clipped above: no more push");
         // With a negative advantage the clipped term is the smaller one only below 1 − 0.2.
         let down = clipped(policy.as_tensor(), &served, &t(&[-1.0, -1.0]), &config)?;
         let grad = down.backward()?.get(&policy).unwrap().to_vec1::<f64>()?;
-        assert!(grad[0] > 0.0 && grad[1] > 0.0, "a negative advantage pushes down, unclipped above: {grad:?}");
+        assert!(
+            grad[0] > 0.0 && grad[1] > 0.0,
+            "a negative advantage pushes down, unclipped above: {grad:?}"
+        );
         Ok(())
     }
 
     #[test]
     fn opd_moves_each_token_toward_the_teacher_and_kl_is_zero_at_the_base() -> Result<()> {
-        let config = ObjectiveConfig { rl_weight: 0.0, ..Default::default() };
+        let config = ObjectiveConfig {
+            rl_weight: 0.0,
+            ..Default::default()
+        };
         let policy = Var::new(&[-2.0f64, -1.0], &Device::Cpu)?;
         let teacher = t(&[-1.0, -3.0]);
-        let terms = TokenTerms { policy: policy.as_tensor(), served: &t(&[-2.0, -1.0]), teacher: Some(&teacher), base: None, score: 1.0 };
-        let grad = loss(&terms, &config)?.backward()?.get(&policy).unwrap().to_vec1::<f64>()?;
-        assert!(grad[0] < 0.0 && grad[1] > 0.0, "up where the teacher is likelier, down where it is not: {grad:?}");
-        assert_eq!(kl_to_base(&t(&[-1.0, -2.0]), &t(&[-1.0, -2.0]))?.to_scalar::<f64>()?, 0.0);
+        let terms = TokenTerms {
+            policy: policy.as_tensor(),
+            served: &t(&[-2.0, -1.0]),
+            teacher: Some(&teacher),
+            base: None,
+            score: 1.0,
+        };
+        let grad = loss(&terms, &config)?
+            .backward()?
+            .get(&policy)
+            .unwrap()
+            .to_vec1::<f64>()?;
+        assert!(
+            grad[0] < 0.0 && grad[1] > 0.0,
+            "up where the teacher is likelier, down where it is not: {grad:?}"
+        );
+        assert_eq!(
+            kl_to_base(&t(&[-1.0, -2.0]), &t(&[-1.0, -2.0]))?.to_scalar::<f64>()?,
+            0.0
+        );
         assert!(kl_to_base(&t(&[-1.0, -2.0]), &t(&[-2.0, -1.0]))?.to_scalar::<f64>()? > 0.0);
         // A zero score with no teacher is no signal at all.
-        let none = TokenTerms { policy: policy.as_tensor(), served: &t(&[-2.0, -1.0]), teacher: None, base: None, score: 0.0 };
-        assert_eq!(loss(&none, &ObjectiveConfig::default())?.to_scalar::<f64>()?, 0.0);
+        let none = TokenTerms {
+            policy: policy.as_tensor(),
+            served: &t(&[-2.0, -1.0]),
+            teacher: None,
+            base: None,
+            score: 0.0,
+        };
+        assert_eq!(
+            loss(&none, &ObjectiveConfig::default())?.to_scalar::<f64>()?,
+            0.0
+        );
         Ok(())
     }
 }

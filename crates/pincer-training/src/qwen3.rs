@@ -66,17 +66,29 @@ impl Qwen3 {
     /// Loads `dir/config.json` and `dir/model.safetensors` as `dtype` on
     /// `device`, with adapters on `lora.targets` initialised from `seed`
     /// (none when `lora` is `None`).
-    pub fn load(dir: &Path, dtype: DType, device: &Device, lora: Option<&LoraConfig>, seed: u64) -> Result<Self> {
-        let config: Qwen3Config = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?).map_err(candle_core::Error::wrap)?;
-        let mut tensors: HashMap<String, Tensor> = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
+    pub fn load(
+        dir: &Path,
+        dtype: DType,
+        device: &Device,
+        lora: Option<&LoraConfig>,
+        seed: u64,
+    ) -> Result<Self> {
+        let config: Qwen3Config = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)
+            .map_err(candle_core::Error::wrap)?;
+        let mut tensors: HashMap<String, Tensor> =
+            candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
         let mut take = |name: &str| -> Result<Tensor> {
-            let tensor = tensors.remove(name).ok_or_else(|| candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display())))?;
+            let tensor = tensors.remove(name).ok_or_else(|| {
+                candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display()))
+            })?;
             to(tensor, dtype, device)
         };
         let mut rng = crate::lora::seeded(seed);
         let mut linear = |weight: Tensor, name: &str| -> Result<LoraLinear> {
             match lora {
-                Some(config) if config.targets.iter().any(|t| t == name) => LoraLinear::with_adapter(weight, config, &mut rng),
+                Some(config) if config.targets.iter().any(|t| t == name) => {
+                    LoraLinear::with_adapter(weight, config, &mut rng)
+                }
                 _ => Ok(LoraLinear::frozen(weight)),
             }
         };
@@ -99,8 +111,20 @@ impl Qwen3 {
             });
         }
         let norm = take("model.norm.weight")?;
-        let lm_head = if config.tie_word_embeddings { embed.clone() } else { take("lm_head.weight")? };
-        Ok(Self { config, embed, blocks, norm, lm_head, device: device.clone(), dtype })
+        let lm_head = if config.tie_word_embeddings {
+            embed.clone()
+        } else {
+            take("lm_head.weight")?
+        };
+        Ok(Self {
+            config,
+            embed,
+            blocks,
+            norm,
+            lm_head,
+            device: device.clone(),
+            dtype,
+        })
     }
 
     /// Every adapter matrix by its PEFT name
@@ -130,17 +154,37 @@ impl Qwen3 {
 
     fn rope(&self, seq: usize) -> Result<(Tensor, Tensor)> {
         let half = self.config.head_dim / 2;
-        let inv: Vec<f64> = (0..half).map(|i| 1.0 / self.config.rope_theta.powf(2.0 * i as f64 / self.config.head_dim as f64)).collect();
-        let angles: Vec<f64> = (0..seq).flat_map(|p| inv.iter().map(move |f| p as f64 * f)).collect();
+        let inv: Vec<f64> = (0..half)
+            .map(|i| {
+                1.0 / self
+                    .config
+                    .rope_theta
+                    .powf(2.0 * i as f64 / self.config.head_dim as f64)
+            })
+            .collect();
+        let angles: Vec<f64> = (0..seq)
+            .flat_map(|p| inv.iter().map(move |f| p as f64 * f))
+            .collect();
         let angles = Tensor::from_vec(angles, (seq, half), &self.device)?.to_dtype(self.dtype)?;
         Ok((angles.cos()?, angles.sin()?))
     }
 
-    fn attention(&self, block: &Block, x: &Tensor, cos: &Tensor, sin: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    fn attention(
+        &self,
+        block: &Block,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Tensor> {
         let c = &self.config;
         let seq = x.dim(0)?;
         let eps = c.rms_norm_eps as f32;
-        let heads = |t: Tensor, n: usize| t.reshape((1, seq, n, c.head_dim))?.transpose(1, 2)?.contiguous();
+        let heads = |t: Tensor, n: usize| {
+            t.reshape((1, seq, n, c.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
         let q = heads(block.q.forward(x)?, c.num_attention_heads)?;
         let k = heads(block.k.forward(x)?, c.num_key_value_heads)?;
         let v = heads(block.v.forward(x)?, c.num_key_value_heads)?;
@@ -153,9 +197,13 @@ impl Qwen3 {
                 .reshape((1, c.num_attention_heads, seq, c.head_dim))
         };
         let (k, v) = (repeat(k)?, repeat(v)?);
-        let scores = (q.matmul(&k.t()?.contiguous()?)? / (c.head_dim as f64).sqrt())?.broadcast_add(mask)?;
+        let scores =
+            (q.matmul(&k.t()?.contiguous()?)? / (c.head_dim as f64).sqrt())?.broadcast_add(mask)?;
         let weights = softmax(&scores, D::Minus1)?;
-        let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((seq, c.num_attention_heads * c.head_dim))?;
+        let out = weights
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((seq, c.num_attention_heads * c.head_dim))?;
         block.o.forward(&out)
     }
 
@@ -165,14 +213,24 @@ impl Qwen3 {
         let ids = Tensor::new(tokens, &self.device)?;
         let mut x = self.embed.index_select(&ids, 0)?;
         let (cos, sin) = self.rope(seq)?;
-        let mask: Vec<f64> = (0..seq).flat_map(|i| (0..seq).map(move |j| if j > i { f64::NEG_INFINITY } else { 0.0 })).collect();
+        let mask: Vec<f64> = (0..seq)
+            .flat_map(|i| (0..seq).map(move |j| if j > i { f64::NEG_INFINITY } else { 0.0 }))
+            .collect();
         let mask = Tensor::from_vec(mask, (seq, seq), &self.device)?.to_dtype(self.dtype)?;
         let eps = self.config.rms_norm_eps as f32;
         for block in &self.blocks {
-            let attended = self.attention(block, &rms_norm_slow(&x, &block.input_norm, eps)?, &cos, &sin, &mask)?;
+            let attended = self.attention(
+                block,
+                &rms_norm_slow(&x, &block.input_norm, eps)?,
+                &cos,
+                &sin,
+                &mask,
+            )?;
             x = (x + attended)?;
             let h = rms_norm_slow(&x, &block.post_norm, eps)?;
-            let mlp = block.down.forward(&(block.gate.forward(&h)?.silu()? * block.up.forward(&h)?)?)?;
+            let mlp = block
+                .down
+                .forward(&(block.gate.forward(&h)?.silu()? * block.up.forward(&h)?)?)?;
             x = (x + mlp)?;
         }
         rms_norm_slow(&x, &self.norm, eps)?.broadcast_matmul(&self.lm_head.t()?)
@@ -185,7 +243,10 @@ impl Qwen3 {
             candle_core::bail!("token_logprobs needs a prompt and at least one response token (start {start} of {})", tokens.len());
         }
         let logits = self.forward(&tokens[..tokens.len() - 1])?;
-        let logprobs = candle_nn::ops::log_softmax(&logits.narrow(0, start - 1, tokens.len() - start)?, D::Minus1)?;
+        let logprobs = candle_nn::ops::log_softmax(
+            &logits.narrow(0, start - 1, tokens.len() - start)?,
+            D::Minus1,
+        )?;
         let targets = Tensor::new(&tokens[start..], &self.device)?.unsqueeze(1)?;
         logprobs.gather(&targets, 1)?.squeeze(1)
     }

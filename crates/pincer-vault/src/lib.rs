@@ -117,9 +117,14 @@ impl Vault {
     /// The OS keychain; fails at once, with what to do, when none answers.
     pub fn keychain(namespace: &str) -> Result<Self> {
         if let Err(error) = keyring::Entry::store_status() {
-            return Err(VaultError::Unreachable { cause: error.to_string() });
+            return Err(VaultError::Unreachable {
+                cause: error.to_string(),
+            });
         }
-        let vault = Self { service: format!("pincer:{namespace}"), backend: VaultBackend::Keychain };
+        let vault = Self {
+            service: format!("pincer:{namespace}"),
+            backend: VaultBackend::Keychain,
+        };
         // A search touches the service, so a missing daemon shows here and
         // not at the first secret.
         vault.search()?;
@@ -128,7 +133,10 @@ impl Vault {
 
     /// Secrets from `PINCER_SECRET_<NAME>` variables, read-only.
     pub fn environment(namespace: &str) -> Self {
-        Self { service: format!("pincer:{namespace}"), backend: VaultBackend::Environment }
+        Self {
+            service: format!("pincer:{namespace}"),
+            backend: VaultBackend::Environment,
+        }
     }
 
     /// Which backend holds the secrets.
@@ -140,7 +148,10 @@ impl Vault {
     pub fn get(&self, name: &str) -> Result<Option<Secret>> {
         names::validate(name)?;
         match self.backend {
-            VaultBackend::Environment => Ok(std::env::var(names::env_var(name)).ok().filter(|v| !v.is_empty()).map(Secret::new)),
+            VaultBackend::Environment => Ok(std::env::var(names::env_var(name))
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(Secret::new)),
             VaultBackend::Keychain => match self.entry(name)?.get_password() {
                 Ok(value) => Ok(Some(Secret::new(value))),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
@@ -155,7 +166,9 @@ impl Vault {
             name: name.to_string(),
             help: match self.backend {
                 VaultBackend::Keychain => format!("add it with `pincer secrets set {name}`"),
-                VaultBackend::Environment => format!("set {} where Pincer is started", names::env_var(name)),
+                VaultBackend::Environment => {
+                    format!("set {} where Pincer is started", names::env_var(name))
+                }
             },
         })
     }
@@ -164,10 +177,14 @@ impl Vault {
     pub fn set(&self, name: &str, value: &Secret) -> Result<()> {
         names::validate(name)?;
         match self.backend {
-            VaultBackend::Environment => Err(VaultError::ReadOnly { name: name.into(), var: names::env_var(name) }),
-            VaultBackend::Keychain => {
-                self.entry(name)?.set_password(value.expose()).map_err(|error| self.platform_error(name, error))
-            }
+            VaultBackend::Environment => Err(VaultError::ReadOnly {
+                name: name.into(),
+                var: names::env_var(name),
+            }),
+            VaultBackend::Keychain => self
+                .entry(name)?
+                .set_password(value.expose())
+                .map_err(|error| self.platform_error(name, error)),
         }
     }
 
@@ -175,7 +192,10 @@ impl Vault {
     pub fn delete(&self, name: &str) -> Result<bool> {
         names::validate(name)?;
         match self.backend {
-            VaultBackend::Environment => Err(VaultError::ReadOnly { name: name.into(), var: names::env_var(name) }),
+            VaultBackend::Environment => Err(VaultError::ReadOnly {
+                name: name.into(),
+                var: names::env_var(name),
+            }),
             VaultBackend::Keychain => match self.entry(name)?.delete_credential() {
                 Ok(()) => Ok(true),
                 Err(keyring_core::Error::NoEntry) => Ok(false),
@@ -186,7 +206,11 @@ impl Vault {
 
     /// The secret `name`, created by `create` and stored when absent; the
     /// flag says whether it was created now.
-    pub fn get_or_create(&self, name: &str, create: impl FnOnce() -> Secret) -> Result<(Secret, bool)> {
+    pub fn get_or_create(
+        &self,
+        name: &str,
+        create: impl FnOnce() -> Secret,
+    ) -> Result<(Secret, bool)> {
         if let Some(secret) = self.get(name)? {
             return Ok((secret, false));
         }
@@ -204,27 +228,47 @@ impl Vault {
             VaultBackend::Keychain => self.search()?,
             VaultBackend::Environment => {
                 let known = [names::GATEWAY_TOKEN, names::MASTER_KEY];
-                known.iter().filter(|name| std::env::var_os(names::env_var(name)).is_some()).map(|n| n.to_string()).collect()
+                known
+                    .iter()
+                    .filter(|name| std::env::var_os(names::env_var(name)).is_some())
+                    .map(|n| n.to_string())
+                    .collect()
             }
         };
         names.sort();
         names.dedup();
-        Ok(names.into_iter().map(|name| SecretInfo { purpose: names::purpose(&name), name }).collect())
+        Ok(names
+            .into_iter()
+            .map(|name| SecretInfo {
+                purpose: names::purpose(&name),
+                name,
+            })
+            .collect())
     }
 
     fn search(&self) -> Result<Vec<String>> {
         let spec = HashMap::from([("service", self.service.as_str())]);
         let entries = keyring_core::Entry::search(&spec).map_err(|error| match error {
-            keyring_core::Error::NoStorageAccess(cause) => {
-                VaultError::Locked { name: "(list)".into(), cause: cause.to_string() }
-            }
-            other => VaultError::Unreachable { cause: other.to_string() },
+            keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked {
+                name: "(list)".into(),
+                cause: cause.to_string(),
+            },
+            other => VaultError::Unreachable {
+                cause: other.to_string(),
+            },
         })?;
-        Ok(entries.iter().filter_map(|entry| entry.get_specifiers()).map(|(_, user)| user).collect())
+        Ok(entries
+            .iter()
+            .filter_map(|entry| entry.get_specifiers())
+            .map(|(_, user)| user)
+            .collect())
     }
 
     fn entry(&self, name: &str) -> Result<keyring_core::Entry> {
-        let label = format!("Pincer {}: {name}", self.service.trim_start_matches("pincer:"));
+        let label = format!(
+            "Pincer {}: {name}",
+            self.service.trim_start_matches("pincer:")
+        );
         let modifiers = HashMap::from([("label", label.as_str())]);
         keyring_core::Entry::new_with_modifiers(&self.service, name, &modifiers)
             .map_err(|error| self.platform_error(name, error))
@@ -233,9 +277,17 @@ impl Vault {
     fn platform_error(&self, name: &str, error: keyring_core::Error) -> VaultError {
         let name = name.to_string();
         match error {
-            keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked { name, cause: cause.to_string() },
-            keyring_core::Error::NoDefaultStore => VaultError::Unreachable { cause: error.to_string() },
-            other => VaultError::Platform { name, cause: other.to_string() },
+            keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked {
+                name,
+                cause: cause.to_string(),
+            },
+            keyring_core::Error::NoDefaultStore => VaultError::Unreachable {
+                cause: error.to_string(),
+            },
+            other => VaultError::Platform {
+                name,
+                cause: other.to_string(),
+            },
         }
     }
 }

@@ -20,8 +20,13 @@ pub const PROVIDER_PREFIX: &str = "provider/";
 pub fn validate(name: &str) -> Result<(), VaultError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c));
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c));
     if ok {
         Ok(())
     } else {
@@ -34,7 +39,10 @@ pub fn purpose(name: &str) -> String {
     match name {
         GATEWAY_TOKEN => "authenticates clients of the local gateway (HTTP API and web UI)".into(),
         MASTER_KEY => "keys the audit log's signed checkpoints and sealed soul files".into(),
-        AUDIT_ANCHOR => "remembers the audit log's newest signed record, so a log deleted whole is noticed".into(),
+        AUDIT_ANCHOR => {
+            "remembers the audit log's newest signed record, so a log deleted whole is noticed"
+                .into()
+        }
         _ => match name.strip_prefix(PROVIDER_PREFIX) {
             Some(provider) => format!("API key for the cloud provider '{provider}'"),
             None => "stored by the owner; not used by Pincer itself".into(),
@@ -46,7 +54,16 @@ pub fn purpose(name: &str) -> String {
 /// environment (`PINCER_VAULT=env`): `PINCER_SECRET_` and the name in upper
 /// case with `-./` turned into `_`.
 pub fn env_var(name: &str) -> String {
-    let tail: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let tail: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("PINCER_SECRET_{tail}")
 }
 
@@ -62,6 +79,9 @@ mod tests {
             assert!(validate(bad).is_err(), "{bad:?} must be refused");
         }
         assert!(purpose("provider/openai").contains("openai"));
-        assert_eq!(env_var("provider/open-ai"), "PINCER_SECRET_PROVIDER_OPEN_AI");
+        assert_eq!(
+            env_var("provider/open-ai"),
+            "PINCER_SECRET_PROVIDER_OPEN_AI"
+        );
     }
 }

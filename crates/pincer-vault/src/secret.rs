@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn never_prints_and_compares_exactly() {
         let secret = Secret::new("pincer-canary-123");
-        assert_eq!(format!("{secret:?} {secret}"), "Secret(<redacted>) <redacted>");
+        assert_eq!(
+            format!("{secret:?} {secret}"),
+            "Secret(<redacted>) <redacted>"
+        );
         assert!(secret.matches("pincer-canary-123"));
         assert!(!secret.matches("pincer-canary-124"));
         assert!(!secret.matches("pincer-canary-12"));

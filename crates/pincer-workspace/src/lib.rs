@@ -25,7 +25,14 @@ pub const SOUL_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.m
 pub const MEMORY_FILE: &str = "MEMORY.md";
 
 /// Every file whose changes wait for the owner: the soul files and `MEMORY.md`.
-pub const PROTECTED_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md", MEMORY_FILE];
+pub const PROTECTED_FILES: &[&str] = &[
+    "SOUL.md",
+    "IDENTITY.md",
+    "USER.md",
+    "AGENTS.md",
+    "TOOLS.md",
+    MEMORY_FILE,
+];
 
 /// Largest soul file accepted: 256 KiB, far beyond any prompt a local model holds.
 pub const MAX_FILE_BYTES: usize = 256 * 1024;
@@ -100,8 +107,15 @@ impl Workspace {
     /// names of the files it created.
     pub fn open(dir: impl Into<PathBuf>) -> Result<(Self, Vec<&'static str>)> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io { action: "create", path: dir.clone(), source })?;
-        let workspace = Self { dir, sealing: Arc::default() };
+        std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io {
+            action: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let workspace = Self {
+            dir,
+            sealing: Arc::default(),
+        };
         let mut created = Vec::new();
         for &name in SOUL_FILES {
             if !workspace.path_of(name).exists() {
@@ -120,7 +134,10 @@ impl Workspace {
 
     /// Whether saves are sealed.
     pub fn seals_saves(&self) -> bool {
-        self.sealing.read().unwrap_or_else(|p| p.into_inner()).seals()
+        self.sealing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .seals()
     }
 
     /// Whether `name` is sealed on disk now (`false` when absent or unreadable).
@@ -153,14 +170,26 @@ impl Workspace {
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-            Err(source) => return Err(WorkspaceError::Io { action: "read", path, source }),
+            Err(source) => {
+                return Err(WorkspaceError::Io {
+                    action: "read",
+                    path,
+                    source,
+                })
+            }
         };
-        let text = String::from_utf8(bytes)
-            .map_err(|error| WorkspaceError::NotText { path: path.clone(), valid_up_to: error.utf8_error().valid_up_to() })?;
-        self.sealing.read().unwrap_or_else(|p| p.into_inner()).open(name, text).map_err(|source| match source {
-            SealError::NoKey => WorkspaceError::NoKey { path },
-            source => WorkspaceError::Sealed { path, source },
-        })
+        let text = String::from_utf8(bytes).map_err(|error| WorkspaceError::NotText {
+            path: path.clone(),
+            valid_up_to: error.utf8_error().valid_up_to(),
+        })?;
+        self.sealing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .open(name, text)
+            .map_err(|source| match source {
+                SealError::NoKey => WorkspaceError::NoKey { path },
+                source => WorkspaceError::Sealed { path, source },
+            })
     }
 
     /// Saves a protected file atomically (sealed in sealed mode): the old
@@ -168,12 +197,24 @@ impl Workspace {
     pub fn write(&self, name: &str, content: &str) -> Result<()> {
         let path = self.path(name)?;
         if content.len() > MAX_FILE_BYTES {
-            return Err(WorkspaceError::TooLarge { file: name.to_string(), bytes: content.len(), limit: MAX_FILE_BYTES });
+            return Err(WorkspaceError::TooLarge {
+                file: name.to_string(),
+                bytes: content.len(),
+                limit: MAX_FILE_BYTES,
+            });
         }
-        let sealing = self.sealing.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let sealing = self
+            .sealing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let content = sealing.seal(name, content);
         let temporary = self.dir.join(format!(".{name}.saving"));
-        let io = |source| WorkspaceError::Io { action: "save", path: path.clone(), source };
+        let io = |source| WorkspaceError::Io {
+            action: "save",
+            path: path.clone(),
+            source,
+        };
         let result = (|| {
             let mut file = std::fs::File::create(&temporary)?;
             file.write_all(content.as_bytes())?;
@@ -236,15 +277,27 @@ mod tests {
     fn bad_names_and_bad_bytes_get_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let (workspace, _) = Workspace::open(dir.path()).unwrap();
-        assert!(matches!(workspace.read("../etc/passwd"), Err(WorkspaceError::UnknownFile(_))));
+        assert!(matches!(
+            workspace.read("../etc/passwd"),
+            Err(WorkspaceError::UnknownFile(_))
+        ));
         std::fs::write(dir.path().join("SOUL.md"), b"ok \xff\xfe broken").unwrap();
         let error = workspace.read("SOUL.md").unwrap_err();
-        assert!(matches!(error, WorkspaceError::NotText { valid_up_to: 3, .. }), "{error}");
+        assert!(
+            matches!(error, WorkspaceError::NotText { valid_up_to: 3, .. }),
+            "{error}"
+        );
         assert!(error.to_string().contains("restore an earlier version"));
         let big = "x".repeat(MAX_FILE_BYTES + 1);
-        assert!(matches!(workspace.write("SOUL.md", &big), Err(WorkspaceError::TooLarge { .. })));
+        assert!(matches!(
+            workspace.write("SOUL.md", &big),
+            Err(WorkspaceError::TooLarge { .. })
+        ));
         // The failed save left the file as it was.
-        assert_eq!(std::fs::read(dir.path().join("SOUL.md")).unwrap(), b"ok \xff\xfe broken");
+        assert_eq!(
+            std::fs::read(dir.path().join("SOUL.md")).unwrap(),
+            b"ok \xff\xfe broken"
+        );
     }
 
     #[test]
@@ -252,19 +305,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (workspace, _) = Workspace::open(dir.path()).unwrap();
         workspace.set_sealing(Some(Sealer::new([3; 32])), true);
-        workspace.write("MEMORY.md", "The safe's code is 4711.").unwrap();
+        workspace
+            .write("MEMORY.md", "The safe's code is 4711.")
+            .unwrap();
         let on_disk = std::fs::read_to_string(dir.path().join("MEMORY.md")).unwrap();
         assert!(!on_disk.contains("4711") && workspace.is_sealed_on_disk("MEMORY.md"));
-        assert_eq!(workspace.read("MEMORY.md").unwrap(), "The safe's code is 4711.");
+        assert_eq!(
+            workspace.read("MEMORY.md").unwrap(),
+            "The safe's code is 4711."
+        );
         // Saves turned off still open what is sealed; without a key it is a clear error.
         workspace.set_sealing(Some(Sealer::new([3; 32])), false);
-        assert_eq!(workspace.read("MEMORY.md").unwrap(), "The safe's code is 4711.");
+        assert_eq!(
+            workspace.read("MEMORY.md").unwrap(),
+            "The safe's code is 4711."
+        );
         workspace.set_sealing(None, true);
         assert!(!workspace.seals_saves());
-        assert!(matches!(workspace.read("MEMORY.md"), Err(WorkspaceError::NoKey { .. })));
+        assert!(matches!(
+            workspace.read("MEMORY.md"),
+            Err(WorkspaceError::NoKey { .. })
+        ));
         workspace.set_sealing(Some(Sealer::new([4; 32])), true);
         let error = workspace.read("MEMORY.md").unwrap_err();
-        assert!(error.to_string().contains("restore an earlier version"), "{error}");
+        assert!(
+            error.to_string().contains("restore an earlier version"),
+            "{error}"
+        );
     }
 
     #[test]

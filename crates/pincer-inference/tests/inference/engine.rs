@@ -5,11 +5,21 @@ use futures::StreamExt;
 use pincer_inference::*;
 
 fn ask(text: &str, params: GenerationParams) -> GenerationRequest {
-    GenerationRequest { messages: vec![ChatMessage { role: Role::User, content: text.into() }], params }
+    GenerationRequest {
+        messages: vec![ChatMessage {
+            role: Role::User,
+            content: text.into(),
+        }],
+        params,
+    }
 }
 
 fn greedy(max_tokens: usize) -> GenerationParams {
-    GenerationParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() }
+    GenerationParams {
+        max_tokens: Some(max_tokens),
+        temperature: Some(0.0),
+        ..Default::default()
+    }
 }
 
 async fn load(path: std::path::PathBuf, options: EngineOptions) -> Engine {
@@ -17,12 +27,18 @@ async fn load(path: std::path::PathBuf, options: EngineOptions) -> Engine {
     Engine::load(source, options).await.expect("load")
 }
 
-async fn run(engine: &Engine, request: GenerationRequest) -> (String, Vec<TokenLogprob>, FinishReason, GenerationStats) {
+async fn run(
+    engine: &Engine,
+    request: GenerationRequest,
+) -> (String, Vec<TokenLogprob>, FinishReason, GenerationStats) {
     let mut stream = engine.try_generate(request).expect("start");
     let (mut text, mut logprobs, mut finish) = (String::new(), Vec::new(), None);
     while let Some(event) = stream.next().await {
         match event.expect("event") {
-            GenerationEvent::Delta { text: piece, logprob } => {
+            GenerationEvent::Delta {
+                text: piece,
+                logprob,
+            } => {
                 assert!(finish.is_none(), "no text may follow Finished");
                 text.push_str(&piece);
                 logprobs.extend(logprob);
@@ -39,11 +55,22 @@ async fn gguf_generates_exactly_max_tokens_with_counts_and_timings() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
     assert_eq!(engine.id(), "model");
     let (text, _, reason, stats) = run(&engine, ask("Hello there", greedy(12))).await;
-    assert_eq!(reason, FinishReason::Length, "the tiny model never picks end-of-turn greedily");
+    assert_eq!(
+        reason,
+        FinishReason::Length,
+        "the tiny model never picks end-of-turn greedily"
+    );
     assert_eq!(stats.completion_tokens, 12);
-    assert!(stats.prompt_tokens >= 5, "the chat template adds role markers: {}", stats.prompt_tokens);
+    assert!(
+        stats.prompt_tokens >= 5,
+        "the chat template adds role markers: {}",
+        stats.prompt_tokens
+    );
     assert!(!text.is_empty());
-    assert!(stats.time_to_first_token.as_nanos() > 0 && stats.decode_tokens_per_second > 0.0, "{stats:?}");
+    assert!(
+        stats.time_to_first_token.as_nanos() > 0 && stats.decode_tokens_per_second > 0.0,
+        "{stats:?}"
+    );
     let (again, _, _, _) = run(&engine, ask("Hello there", greedy(12))).await;
     assert_eq!(text, again, "greedy decoding is deterministic");
 }
@@ -59,15 +86,37 @@ async fn safetensors_folder_generates_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logprobs_come_with_every_token_and_alternatives_are_ranked() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
-    let params = GenerationParams { logprobs: true, top_logprobs: 3, ..greedy(5) };
+    let params = GenerationParams {
+        logprobs: true,
+        top_logprobs: 3,
+        ..greedy(5)
+    };
     let (_, logprobs, _, stats) = run(&engine, ask("Count", params)).await;
-    assert_eq!(logprobs.len(), stats.completion_tokens, "one logprob entry per generated token");
+    assert_eq!(
+        logprobs.len(),
+        stats.completion_tokens,
+        "one logprob entry per generated token"
+    );
     for entry in &logprobs {
-        assert!(entry.logprob <= 0.0, "a log-probability is never positive: {}", entry.logprob);
+        assert!(
+            entry.logprob <= 0.0,
+            "a log-probability is never positive: {}",
+            entry.logprob
+        );
         assert_eq!(entry.top_logprobs.len(), 3);
-        let ranked = entry.top_logprobs.windows(2).all(|w| w[0].logprob >= w[1].logprob);
-        assert!(ranked, "alternatives are sorted best first: {:?}", entry.top_logprobs);
-        assert!((entry.top_logprobs[0].logprob - entry.logprob).abs() < 1e-4, "greedy picks the top alternative");
+        let ranked = entry
+            .top_logprobs
+            .windows(2)
+            .all(|w| w[0].logprob >= w[1].logprob);
+        assert!(
+            ranked,
+            "alternatives are sorted best first: {:?}",
+            entry.top_logprobs
+        );
+        assert!(
+            (entry.top_logprobs[0].logprob - entry.logprob).abs() < 1e-4,
+            "greedy picks the top alternative"
+        );
         assert!(
             entry.top_logprobs[2].logprob > -100.0,
             "greedy decoding must not mask the alternatives' probabilities: {:?}",
@@ -79,7 +128,12 @@ async fn logprobs_come_with_every_token_and_alternatives_are_ranked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seed_makes_sampling_reproducible() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
-    let seeded = |seed| GenerationParams { temperature: Some(1.0), seed: Some(seed), max_tokens: Some(16), ..Default::default() };
+    let seeded = |seed| GenerationParams {
+        temperature: Some(1.0),
+        seed: Some(seed),
+        max_tokens: Some(16),
+        ..Default::default()
+    };
     let (a, _, _, _) = run(&engine, ask("Tell me", seeded(42))).await;
     let (b, _, _, _) = run(&engine, ask("Tell me", seeded(42))).await;
     let (c, _, _, _) = run(&engine, ask("Tell me", seeded(43))).await;
@@ -93,21 +147,40 @@ async fn stop_strings_end_generation_early() {
     let (full, _, _, _) = run(&engine, ask("stop test", greedy(20))).await;
     // Stop on a piece of what greedy decoding is known to produce.
     let stop: String = full.chars().skip(3).take(2).collect();
-    let params = GenerationParams { stop: vec![stop.clone()], ..greedy(20) };
+    let params = GenerationParams {
+        stop: vec![stop.clone()],
+        ..greedy(20)
+    };
     let (text, _, reason, stats) = run(&engine, ask("stop test", params)).await;
     assert_eq!(reason, FinishReason::Stop, "text {full:?}, stop {stop:?}");
     assert!(stats.completion_tokens < 20);
-    assert!(!text.contains(&stop), "the stop string is not part of the answer");
+    assert!(
+        !text.contains(&stop),
+        "the stop string is not part of the answer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_engine_refuses_and_a_dropped_stream_frees_its_place() {
-    let options = EngineOptions { max_running: 1, max_waiting: 0, ..Default::default() };
+    let options = EngineOptions {
+        max_running: 1,
+        max_waiting: 0,
+        ..Default::default()
+    };
     let engine = load(tiny_model().join("model.gguf"), options).await;
-    let mut first = engine.try_generate(ask("long", greedy(4000))).expect("first request");
-    assert!(matches!(first.next().await, Some(Ok(GenerationEvent::Delta { .. }))), "generation started");
+    let mut first = engine
+        .try_generate(ask("long", greedy(4000)))
+        .expect("first request");
+    assert!(
+        matches!(first.next().await, Some(Ok(GenerationEvent::Delta { .. }))),
+        "generation started"
+    );
     let refused = engine.try_generate(ask("second", greedy(4)));
-    assert!(matches!(refused, Err(InferenceError::Busy { capacity: 1 })), "got {:?}", refused.err());
+    assert!(
+        matches!(refused, Err(InferenceError::Busy { capacity: 1 })),
+        "got {:?}",
+        refused.err()
+    );
     drop(first);
     // Returns once the engine's stream for the dropped request is handed back,
     // which is what makes mistral.rs cancel the sequence (it stops when a
@@ -120,25 +193,45 @@ async fn a_full_engine_refuses_and_a_dropped_stream_frees_its_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_conversation_is_an_invalid_request() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
-    let error = engine.try_generate(GenerationRequest { messages: vec![], params: greedy(3) }).err();
+    let error = engine
+        .try_generate(GenerationRequest {
+            messages: vec![],
+            params: greedy(3),
+        })
+        .err();
     assert!(matches!(error, Some(InferenceError::InvalidRequest(_))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_max_tokens_generation_stops_at_the_context_edge() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
-    let unbounded = GenerationParams { temperature: Some(0.0), ..Default::default() };
+    let unbounded = GenerationParams {
+        temperature: Some(0.0),
+        ..Default::default()
+    };
     let (_, _, reason, stats) = run(&engine, ask("go on forever", unbounded)).await;
-    assert_eq!(reason, FinishReason::Length, "mistral.rs would fail inside the model past its context");
-    assert_eq!(stats.prompt_tokens + stats.completion_tokens, 4095, "the tiny model's context is 4096 tokens");
+    assert_eq!(
+        reason,
+        FinishReason::Length,
+        "mistral.rs would fail inside the model past its context"
+    );
+    assert_eq!(
+        stats.prompt_tokens + stats.completion_tokens,
+        4095,
+        "the tiny model's context is 4096 tokens"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
-    let mut stream = engine.try_generate(ask(&"many words ".repeat(3000), greedy(4))).expect("start");
+    let mut stream = engine
+        .try_generate(ask(&"many words ".repeat(3000), greedy(4)))
+        .expect("start");
     match stream.next().await {
-        Some(Err(InferenceError::InvalidRequest(message))) => assert!(message.contains("context holds 4096"), "{message}"),
+        Some(Err(InferenceError::InvalidRequest(message))) => {
+            assert!(message.contains("context holds 4096"), "{message}")
+        }
         other => panic!("expected an invalid request, got {other:?}"),
     }
 }

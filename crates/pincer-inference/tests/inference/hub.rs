@@ -19,80 +19,161 @@ struct FakeHub {
     ranges_seen: Mutex<Vec<String>>,
 }
 
-async fn resolve(State(hub): State<Arc<FakeHub>>, UrlPath((_org, _name, _rev, _file)): UrlPath<(String, String, String, String)>, headers: HeaderMap) -> Response {
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
+async fn resolve(
+    State(hub): State<Arc<FakeHub>>,
+    UrlPath((_org, _name, _rev, _file)): UrlPath<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut response = match &range {
         Some(range) => {
             hub.ranges_seen.lock().expect("lock").push(range.clone());
             let spec = range.trim_start_matches("bytes=");
             let (start, end) = spec.split_once('-').expect("range");
             let start: usize = start.parse().expect("start");
-            let end: usize = if end.is_empty() { hub.body.len() - 1 } else { end.parse().expect("end") };
+            let end: usize = if end.is_empty() {
+                hub.body.len() - 1
+            } else {
+                end.parse().expect("end")
+            };
             if start >= hub.body.len() {
                 return StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             }
-            let mut r = (StatusCode::PARTIAL_CONTENT, hub.body[start..=end].to_vec()).into_response();
-            r.headers_mut().insert(header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", hub.body.len()).parse().expect("hv"));
+            let mut r =
+                (StatusCode::PARTIAL_CONTENT, hub.body[start..=end].to_vec()).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", hub.body.len())
+                    .parse()
+                    .expect("hv"),
+            );
             r
         }
         None => (StatusCode::OK, hub.body.clone()).into_response(),
     };
     let h = response.headers_mut();
     h.insert("x-repo-commit", COMMIT.parse().expect("hv"));
-    h.insert("x-linked-etag", format!("\"{}\"", hub.advertised_sha).parse().expect("hv"));
+    h.insert(
+        "x-linked-etag",
+        format!("\"{}\"", hub.advertised_sha).parse().expect("hv"),
+    );
     response
 }
 
 async fn start(hub: Arc<FakeHub>) -> String {
-    let app = Router::new().route("/{org}/{name}/resolve/{rev}/{*file}", get(resolve)).with_state(hub);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new()
+        .route("/{org}/{name}/resolve/{rev}/{*file}", get(resolve))
+        .with_state(hub);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     format!("http://{address}")
 }
 
 fn payload() -> (Vec<u8>, String) {
-    let body: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let body: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let sha = hex::encode(Sha256::digest(&body));
     (body, sha)
 }
 
 fn file() -> HubFile {
-    HubFile { repo: "org/model-GGUF".into(), revision: "main".into(), file: "model-Q4_K_M.gguf".into(), sha256: None }
+    HubFile {
+        repo: "org/model-GGUF".into(),
+        revision: "main".into(),
+        file: "model-Q4_K_M.gguf".into(),
+        sha256: None,
+    }
 }
 
 #[tokio::test]
 async fn a_download_lands_in_the_hub_cache_layout_and_is_reused() {
     let (body, sha) = payload();
-    let hub_state = Arc::new(FakeHub { body: body.clone(), advertised_sha: sha.clone(), ranges_seen: Mutex::new(vec![]) });
+    let hub_state = Arc::new(FakeHub {
+        body: body.clone(),
+        advertised_sha: sha.clone(),
+        ranges_seen: Mutex::new(vec![]),
+    });
     let cache = tempfile::tempdir().expect("temp");
-    let config = HubConfig { endpoint: start(hub_state).await, cache_dir: cache.path().into(), offline: false };
+    let config = HubConfig {
+        endpoint: start(hub_state).await,
+        cache_dir: cache.path().into(),
+        offline: false,
+    };
     let mut last = (0, None);
-    let path = hub::download(&config, &file(), &mut |done, total| last = (done, total)).await.expect("download");
+    let path = hub::download(&config, &file(), &mut |done, total| last = (done, total))
+        .await
+        .expect("download");
     assert_eq!(std::fs::read(&path).expect("read"), body);
-    assert_eq!(last, (body.len() as u64, Some(body.len() as u64)), "progress reaches the total");
+    assert_eq!(
+        last,
+        (body.len() as u64, Some(body.len() as u64)),
+        "progress reaches the total"
+    );
     let repo = cache.path().join("models--org--model-GGUF");
-    assert!(repo.join("blobs").join(&sha).is_file(), "blobs are named by their SHA-256, as the hub cache does");
-    assert_eq!(path, repo.join("snapshots").join(COMMIT).join("model-Q4_K_M.gguf"));
-    assert_eq!(std::fs::read_to_string(repo.join("refs/main")).expect("ref"), COMMIT);
+    assert!(
+        repo.join("blobs").join(&sha).is_file(),
+        "blobs are named by their SHA-256, as the hub cache does"
+    );
+    assert_eq!(
+        path,
+        repo.join("snapshots")
+            .join(COMMIT)
+            .join("model-Q4_K_M.gguf")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("refs/main")).expect("ref"),
+        COMMIT
+    );
     // Offline, the cached copy is still found.
-    let offline = HubConfig { offline: true, ..config };
-    assert_eq!(hub::download(&offline, &file(), &mut |_, _| {}).await.expect("cached"), path);
+    let offline = HubConfig {
+        offline: true,
+        ..config
+    };
+    assert_eq!(
+        hub::download(&offline, &file(), &mut |_, _| {})
+            .await
+            .expect("cached"),
+        path
+    );
 }
 
 #[tokio::test]
 async fn an_interrupted_download_resumes_from_where_it_stopped() {
     let (body, sha) = payload();
-    let hub_state = Arc::new(FakeHub { body: body.clone(), advertised_sha: sha.clone(), ranges_seen: Mutex::new(vec![]) });
+    let hub_state = Arc::new(FakeHub {
+        body: body.clone(),
+        advertised_sha: sha.clone(),
+        ranges_seen: Mutex::new(vec![]),
+    });
     let cache = tempfile::tempdir().expect("temp");
     let blobs = cache.path().join("models--org--model-GGUF/blobs");
     std::fs::create_dir_all(&blobs).expect("blobs");
     std::fs::write(blobs.join(format!("{sha}.incomplete")), &body[..100_000]).expect("partial");
-    let config = HubConfig { endpoint: start(Arc::clone(&hub_state)).await, cache_dir: cache.path().into(), offline: false };
-    let path = hub::download(&config, &file(), &mut |_, _| {}).await.expect("resume");
-    assert_eq!(std::fs::read(&path).expect("read"), body, "the resumed file must equal the original");
+    let config = HubConfig {
+        endpoint: start(Arc::clone(&hub_state)).await,
+        cache_dir: cache.path().into(),
+        offline: false,
+    };
+    let path = hub::download(&config, &file(), &mut |_, _| {})
+        .await
+        .expect("resume");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        body,
+        "the resumed file must equal the original"
+    );
     let ranges = hub_state.ranges_seen.lock().expect("lock").clone();
-    assert!(ranges.contains(&"bytes=100000-".to_string()), "only the missing bytes are asked for: {ranges:?}");
+    assert!(
+        ranges.contains(&"bytes=100000-".to_string()),
+        "only the missing bytes are asked for: {ranges:?}"
+    );
     assert!(!blobs.join(format!("{sha}.incomplete")).exists());
 }
 
@@ -100,22 +181,44 @@ async fn an_interrupted_download_resumes_from_where_it_stopped() {
 async fn a_corrupted_download_is_rejected_and_removed() {
     let (body, _) = payload();
     let wrong = hex::encode(Sha256::digest(b"something else"));
-    let hub_state = Arc::new(FakeHub { body, advertised_sha: wrong.clone(), ranges_seen: Mutex::new(vec![]) });
+    let hub_state = Arc::new(FakeHub {
+        body,
+        advertised_sha: wrong.clone(),
+        ranges_seen: Mutex::new(vec![]),
+    });
     let cache = tempfile::tempdir().expect("temp");
-    let config = HubConfig { endpoint: start(hub_state).await, cache_dir: cache.path().into(), offline: false };
-    let error = hub::download(&config, &file(), &mut |_, _| {}).await.expect_err("must fail");
-    assert!(matches!(&error, InferenceError::ChecksumMismatch { expected, .. } if *expected == wrong), "{error}");
+    let config = HubConfig {
+        endpoint: start(hub_state).await,
+        cache_dir: cache.path().into(),
+        offline: false,
+    };
+    let error = hub::download(&config, &file(), &mut |_, _| {})
+        .await
+        .expect_err("must fail");
+    assert!(
+        matches!(&error, InferenceError::ChecksumMismatch { expected, .. } if *expected == wrong),
+        "{error}"
+    );
     let blobs = cache.path().join("models--org--model-GGUF/blobs");
     let left: Vec<_> = std::fs::read_dir(&blobs).expect("blobs").collect();
-    assert!(left.is_empty(), "nothing corrupt may stay in the cache: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing corrupt may stay in the cache: {left:?}"
+    );
     assert!(hub::cached(&config, &file()).is_none());
 }
 
 #[tokio::test]
 async fn offline_without_a_cached_copy_says_how_to_proceed() {
     let cache = tempfile::tempdir().expect("temp");
-    let config = HubConfig { endpoint: "http://127.0.0.1:9".into(), cache_dir: cache.path().into(), offline: true };
-    let error = hub::download(&config, &file(), &mut |_, _| {}).await.expect_err("offline");
+    let config = HubConfig {
+        endpoint: "http://127.0.0.1:9".into(),
+        cache_dir: cache.path().into(),
+        offline: true,
+    };
+    let error = hub::download(&config, &file(), &mut |_, _| {})
+        .await
+        .expect_err("offline");
     assert!(matches!(error, InferenceError::Offline { .. }));
     assert!(error.to_string().contains("--model"), "{error}");
 }
