@@ -104,12 +104,14 @@ pub(crate) async fn run_command(
     } else {
         match serde_json::from_slice(&body) {
             Ok(args) => args,
-            Err(error) => return control_error_response(ControlError::new(
-                ErrorKind::InvalidInput,
-                format!(
+            Err(error) => {
+                return control_error_response(ControlError::new(
+                    ErrorKind::InvalidInput,
+                    format!(
                     "the body is not JSON ({error}); send the command's arguments as a JSON object"
                 ),
-            )),
+                ))
+            }
         }
     };
     if command != "send_message" {

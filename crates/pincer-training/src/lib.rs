@@ -1,11 +1,15 @@
 //! Learning from use. This crate turns a turn and what followed it into a
 //! training signal ([`judge`]), and trains LoRA adapters on candle
-//! ([`lora`], [`qwen3`]); the objectives, the evaluation gate and the
-//! schedule come next with the training issue.
+//! ([`lora`], [`qwen3`]) with the binary-RL and OPD [`objectives`], AdamW
+//! with accumulation and clipping ([`optimizer`]), and runs that resume
+//! exactly from their [`checkpoint`]s ([`trainer`]).
 #![deny(missing_docs)]
 
 pub mod adapter;
+pub mod checkpoint;
 pub mod judge;
 pub mod lora;
 pub mod objectives;
+pub mod optimizer;
 pub mod qwen3;
+pub mod trainer;

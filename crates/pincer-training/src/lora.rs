@@ -20,7 +20,7 @@ pub const DEFAULT_TARGETS: [&str; 7] = [
 ];
 
 /// An adapter's shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoraConfig {
     /// The rank of `B·A`.
     pub rank: usize,

@@ -14,7 +14,7 @@
 use candle_core::{Result, Tensor};
 
 /// How the objectives are weighed and clipped.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectiveConfig {
     /// Weight of the binary-RL term.
     pub rl_weight: f64,

@@ -1,0 +1,134 @@
+//! A run's files, so that a kill at any moment loses at most one step:
+//!
+//! - `run.json`: the plan, written once before the first step (settings,
+//!   the examples as token ids, the teacher's and the base's logprobs);
+//! - `checkpoints/step-NNNNNN/`: the adapter, the optimiser's moments and
+//!   the history after that step, complete before it is named;
+//! - `checkpoints/latest`: the name of the newest complete checkpoint,
+//!   replaced by a rename, so it always names a whole one.
+
+use crate::optimizer::AdamW;
+use candle_core::{Result, Tensor, Var};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What one optimiser step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 1-based step number.
+    pub step: usize,
+    /// The mean loss over the step's examples.
+    pub loss: f64,
+    /// The gradients' global norm before clipping.
+    pub grad_norm: f64,
+    /// Tokens passed through the model in the step.
+    pub tokens: usize,
+    /// Seconds the step took.
+    pub seconds: f64,
+}
+
+/// The state after a step, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct State {
+    step: usize,
+    history: Vec<StepRecord>,
+}
+
+/// Writes a checkpoint after `history.last()`'s step and names it latest;
+/// older checkpoints are removed once the new one is named.
+pub fn save(
+    run: &Path,
+    vars: &[(String, Var)],
+    optimizer: &AdamW,
+    history: &[StepRecord],
+) -> Result<()> {
+    let step = optimizer.steps;
+    let root = run.join("checkpoints");
+    let name = format!("step-{step:06}");
+    let dir = root.join(&name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let adapter: HashMap<String, Tensor> = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().detach()))
+        .collect();
+    candle_core::safetensors::save(&adapter, dir.join("adapter_model.safetensors"))?;
+    candle_core::safetensors::save(&optimizer.moments(), dir.join("optimizer.safetensors"))?;
+    write_json(
+        &dir.join("state.json"),
+        &State {
+            step,
+            history: history.to_vec(),
+        },
+    )?;
+    sync_dir(&dir);
+    let partial = root.join("latest.partial");
+    std::fs::write(&partial, &name)?;
+    std::fs::rename(&partial, root.join("latest"))?;
+    sync_dir(&root);
+    for entry in std::fs::read_dir(&root)?.flatten() {
+        let other = entry.file_name().to_string_lossy().into_owned();
+        if other.starts_with("step-") && other != name {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// The newest complete checkpoint, if any: its folder, step and history.
+pub fn latest(run: &Path) -> Result<Option<(PathBuf, usize, Vec<StepRecord>)>> {
+    let root = run.join("checkpoints");
+    let Ok(name) = std::fs::read_to_string(root.join("latest")) else {
+        return Ok(None);
+    };
+    let dir = root.join(name.trim());
+    let state: State = read_json(&dir.join("state.json"))?;
+    Ok(Some((dir, state.step, state.history)))
+}
+
+/// Puts a checkpoint's adapter and moments back.
+pub fn restore(
+    dir: &Path,
+    vars: &[(String, Var)],
+    optimizer: &mut AdamW,
+    step: usize,
+) -> Result<()> {
+    crate::adapter::load_into(dir, vars)?;
+    let device = vars
+        .first()
+        .map_or(candle_core::Device::Cpu, |(_, v)| v.device().clone());
+    let moments = candle_core::safetensors::load(dir.join("optimizer.safetensors"), &device)?;
+    optimizer.restore(&moments, step)
+}
+
+/// Writes JSON through a temporary name and a rename.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let partial = path.with_extension("json.partial");
+    std::fs::write(
+        &partial,
+        serde_json::to_vec(value).map_err(candle_core::Error::wrap)?,
+    )?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}
+
+/// Reads JSON, naming the file when it is not what was written.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        candle_core::Error::Msg(format!(
+            "{} is damaged ({e}); start the run again",
+            path.display()
+        ))
+    })
+}
+
+/// Flushes a folder's entries to disk where the platform allows.
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = std::fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
