@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod adapters;
 mod audit;
 mod audit_query;
 mod checkpoint;
@@ -25,6 +26,7 @@ mod sessions;
 mod soul;
 mod trajectories;
 
+pub use adapters::{AdapterVersion, NewAdapter};
 pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
 pub use audit_query::AuditFilter;
 pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};

@@ -186,6 +186,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX trajectories_by_session ON trajectories(session_id, id);
     CREATE INDEX trajectories_to_judge ON trajectories(id) WHERE judged_at_ms IS NULL AND next_kind IS NOT NULL;
     "#,
+    // 9: trained adapters (adapters.rs): every version with its data,
+    // settings, metrics and the gate's decision; at most one serves.
+    r#"
+    CREATE TABLE adapters (
+        id INTEGER PRIMARY KEY,
+        created_at_ms INTEGER NOT NULL,
+        base_model TEXT NOT NULL,
+        parent_id INTEGER REFERENCES adapters(id),
+        path TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('serving', 'kept', 'rejected')),
+        reason TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        data TEXT NOT NULL,
+        metrics TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_serving_adapter ON adapters(status) WHERE status = 'serving';
+    "#,
 ];
 
 /// The schema version this build writes.

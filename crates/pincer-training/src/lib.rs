@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod checkpoint;
+pub mod gate;
 pub mod judge;
 pub mod lora;
 pub mod objectives;

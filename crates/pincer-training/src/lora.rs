@@ -88,6 +88,14 @@ impl LoraLinear {
         })
     }
 
+    /// The same frozen weight without the adapter (sharing its memory).
+    pub fn without_adapter(&self) -> Self {
+        Self {
+            weight: self.weight.clone(),
+            adapter: None,
+        }
+    }
+
     /// The trainable part, if any.
     pub fn adapter(&self) -> Option<&Adapter> {
         self.adapter.as_ref()

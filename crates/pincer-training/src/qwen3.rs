@@ -37,6 +37,7 @@ pub struct Qwen3Config {
     pub tie_word_embeddings: bool,
 }
 
+#[derive(Clone)]
 struct Block {
     input_norm: Tensor,
     q: LoraLinear,
@@ -125,6 +126,34 @@ impl Qwen3 {
             device: device.clone(),
             dtype,
         })
+    }
+
+    /// The bare base: the same weights (shared, not copied) with every
+    /// adapter left out, for the KL term and the gate's drift measure.
+    pub fn without_adapters(&self) -> Self {
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| Block {
+                q: b.q.without_adapter(),
+                k: b.k.without_adapter(),
+                v: b.v.without_adapter(),
+                o: b.o.without_adapter(),
+                gate: b.gate.without_adapter(),
+                up: b.up.without_adapter(),
+                down: b.down.without_adapter(),
+                ..b.clone()
+            })
+            .collect();
+        Self {
+            config: self.config.clone(),
+            embed: self.embed.clone(),
+            blocks,
+            norm: self.norm.clone(),
+            lm_head: self.lm_head.clone(),
+            device: self.device.clone(),
+            dtype: self.dtype,
+        }
     }
 
     /// Every adapter matrix by its PEFT name

@@ -1,5 +1,6 @@
 //! The store against a real SQLite file with the real sqlite-vec extension.
 
+mod adapters;
 mod audit;
 mod redact;
 mod seal;
