@@ -17,6 +17,7 @@ mod security;
 mod sessions;
 mod settings;
 mod soul;
+mod training;
 mod training_data;
 mod training_view;
 mod trust;
@@ -31,6 +32,7 @@ pub use pincer_store as store;
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
 pub use security::{open_vault, Maintenance};
 pub use settings::Settings;
+pub use training::{RoundReport, TrainOptions};
 pub use training_data::{client_source, TrainingData, APP_SOURCE};
 
 use ipc::AppMode;
@@ -90,6 +92,10 @@ pub enum AppError {
         /// What was found, by name.
         found: String,
     },
+    /// A training round failed (a damaged run folder, a model that does
+    /// not fit the trainer).
+    #[error("training failed: {0}")]
+    Training(String),
     /// No data folder could be found for this platform.
     #[error("cannot find a data folder on this platform; pass --data-dir or set PINCER_DATA_DIR")]
     NoDataDir,
@@ -170,6 +176,7 @@ struct Inner {
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
     judging: Arc<judging::Judging>,
+    training: training::TrainingState,
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
@@ -201,6 +208,7 @@ impl App {
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
                 judging: Arc::default(),
+                training: training::TrainingState::default(),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),

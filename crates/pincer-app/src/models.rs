@@ -43,7 +43,9 @@ impl App {
         source: ModelSource,
         id: Option<String>,
     ) -> Result<ActiveModel> {
-        let mut engine = Engine::load(source.clone(), self.inner.engine_options.clone()).await?;
+        let mut options = self.inner.engine_options.clone();
+        options.adapter = self.adapter_for(&source);
+        let mut engine = Engine::load(source.clone(), options).await?;
         if let Some(id) = id {
             engine.set_id(id);
         }

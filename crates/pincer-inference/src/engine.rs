@@ -127,6 +127,21 @@ impl Engine {
             .map_err(|e| InferenceError::Generation(format!("tokenizing the prompt: {e}")))
     }
 
+    /// Plain text's token ids, without special tokens (for scoring
+    /// reference text and expected answers).
+    pub async fn tokenize_text(&self, text: &str) -> Result<Vec<u32>> {
+        self.model
+            .tokenize(
+                either::Either::Right(text.to_string()),
+                None,
+                false,
+                false,
+                None,
+            )
+            .await
+            .map_err(|e| InferenceError::Generation(format!("tokenizing text: {e}")))
+    }
+
     /// The adapter merged into this model's weights, if any.
     pub fn adapter(&self) -> Option<&std::path::Path> {
         self.adapter.as_deref()

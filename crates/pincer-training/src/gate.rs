@@ -8,9 +8,14 @@
 //!   in context) should shrink. One number sums them: `positive − negative
 //!   − teacher_gap`; it must beat the serving adapter's.
 //! - **(b) The regression set** shipped with Pincer (reference text, well-
-//!   formed tool calls, following the soul's rules): each kind's negative
-//!   log-likelihood per token may rise at most `max_regression_rise` nats
-//!   above the bare base's.
+//!   formed tool calls, following the soul's rules), against the bare base:
+//!   the reference text's negative log-likelihood per token may rise by at
+//!   most `max_perplexity_rise` of the base's (any learned preference moves
+//!   some probability away from other text; a little is the price of
+//!   learning), and tool calls and the soul's rules may not lose more than
+//!   `max_targeted_rise` nats per token beyond what reference text lost: a
+//!   capability damaged more than language in general is a targeted
+//!   regression, what poisoned feedback does.
 //! - **(c) Drift**: the mean per-token KL(adapter ‖ base) over the
 //!   regression answers stays under `max_drift`.
 
@@ -19,6 +24,9 @@ use crate::trainer::{logprobs, Example};
 use candle_core::{Result, D};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The regression kind that measures language in general.
+pub const REFERENCE: &str = "reference";
 
 /// One item of the regression set shipped with Pincer, before tokenising:
 /// plain `text` (scored from its second token on), or chat `messages` and
@@ -99,8 +107,11 @@ impl Metrics {
 pub struct GateBounds {
     /// (a) must beat the serving adapter by more than this.
     pub min_gain: f64,
-    /// (b) each kind's NLL per token may exceed the base's by at most this.
-    pub max_regression_rise: f64,
+    /// (b) reference text's NLL may rise by at most this fraction of the base's.
+    pub max_perplexity_rise: f64,
+    /// (b) tool calls' and rules' NLL may rise at most this many nats per
+    /// token more than reference text's did.
+    pub max_targeted_rise: f64,
     /// (c) the most KL per token from the base.
     pub max_drift: f64,
 }
@@ -109,7 +120,8 @@ impl Default for GateBounds {
     fn default() -> Self {
         Self {
             min_gain: 0.0,
-            max_regression_rise: 0.1,
+            max_perplexity_rise: 0.05,
+            max_targeted_rise: 0.1,
             max_drift: 0.5,
         }
     }
@@ -219,15 +231,38 @@ pub fn decide(
             failed.push(format!("{line}: not better on the owner's held-out turns"))
         }
     }
-    for (kind, nll) in &candidate.regression {
-        let reference = base.regression.get(kind).copied().unwrap_or(*nll);
-        let line = format!("(b) {kind} NLL {nll:.4} vs base {reference:.4}");
-        if nll - reference <= bounds.max_regression_rise {
+    let rise = |kind: &str| -> Option<(f64, f64)> {
+        let (new, old) = (candidate.regression.get(kind)?, base.regression.get(kind)?);
+        Some((new - old, *old))
+    };
+    let general = rise(REFERENCE).map_or(0.0, |(r, _)| r);
+    if let Some((reference, old)) = rise(REFERENCE) {
+        let line = format!(
+            "(b) reference NLL {:+.4} nats/token vs base {old:.4}",
+            reference
+        );
+        if reference <= bounds.max_perplexity_rise * old {
             passed.push(line)
         } else {
             failed.push(format!(
-                "{line}: worse by more than {}",
-                bounds.max_regression_rise
+                "{line}: more than {:.0}% worse",
+                bounds.max_perplexity_rise * 100.0
+            ))
+        }
+    }
+    for kind in candidate
+        .regression
+        .keys()
+        .filter(|k| k.as_str() != REFERENCE)
+    {
+        let Some((own, _)) = rise(kind) else { continue };
+        let line = format!("(b) {kind} NLL {own:+.4} vs reference text {general:+.4}");
+        if own - general <= bounds.max_targeted_rise {
+            passed.push(line)
+        } else {
+            failed.push(format!(
+                "{line}: a targeted regression of more than {} nats/token",
+                bounds.max_targeted_rise
             ))
         }
     }
@@ -253,7 +288,11 @@ mod tests {
             positive: Some(positive),
             negative: Some(negative),
             held_out: 4,
-            regression: [("tool_call".to_string(), tool)].into(),
+            regression: [
+                ("tool_call".to_string(), tool),
+                (REFERENCE.to_string(), 2.0),
+            ]
+            .into(),
             drift,
             ..Default::default()
         }
@@ -285,6 +324,22 @@ mod tests {
         let broken = decide(&metrics(-4.0, -6.0, 2.5, 0.9), &base, &base, &bounds);
         assert_eq!(broken.reasons.len(), 2, "{broken:?}");
         assert!(broken.reasons[0].contains("tool_call") && broken.reasons[1].contains("drift"));
+        // Language in general 4% worse, tool calls with it: the price of learning, allowed.
+        let shifted = Metrics {
+            regression: [
+                ("tool_call".to_string(), 2.13),
+                (REFERENCE.to_string(), 2.08),
+            ]
+            .into(),
+            ..metrics(-4.0, -6.0, 0.0, 0.1)
+        };
+        let allowed = decide(&shifted, &base, &base, &bounds);
+        assert!(allowed.promote, "{allowed:?}");
+        let blunt = Metrics {
+            regression: [("tool_call".to_string(), 2.2), (REFERENCE.to_string(), 2.2)].into(),
+            ..shifted
+        };
+        assert!(decide(&blunt, &base, &base, &bounds).reasons[0].contains("more than 5% worse"));
         let unjudged = Metrics {
             held_out: 0,
             ..metrics(0.0, 0.0, 2.0, 0.0)

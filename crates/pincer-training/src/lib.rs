@@ -12,5 +12,6 @@ pub mod judge;
 pub mod lora;
 pub mod objectives;
 pub mod optimizer;
+pub mod pipeline;
 pub mod qwen3;
 pub mod trainer;
