@@ -13,7 +13,7 @@ use pincer_training::pipeline::{Round, RoundEnd, RoundInputs};
 use pincer_training::trainer::{Example, TrainSettings};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One turn in this many is held out of training for the gate.
 const HOLD_OUT_EVERY: usize = 5;
@@ -66,7 +66,6 @@ pub struct RoundReport {
 pub(crate) struct TrainingState {
     running: AtomicBool,
     pause: Arc<AtomicBool>,
-    last_step: Mutex<Option<(usize, usize, f64, f64)>>,
 }
 
 impl App {
@@ -170,19 +169,9 @@ impl App {
             .await?
         };
         let state_pause = Arc::clone(&self.inner.training.pause);
-        let app = self.clone();
         let (end, round) = blocking(move || {
             let pause = move || state_pause.load(Ordering::SeqCst);
-            let end = round
-                .run(&pause, &mut |p| {
-                    *app.inner
-                        .training
-                        .last_step
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) =
-                        Some((p.record.step, p.total_steps, p.record.loss, p.eta_seconds));
-                })
-                .map_err(training_error)?;
+            let end = round.run(&pause, &mut |_| {}).map_err(training_error)?;
             Ok((end, round))
         })
         .await?;

@@ -148,15 +148,18 @@ pub(crate) fn publish_adapter(adapter: &Path) -> Result<String> {
         problem,
     };
     let mut hasher = Sha256::new();
+    let mut config_bytes = Vec::new();
     for file in ADAPTER_FILES {
         let bytes = std::fs::read(adapter.join(file))
             .map_err(|e| invalid(format!("{file} cannot be read ({e}); an adapter folder holds adapter_config.json and adapter_model.safetensors")))?;
         hasher.update(file.as_bytes());
         hasher.update(&bytes);
+        if file == ADAPTER_FILES[0] {
+            config_bytes = bytes;
+        }
     }
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(adapter.join(ADAPTER_FILES[0])).unwrap_or_default())
-            .map_err(|e| invalid(format!("adapter_config.json is not JSON ({e})")))?;
+    let config: serde_json::Value = serde_json::from_slice(&config_bytes)
+        .map_err(|e| invalid(format!("adapter_config.json is not JSON ({e})")))?;
     if config.get("r").and_then(|r| r.as_u64()).is_none()
         || config
             .get("target_modules")
