@@ -48,6 +48,12 @@ const COMMANDS: &[&str] = &[
     "open_trajectory",
     "delete_training_data",
     "give_feedback",
+    "training_status",
+    "start_training",
+    "pause_training",
+    "set_training_schedule",
+    "list_adapters",
+    "rollback_adapter",
 ];
 
 fn main() {

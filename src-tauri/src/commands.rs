@@ -368,6 +368,57 @@ pub async fn give_feedback(app: State<'_, App>, request: GiveFeedback) -> Reply<
     Ok(app.give_feedback(request).await?)
 }
 
+/// The Training pane at once: phase, the schedule's conditions checked
+/// now, the data ready, progress, the last round, the serving adapter.
+#[tauri::command]
+#[specta::specta]
+pub async fn training_status(app: State<'_, App>) -> Reply<TrainingStatus> {
+    Ok(app.training_status().await?)
+}
+
+/// "Train now": starts (or resumes) a round in the background.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_training(app: State<'_, App>) -> Reply<TrainingStatus> {
+    Ok(app.start_training().await?)
+}
+
+/// Pauses the running round at its next example (it checkpoints).
+#[tauri::command]
+#[specta::specta]
+pub async fn pause_training(app: State<'_, App>) -> Reply<TrainingStatus> {
+    app.pause_training();
+    Ok(app.training_status().await?)
+}
+
+/// Arms or disarms "train tonight while charging", with its window and thresholds.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_training_schedule(
+    app: State<'_, App>,
+    request: TrainingSchedule,
+) -> Reply<TrainingStatus> {
+    Ok(app.set_training_schedule(request).await?)
+}
+
+/// Every adapter version with its metrics, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_adapters(app: State<'_, App>) -> Reply<Vec<AdapterView>> {
+    Ok(app.adapter_history().await?)
+}
+
+/// Serves an earlier adapter, or the bare base; reloads the model.
+#[tauri::command]
+#[specta::specta]
+pub async fn rollback_adapter(
+    app: State<'_, App>,
+    request: RollbackRequest,
+) -> Reply<Vec<AdapterView>> {
+    app.rollback_adapter(request.version.map(|v| v as i64)).await?;
+    Ok(app.adapter_history().await?)
+}
+
 /// The builder that registers every command and exports the bindings.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type (not separate input/output shapes).
@@ -418,5 +469,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             open_trajectory,
             delete_training_data,
             give_feedback,
+            training_status,
+            start_training,
+            pause_training,
+            set_training_schedule,
+            list_adapters,
+            rollback_adapter,
         ])
 }

@@ -23,6 +23,7 @@ pub fn run() -> anyhow::Result<()> {
         engine: Default::default(),
         mode: AppMode::Desktop,
         embedder: std::env::var_os("PINCER_EMBEDDER").map(std::path::PathBuf::from),
+        power_supply: None,
     }))?;
     let specta = commands::specta_builder();
     tauri::Builder::default()
@@ -39,6 +40,12 @@ pub fn run() -> anyhow::Result<()> {
             let judge = app.clone();
             tauri::async_runtime::spawn(async move { judge.start_judging() });
             tauri::async_runtime::spawn(gateway::supervise(app.clone()));
+            let schedule = app.clone();
+            tauri::async_runtime::spawn(async move { schedule.start_training_schedule() });
+            tauri::async_runtime::spawn(notify::training_ends(
+                tauri_app.handle().clone(),
+                app.training_ends(),
+            ));
             if let Some(last) = app.last_model() {
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {

@@ -109,6 +109,7 @@ impl App {
         }
         // From here until the exchange is saved the judge keeps off the
         // engine (one it is running now is dropped).
+        self.note_owner_activity();
         let chatting = self.inner.judging.chat_started();
         self.refresh_secrets();
         let engine = self.engine().ok_or(AppError::NoModel)?;

@@ -63,6 +63,12 @@ pub const COMMANDS: &[&str] = &[
     "open_trajectory",
     "delete_training_data",
     "give_feedback",
+    "training_status",
+    "start_training",
+    "pause_training",
+    "set_training_schedule",
+    "list_adapters",
+    "rollback_adapter",
 ];
 
 impl From<&AppError> for ControlError {
@@ -239,6 +245,19 @@ pub async fn dispatch(
         ),
         "delete_training_data" => json(app.delete_training_data(request(command, a)?).await?),
         "give_feedback" => json(app.give_feedback(request(command, a)?).await?),
+        "training_status" => json(app.training_status().await?),
+        "start_training" => json(app.start_training().await?),
+        "pause_training" => {
+            app.pause_training();
+            json(app.training_status().await?)
+        }
+        "set_training_schedule" => json(app.set_training_schedule(request(command, a)?).await?),
+        "list_adapters" => json(app.adapter_history().await?),
+        "rollback_adapter" => {
+            let version = request::<RollbackRequest>(command, a)?.version;
+            app.rollback_adapter(version.map(|v| v as i64)).await?;
+            json(app.adapter_history().await?)
+        }
         other => Err(ControlError::new(
             ErrorKind::NotFound,
             format!("there is no command `{other}`"),

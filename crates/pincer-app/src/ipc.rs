@@ -9,6 +9,10 @@ pub use crate::training_view::{
     ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent,
     SourceData, TrajectoryQuery, TrajectoryRef, TrajectorySummary, TrajectoryView, VoteView,
 };
+pub use crate::training_status::{
+    AdapterView, ConditionCheck, RollbackRequest, RoundSummary, TrainingPhase, TrainingProgress,
+    TrainingSchedule, TrainingStatus,
+};
 pub use crate::trust::{
     AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity,
     SealRequest, SecretView, SecurityView,

@@ -13,12 +13,14 @@ mod memory;
 mod models;
 mod paths;
 mod protected;
+mod schedule;
 mod security;
 mod sessions;
 mod settings;
 mod soul;
 mod training;
 mod training_data;
+mod training_status;
 mod training_view;
 mod trust;
 mod turns;
@@ -155,6 +157,9 @@ pub struct AppConfig {
     /// The embedding model folder for memory; `None` uses the hub cache's
     /// all-MiniLM-L6-v2 if it was downloaded, else memory starts off.
     pub embedder: Option<PathBuf>,
+    /// Where the power supplies are read (the kernel's
+    /// `/sys/class/power_supply` when `None`); tests point it at a fixture.
+    pub power_supply: Option<PathBuf>,
 }
 
 /// The running services, shared by every transport. Cheap to clone.
@@ -176,7 +181,7 @@ struct Inner {
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
     judging: Arc<judging::Judging>,
-    training: training::TrainingState,
+    training: training_status::TrainingState,
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
@@ -208,7 +213,11 @@ impl App {
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
                 judging: Arc::default(),
-                training: training::TrainingState::default(),
+                training: training_status::TrainingState::new(pincer_schedule::PowerReader::new(
+                    config
+                        .power_supply
+                        .unwrap_or_else(|| pincer_schedule::SYSFS_POWER_SUPPLY.into()),
+                )),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),

@@ -29,6 +29,8 @@ pub struct Settings {
     /// A local model (.gguf file or folder) that judges turns instead of the
     /// serving model; loaded beside it on the judge's first turn.
     pub judge_model: Option<PathBuf>,
+    /// "Train tonight while charging": armed or not, the window and thresholds.
+    pub training: crate::training_status::TrainingSchedule,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             seal_protected_files: false,
             judge_samples: pincer_training::judge::DEFAULT_SAMPLES as u8,
             judge_model: None,
+            training: Default::default(),
         }
     }
 }

@@ -12,8 +12,9 @@ use pincer_training::judge::{teacher_messages, Message};
 use pincer_training::pipeline::{Round, RoundEnd, RoundInputs};
 use pincer_training::trainer::{Example, TrainSettings};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::training_status::{RoundSummary, TrainingPhase, TrainingProgress};
+use pincer_training::trainer::Progress;
+use std::sync::atomic::Ordering;
 
 /// One turn in this many is held out of training for the gate.
 const HOLD_OUT_EVERY: usize = 5;
@@ -59,19 +60,26 @@ pub struct RoundReport {
     pub held_out: usize,
     /// Turns left out (too long, no token ids).
     pub skipped: usize,
-}
-
-/// Live state of training, shared with whoever asks.
-#[derive(Debug, Default)]
-pub(crate) struct TrainingState {
-    running: AtomicBool,
-    pause: Arc<AtomicBool>,
+    /// Stopped in its checkpoint; the next round resumes it.
+    pub paused: bool,
 }
 
 impl App {
     /// Runs a training round now (or resumes the one a kill or a pause
-    /// left), gates the adapter and serves it if it passes.
+    /// left), gates the adapter and serves it if it passes. Sleep is held
+    /// off meanwhile; the end is broadcast to [`App::training_ends`].
     pub async fn train_now(&self, options: TrainOptions) -> Result<RoundReport> {
+        self.run_round(options, false).await
+    }
+
+    /// One round, by the owner (`scheduled` false: only halting or the
+    /// owner's pause stops it) or by the schedule (which also pauses on
+    /// unplugging, the owner's return and the window closing).
+    pub(crate) async fn run_round(
+        &self,
+        options: TrainOptions,
+        scheduled: bool,
+    ) -> Result<RoundReport> {
         let state = &self.inner.training;
         if state.running.swap(true, Ordering::SeqCst) {
             return Err(AppError::Unavailable(
@@ -79,7 +87,18 @@ impl App {
             ));
         }
         state.pause.store(false, Ordering::SeqCst);
-        let result = self.train_round(options).await;
+        {
+            let mut live = state.live();
+            live.phase = TrainingPhase::Preparing;
+            live.progress = None;
+        }
+        let hold = pincer_schedule::SleepGuard::hold("Pincer is training an adapter");
+        state.live().sleep_hold = Some(match &hold {
+            Ok(_) => "sleep is held off while the round runs".into(),
+            Err(error) => error.to_string(),
+        });
+        let result = self.train_round(options, scheduled).await;
+        drop(hold);
         state.running.store(false, Ordering::SeqCst);
         if let Err(error) = &result {
             self.record(
@@ -90,6 +109,18 @@ impl App {
                 serde_json::json!({"error": error.to_string()}),
             );
         }
+        let summary = summarise(&result, scheduled);
+        {
+            let mut live = state.live();
+            live.sleep_hold = None;
+            live.phase = if summary.paused {
+                TrainingPhase::Paused
+            } else {
+                TrainingPhase::Idle
+            };
+            live.last = Some(summary.clone());
+        }
+        let _ = state.ends.send(summary);
         result
     }
 
@@ -144,7 +175,7 @@ impl App {
             .map(|_| ())
     }
 
-    async fn train_round(&self, options: TrainOptions) -> Result<RoundReport> {
+    async fn train_round(&self, options: TrainOptions, scheduled: bool) -> Result<RoundReport> {
         let dir = self.data_dir().join("training").join("round");
         let mut round = if Round::exists(&dir) {
             blocking({
@@ -168,10 +199,22 @@ impl App {
             })
             .await?
         };
-        let state_pause = Arc::clone(&self.inner.training.pause);
+        {
+            let trainer = round.trainer();
+            let mut live = self.inner.training.live();
+            live.phase = TrainingPhase::Training;
+            live.progress = Some(TrainingProgress {
+                step: trainer.step() as u32,
+                total_steps: trainer.plan().total_steps as u32,
+                losses: trainer.history().iter().map(|r| r.loss).collect(),
+                eta_seconds: None,
+            });
+        }
+        let app = self.clone();
         let (end, round) = blocking(move || {
-            let pause = move || state_pause.load(Ordering::SeqCst);
-            let end = round.run(&pause, &mut |_| {}).map_err(training_error)?;
+            let pause = || app.pause_reason(scheduled).is_some();
+            let mut progress = |p: &Progress| app.note_progress(p);
+            let end = round.run(&pause, &mut progress).map_err(training_error)?;
             Ok((end, round))
         })
         .await?;
@@ -185,18 +228,23 @@ impl App {
             trained: plan.examples.len(),
             held_out: 0,
             skipped: plan.skipped,
+            paused: false,
         };
         match end {
             RoundEnd::Paused { step } => {
-                report
-                    .reasons
-                    .push(format!("paused after step {step}; run it again to resume"));
+                let why = self
+                    .pause_reason(scheduled)
+                    .unwrap_or_else(|| "the owner paused it".into());
+                report.reasons.push(format!(
+                    "paused after step {step}: {why}; it resumes from its checkpoint"
+                ));
+                report.paused = true;
                 self.record(
-                    "owner",
+                    if scheduled { "system" } else { "owner" },
                     "training.pause",
                     "adapter",
                     "done",
-                    serde_json::json!({"step": step}),
+                    serde_json::json!({"step": step, "why": why}),
                 );
                 Ok(report)
             }
@@ -205,6 +253,7 @@ impl App {
                 history,
                 report: gate,
             } => {
+                self.inner.training.live().phase = TrainingPhase::Idle;
                 report.final_loss = history.last().map(|r| r.loss);
                 report.held_out = gate.candidate.held_out;
                 report.promoted = gate.decision.promote;
@@ -379,4 +428,48 @@ fn candle_device() -> candle_core::Device {
 
 fn training_error(error: candle_core::Error) -> AppError {
     AppError::Training(error.to_string())
+}
+
+impl App {
+    /// A finished step: the pane's progress, and the gate's turn after the last.
+    fn note_progress(&self, progress: &Progress) {
+        let mut live = self.inner.training.live();
+        let shown = live.progress.get_or_insert_with(TrainingProgress::default);
+        shown.step = progress.record.step as u32;
+        shown.total_steps = progress.total_steps as u32;
+        shown.losses.push(progress.record.loss);
+        shown.eta_seconds = Some(progress.eta_seconds);
+        if progress.record.step >= progress.total_steps {
+            live.phase = TrainingPhase::Gating;
+        }
+    }
+}
+
+/// The end of a round as the pane and the notification tell it.
+fn summarise(result: &Result<RoundReport>, scheduled: bool) -> RoundSummary {
+    let at = pincer_store::unix_now_ms() as f64 / 1000.0;
+    match result {
+        Ok(report) => RoundSummary {
+            at,
+            version: report.version.map(|v| v as f64),
+            promoted: report.promoted,
+            reasons: report.reasons.clone(),
+            scheduled,
+            paused: report.paused,
+            failed: false,
+            steps: report.steps.0 as u32,
+            total_steps: report.steps.1 as u32,
+            final_loss: report.final_loss,
+            trained: report.trained as u32,
+            held_out: report.held_out as u32,
+            skipped: report.skipped as u32,
+        },
+        Err(error) => RoundSummary {
+            at,
+            reasons: vec![error.to_string()],
+            scheduled,
+            failed: true,
+            ..RoundSummary::default()
+        },
+    }
 }

@@ -93,6 +93,10 @@ struct ServeArgs {
     /// Prompt prefixes cached for reuse across turns (0 turns it off).
     #[arg(long, default_value_t = 16)]
     prefix_cache: usize,
+    /// Where power supplies are read for the training schedule (a fixture
+    /// tree in tests; the kernel's /sys/class/power_supply by default).
+    #[arg(long, env = "PINCER_POWER_SUPPLY", hide = true)]
+    power_supply: Option<PathBuf>,
     /// Run on the CPU even when a GPU backend is compiled in.
     #[arg(long)]
     cpu: bool,
@@ -185,6 +189,7 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
             adapter: None,
         },
         embedder,
+        power_supply: args.power_supply,
     })
     .await?;
     // Serve with memory in place: /v1/embeddings and the UI's first search work at once.
@@ -193,6 +198,15 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
     }
     // Scores consented turns in the background, only while nobody chats.
     app.start_judging();
+    // Runs an armed round in its window, on power, while the owner is away.
+    app.start_training_schedule();
+    let mut ends = app.training_ends();
+    tokio::spawn(async move {
+        while let Ok(summary) = ends.recv().await {
+            let (title, body) = summary.notification();
+            tracing::info!("{title}: {body}");
+        }
+    });
     let local = listener.local_addr()?;
     eprintln!(
         "Pincer is serving `{}` at http://{local}/v1 (OpenAI-compatible; `pincer token` prints the API token)",

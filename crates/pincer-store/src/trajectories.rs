@@ -445,6 +445,23 @@ impl Store {
             .context("counting trajectories to judge")
     }
 
+    /// Judged, consented turns in all, and how many of them no adapter has
+    /// trained on yet (newer than the newest turn any version trained on):
+    /// what "enough new records" in the training schedule counts.
+    pub fn training_ready(&self) -> Result<(i64, i64)> {
+        self.lock()
+            .query_row(
+                &format!(
+                    "SELECT count(*), coalesce(sum(id > (SELECT coalesce(max(j.value), 0)
+                         FROM adapters a, json_each(a.data, '$.trained') j)), 0)
+                     FROM trajectories t WHERE judged_at_ms IS NOT NULL AND {CONSENTED}"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .context("counting the turns ready for training")
+    }
+
     /// Judged turns whose source's consent is in force now: what a training
     /// run may use. A withdrawn source's turns are left out, whenever taken.
     pub fn training_set(&self, limit: i64) -> Result<Vec<Trajectory>> {

@@ -241,6 +241,11 @@ impl Trainer {
         &self.plan
     }
 
+    /// Every step done so far (restored from the checkpoint on resume).
+    pub fn history(&self) -> &[StepRecord] {
+        &self.history
+    }
+
     /// Steps done.
     pub fn step(&self) -> usize {
         self.optimizer.steps

@@ -23,6 +23,7 @@ fn folder() -> &'static Path {
 
 async fn start(data: &Path) -> App {
     App::start(AppConfig {
+        power_supply: None,
         data_dir: data.to_path_buf(),
         model: Some(ModelSource::inspect(folder()).unwrap()),
         model_id: Some("tiny".into()),

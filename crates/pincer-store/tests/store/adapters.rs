@@ -76,3 +76,55 @@ fn one_adapter_serves_at_a_time_and_rollback_moves_only_that() {
         "a failed switch changes nothing"
     );
 }
+
+#[test]
+fn turns_ready_for_training_count_only_those_no_adapter_trained_on() {
+    use pincer_store::{purpose, Judgment, NewSession, NewTrajectory, Vote};
+    let (_dir, store) = crate::fresh();
+    let grant = store
+        .set_consent("app", purpose::TRAINING, true, "ui")
+        .unwrap();
+    let session = store.create_session(NewSession::default()).unwrap();
+    let mut ids = vec![];
+    for n in 0..4 {
+        let turn = NewTrajectory {
+            session_id: session.id.clone(),
+            source: "app".into(),
+            model: "tiny".into(),
+            response: format!("answer {n}"),
+            ..Default::default()
+        };
+        let id = store.record_trajectory(&turn, &grant).unwrap();
+        store
+            .set_next_state(&session.id, "user_reply", "ok")
+            .unwrap();
+        ids.push(id);
+    }
+    assert_eq!(store.training_ready().unwrap(), (0, 0), "nothing judged yet");
+    let judgment = Judgment {
+        score: 1,
+        votes: vec![Vote { score: 1, reasoning: "r".into(), hint: None }],
+        hint: None,
+        judge: "tiny".into(),
+    };
+    for id in &ids[..3] {
+        store.record_judgment(*id, &judgment).unwrap();
+    }
+    assert_eq!(store.training_ready().unwrap(), (3, 3));
+
+    let mut trained = adapter("/a/1", None);
+    trained.data = serde_json::json!({"trained": [ids[0], ids[1]], "skipped": 0});
+    store.add_adapter(&trained, false, "(a) no gain").unwrap();
+    assert_eq!(
+        store.training_ready().unwrap(),
+        (3, 1),
+        "a rejected round's turns are not new either"
+    );
+    store.record_judgment(ids[3], &judgment).unwrap();
+    assert_eq!(store.training_ready().unwrap(), (4, 2));
+
+    store
+        .set_consent("app", purpose::TRAINING, false, "ui")
+        .unwrap();
+    assert_eq!(store.training_ready().unwrap(), (0, 0), "a withdrawal counts nothing");
+}
