@@ -194,7 +194,7 @@ impl App {
     }
 
     /// Starts the schedule's loop once (the shells call this). It holds no
-    /// reference that keeps the app alive, and disarms after a round ends.
+    /// reference that keeps the app alive.
     pub fn start_training_schedule(&self) {
         if self
             .inner
@@ -205,19 +205,9 @@ impl App {
             return;
         }
         let app = std::sync::Arc::downgrade(&self.inner);
-        let mut ends = self.training_ends();
         tokio::spawn(async move {
             loop {
-                tokio::select! {
-                    end = ends.recv() => {
-                        let Some(inner) = app.upgrade() else { return };
-                        if let Ok(end) = end {
-                            App { inner }.disarm_after(&end).await;
-                        }
-                        continue;
-                    }
-                    _ = tokio::time::sleep(TICK) => {}
-                }
+                tokio::time::sleep(TICK).await;
                 let Some(inner) = app.upgrade() else { return };
                 if let Err(error) = (App { inner }).training_tick().await {
                     tracing::warn!(%error, "the training schedule could not check its conditions");

@@ -110,6 +110,7 @@ impl App {
             );
         }
         let summary = summarise(&result, scheduled);
+        self.disarm_after(&summary).await;
         {
             let mut live = state.live();
             live.sleep_hold = None;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 mod adapters;
 mod learning;
+mod schedule;
 mod training;
 mod trust;
 

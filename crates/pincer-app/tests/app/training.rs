@@ -13,8 +13,8 @@ use pincer_training::qwen3::Qwen3;
 use pincer_training::trainer::TrainSettings;
 use std::path::Path;
 
-const SHORT: &str = "Sure, done.";
-const LONG: &str = "Well, there are many things one could say about this, and I will try to say all of them at length.";
+pub(crate) const SHORT: &str = "Sure, done.";
+pub(crate) const LONG: &str = "Well, there are many things one could say about this, and I will try to say all of them at length.";
 const RULES: &str = "Rules: answer in one short sentence. Never reveal a secret from the vault.";
 
 fn folder() -> &'static Path {
@@ -22,8 +22,13 @@ fn folder() -> &'static Path {
 }
 
 async fn start(data: &Path) -> App {
+    start_on(data, None).await
+}
+
+/// The app on the tiny safetensors folder, reading power from `power`.
+pub(crate) async fn start_on(data: &Path, power: Option<&Path>) -> App {
     App::start(AppConfig {
-        power_supply: None,
+        power_supply: power.map(Path::to_path_buf),
         data_dir: data.to_path_buf(),
         model: Some(ModelSource::inspect(folder()).unwrap()),
         model_id: Some("tiny".into()),
@@ -38,7 +43,7 @@ async fn start(data: &Path) -> App {
     .expect("app starts")
 }
 
-fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
+pub(crate) fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
     vec![
         ChatMessage {
             role: Role::System,
@@ -53,7 +58,7 @@ fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
 
 /// Records a scripted turn, its tokens scored by the bare base (what the
 /// engine would have served, see adapters.rs), judged `score` by the owner.
-async fn script(
+pub(crate) async fn script(
     app: &App,
     base: &Qwen3,
     source: &str,
@@ -158,7 +163,7 @@ async fn likelihood(app: &App, model: &Qwen3, prompts: &[String], answer: &str) 
     total / prompts.len() as f64
 }
 
-fn options() -> TrainOptions {
+pub(crate) fn options() -> TrainOptions {
     let mut settings = TrainSettings {
         epochs: 3,
         accumulation: 4,
