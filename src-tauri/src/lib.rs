@@ -23,7 +23,7 @@ pub fn run() -> anyhow::Result<()> {
         engine: Default::default(),
         mode: AppMode::Desktop,
         embedder: std::env::var_os("PINCER_EMBEDDER").map(std::path::PathBuf::from),
-        power_supply: None,
+        power_supply: std::env::var_os("PINCER_POWER_SUPPLY").map(std::path::PathBuf::from),
     }))?;
     let specta = commands::specta_builder();
     tauri::Builder::default()

@@ -62,7 +62,7 @@ def wait_until_healthy(process: subprocess.Popen, base_url: str, log_path: Path,
     raise AssertionError(f"pincer serve did not become healthy:\n{log_path.read_text()}")
 
 
-def start_server(tmp: Path, model: Path, *extra: str) -> Server:
+def start_server(tmp: Path, model: Path, *extra: str, env: dict | None = None) -> Server:
     data_dir = tmp / "data"
     port = free_port()
     log_path = tmp / "serve.log"
@@ -74,7 +74,7 @@ def start_server(tmp: Path, model: Path, *extra: str) -> Server:
         [PINCER_BIN, "serve", "--model", str(model), "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
     base_url = f"http://127.0.0.1:{port}"
     wait_until_healthy(process, base_url, log_path)

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Builder, By } from "selenium-webdriver";
-import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -53,7 +53,7 @@ before(async () => {
   const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
   files = prepareDataDir("desktop", { lastModel: model });
   tauriDriver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(DRIVER_PORT), "--native-driver", "/usr/bin/WebKitWebDriver"], {
-    env: { ...process.env, PINCER_DATA_DIR: files.dataDir },
+    env: { ...process.env, PINCER_DATA_DIR: files.dataDir, PINCER_POWER_SUPPLY: files.powerDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   await waitFor("tauri-driver to listen", () =>
@@ -112,4 +112,5 @@ test("the gateway reports a port in use, then serves on a free one", async () =>
 test("memory: search, open, edit on disk, remember, and an answer's sources in the app window", () => memoryFlow(adapter(driver), files.workspaceDir));
 test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets in the app window", () => trustFlow(adapter(driver), files.workspaceDir));
 test("training data: the first-run question, feedback in the chat, judged records in the app window", () => trainingFlow(adapter(driver)));
+test("training: arm with live conditions, train now refused with what is needed, disarm in the app window", () => roundsFlow(adapter(driver), files.powerDir));
 test("screenshots of every pane in the app window", () => screenshotsFlow(adapter(driver)));

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { setPower } from "./harness.mjs";
 
 /** Sends a message to the tiny model and checks the streamed, saved answer. */
 export async function chatFlow(ui, { model }) {
@@ -166,6 +167,7 @@ const PANE_READY = {
   memory: async (ui) => (await ui.count("memory-source")) > 0,
   audit: async (ui) => (await ui.count("audit-record")) > 0,
   training: async (ui) => (await ui.count("training-source")) > 0 || (await ui.count("consent-app")) > 0,
+  rounds: async (ui) => (await ui.count("condition")) === 6,
 };
 
 async function show(ui, pane) {
@@ -176,7 +178,7 @@ async function show(ui, pane) {
 /** Screenshots of every pane at 1280x800 (light and dark), and at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
-  for (const pane of ["chat", "models", "soul", "memory", "audit", "training", "settings"]) {
+  for (const pane of ["chat", "models", "soul", "memory", "audit", "training", "rounds", "settings"]) {
     await show(ui, pane);
     await ui.screenshot(`${pane}-1280x800`);
   }
@@ -297,4 +299,47 @@ export async function trainingFlow(ui) {
   await ui.waitFor("the record deleted", async () => (await ui.count("training-record")) === 1);
   await ui.click("consent-toggle");
   await ui.waitFor("consent withdrawn", async () => /off/.test((await ui.texts("source-consent"))[0] ?? ""));
+}
+
+/** The condition line named `label`, as shown. */
+async function conditionText(ui, label) {
+  return (await ui.texts("condition")).find((t) => t.includes(label)) ?? "";
+}
+
+/**
+ * The Training pane: a malformed window is refused with the format; arming
+ * shows each condition checked live (unplugging and plugging the fixture
+ * laptop flips the power line while the pane is open); "Train now" with
+ * too little feedback says how much is needed; disarming is kept.
+ */
+export async function roundsFlow(ui, powerDir) {
+  setPower(powerDir, false);
+  await show(ui, "rounds");
+  assert.match(await conditionText(ui, "On external power"), /✗[\s\S]*on battery \(AC offline, BAT0 discharging\)/);
+  assert.equal(await ui.count("adapters-empty"), 1, "no adapter yet");
+
+  await ui.fill("schedule-window", "tonight");
+  await ui.click("schedule-arm");
+  await ui.waitFor("the window refused", async () => /HH:MM-HH:MM/.test((await ui.texts("training-problem"))[0] ?? ""));
+  await ui.fill("schedule-window", "00:00-00:00");
+  await ui.fill("schedule-idle", "0");
+  await ui.click("schedule-arm");
+  await ui.waitFor("armed", async () => /^Armed/.test((await ui.texts("schedule-state"))[0] ?? ""));
+  assert.equal(await ui.count("training-problem"), 0, "the error is gone");
+  assert.match(await conditionText(ui, "In the window"), /✓/);
+  assert.match(await conditionText(ui, "A model that can train"), /✗[\s\S]*GGUF file; adapters serve only on a model's safetensors folder/);
+  assert.match(await conditionText(ui, "Enough new feedback"), /✗[\s\S]*new judged turns; needs 20/);
+
+  setPower(powerDir, true);
+  await ui.waitFor("the power line to turn on live", async () => /✓[\s\S]*AC online/.test(await conditionText(ui, "On external power")));
+  await ui.screenshot("training-rounds-armed");
+  setPower(powerDir, false);
+  await ui.waitFor("and off again", async () => /✗/.test(await conditionText(ui, "On external power")));
+
+  await ui.click("train-now");
+  await ui.waitFor("too little feedback named", async () => /a round needs at least 20/.test((await ui.texts("training-problem"))[0] ?? ""));
+
+  await ui.click("schedule-disarm");
+  await ui.waitFor("disarmed", async () => /^Not armed/.test((await ui.texts("schedule-state"))[0] ?? ""));
+  assert.equal(await ui.count("schedule-arm"), 1);
 }

@@ -25,7 +25,21 @@ export function prepareDataDir(label, { lastModel } = {}) {
   const gguf = fs.readdirSync(requireEnv("PINCER_TEST_MODEL")).find((f) => f.endsWith(".gguf"));
   const bytes = fs.readFileSync(path.join(requireEnv("PINCER_TEST_MODEL"), gguf));
   fs.writeFileSync(brokenModel, bytes.subarray(0, 4096));
-  return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel };
+  const powerDir = path.join(dataDir, "power_supply");
+  setPower(powerDir, false);
+  return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel, powerDir };
+}
+
+/** A laptop's power supplies as the kernel lays them out, plugged in or not. */
+export function setPower(powerDir, plugged) {
+  const supplies = {
+    AC: { type: "Mains", online: plugged ? "1" : "0" },
+    BAT0: { type: "Battery", scope: "System", status: plugged ? "Charging" : "Discharging" },
+  };
+  for (const [name, fields] of Object.entries(supplies)) {
+    fs.mkdirSync(path.join(powerDir, name), { recursive: true });
+    for (const [field, value] of Object.entries(fields)) fs.writeFileSync(path.join(powerDir, name, field), `${value}\n`);
+  }
 }
 
 export function artifactsDir(label) {

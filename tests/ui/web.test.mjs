@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { chatFlow, errorFlow, memoryFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,7 +36,8 @@ before(async () => {
   files = prepareDataDir("web");
   const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
   server = spawn(requireEnv("PINCER_BIN"), ["serve", "--model", model, "--model-id", "tiny-qwen3", "--port", "0",
-    "--data-dir", files.dataDir, "--ui", path.join(ROOT, "ui", "dist"), "--max-running", "2"], { stdio: ["ignore", "pipe", "pipe"] });
+    "--data-dir", files.dataDir, "--ui", path.join(ROOT, "ui", "dist"), "--max-running", "2"],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINCER_POWER_SUPPLY: files.powerDir } });
   [url] = await waitForLine(server, /http:\/\/127\.0\.0\.1:\d+\/#pair=[0-9a-f]+/, "pincer serve to print the UI address");
   token = execFileSync(requireEnv("PINCER_BIN"), ["token", "--data-dir", files.dataDir], { encoding: "utf8" }).trim();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
@@ -58,6 +59,7 @@ test("bad input shows what to do and loses nothing typed", () => errorFlow(adapt
 test("memory: search, open, edit on disk, remember, and an answer's sources", () => memoryFlow(adapter(page), files.workspaceDir));
 test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets", () => trustFlow(adapter(page), files.workspaceDir));
 test("training data: the first-run question, feedback in the chat, judged records", () => trainingFlow(adapter(page)));
+test("training: arm with live conditions, train now refused with what is needed, disarm", () => roundsFlow(adapter(page), files.powerDir));
 test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {

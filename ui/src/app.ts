@@ -8,6 +8,7 @@ import "./panes/soul";
 import "./panes/memory";
 import "./panes/audit";
 import "./panes/training";
+import "./panes/rounds";
 import "./panes/settings";
 
 const PANES = [
@@ -17,7 +18,8 @@ const PANES = [
   { id: "memory", label: "Memory", key: "4" },
   { id: "audit", label: "Audit", key: "5" },
   { id: "training", label: "Training data", key: "6" },
-  { id: "settings", label: "Settings", key: "7" },
+  { id: "rounds", label: "Training", key: "7" },
+  { id: "settings", label: "Settings", key: "8" },
 ] as const;
 
 /** The window: navigation, the current pane, and a status bar. */
@@ -147,6 +149,7 @@ export class PincerApp extends LitElement {
         ${this.pane === "memory" ? html`<memory-pane .open=${this.openSource}></memory-pane>` : nothing}
         ${this.pane === "audit" ? html`<audit-pane></audit-pane>` : nothing}
         ${this.pane === "training" ? html`<training-pane></training-pane>` : nothing}
+        ${this.pane === "rounds" ? html`<rounds-pane></rounds-pane>` : nothing}
         ${this.pane === "settings" ? html`<settings-pane .info=${this.info}></settings-pane>` : nothing}
       </main>
       <footer class="status" data-testid="status">

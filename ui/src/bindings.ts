@@ -94,6 +94,21 @@ export const commands = {
 	deleteTrainingData: (request: DeleteTrainingData) => typedError<number, ControlError>(__TAURI_INVOKE("delete_training_data", { request })),
 	/**  Thumbs or an edited answer on an answer in the chat. */
 	giveFeedback: (request: GiveFeedback) => typedError<TrajectorySummary, ControlError>(__TAURI_INVOKE("give_feedback", { request })),
+	/**
+	 *  The Training pane at once: phase, the schedule's conditions checked
+	 *  now, the data ready, progress, the last round, the serving adapter.
+	 */
+	trainingStatus: () => typedError<TrainingStatus, ControlError>(__TAURI_INVOKE("training_status")),
+	/**  "Train now": starts (or resumes) a round in the background. */
+	startTraining: () => typedError<TrainingStatus, ControlError>(__TAURI_INVOKE("start_training")),
+	/**  Pauses the running round at its next example (it checkpoints). */
+	pauseTraining: () => typedError<TrainingStatus, ControlError>(__TAURI_INVOKE("pause_training")),
+	/**  Arms or disarms "train tonight while charging", with its window and thresholds. */
+	setTrainingSchedule: (request: TrainingSchedule) => typedError<TrainingStatus, ControlError>(__TAURI_INVOKE("set_training_schedule", { request })),
+	/**  Every adapter version with its metrics, newest first. */
+	listAdapters: () => typedError<AdapterView[], ControlError>(__TAURI_INVOKE("list_adapters")),
+	/**  Serves an earlier adapter, or the bare base; reloads the model. */
+	rollbackAdapter: (request: RollbackRequest) => typedError<AdapterView[], ControlError>(__TAURI_INVOKE("rollback_adapter", { request })),
 };
 
 /* Types */
@@ -107,6 +122,35 @@ export type ActiveModel = {
 	format: string,
 	/**  Architecture and quantisation, in words. */
 	details: string,
+};
+
+/**  An adapter version as the history list shows it. */
+export type AdapterView = {
+	/**  Its version number. */
+	id: number | null,
+	/**  `serving`, `kept` or `rejected`. */
+	status: string,
+	/**  The gate's verdict or the owner's rollback reason. */
+	reason: string,
+	/**  Unix seconds. */
+	createdAt: number | null,
+	/**  The version it was trained from. */
+	parentId: number | null,
+	/**  Turns it trained on. */
+	trained: number,
+	/**
+	 *  Its owner score on held-out turns: +1 answers' logprob minus −1
+	 *  answers' minus the gap to the hinted teacher (higher is better).
+	 */
+	ownerScore: number | null,
+	/**  The adapter it was compared with, on the same turns. */
+	servingOwnerScore: number | null,
+	/**  Reference-text NLL per token (the regression set's prose). */
+	referenceNll: number | null,
+	/**  KL to the base, nats per token. */
+	drift: number | null,
+	/**  The last step's loss. */
+	finalLoss: number | null,
 };
 
 /**  A folder or file to add to memory. */
@@ -311,6 +355,16 @@ export type ChatMessageView = {
 	stats: AnswerStats | null,
 	/**  The memory an answer was given (its sources), in prompt order. */
 	sources: AnswerSource[],
+};
+
+/**  One condition of the schedule, checked now. */
+export type ConditionCheck = {
+	/**  `window`, `power`, `idle`, `records` or `agent`. */
+	name: string,
+	/**  Met now. */
+	ok: boolean,
+	/**  What was read, in words. */
+	detail: string,
 };
 
 /**  A consent decision as the UI shows it. */
@@ -572,6 +626,42 @@ export type RenameSession = {
 	title: string,
 };
 
+/**  Which adapter to serve: a version, or none for the bare base. */
+export type RollbackRequest = {
+	/**  The version; absent for the bare base. */
+	version: number | null,
+};
+
+/**  How a round ended (or why it stopped). */
+export type RoundSummary = {
+	/**  Unix seconds. */
+	at: number | null,
+	/**  The adapter version it registered. */
+	version: number | null,
+	/**  Whether that version serves now. */
+	promoted: boolean,
+	/**  The gate's reasons, why it paused, or the error. */
+	reasons: string[],
+	/**  Started by the schedule rather than by the owner. */
+	scheduled: boolean,
+	/**  Paused in its checkpoint (resumes later). */
+	paused: boolean,
+	/**  Failed; `reasons` says why. */
+	failed: boolean,
+	/**  Steps done and in all. */
+	steps: number,
+	/**  Steps in the round. */
+	totalSteps: number,
+	/**  The last step's loss. */
+	finalLoss: number | null,
+	/**  Turns trained on, held out for the gate, and left out. */
+	trained: number,
+	/**  Turns held out for the gate. */
+	heldOut: number,
+	/**  Turns left out (too long, no token ids). */
+	skipped: number,
+};
+
 /**  Text to save into a soul file. */
 export type SaveSoulFile = {
 	/**  The file name. */
@@ -761,6 +851,72 @@ export type SourceData = {
 	hinted: number,
 	/**  Waiting for the judge. */
 	waiting: number,
+};
+
+/**  What training is doing. */
+export type TrainingPhase = 
+/**  Nothing runs. */
+"idle" | 
+/**  Collecting and tokenising the turns, or loading the model. */
+"preparing" | 
+/**  Taking steps. */
+"training" | 
+/**  Scoring the adapter against the serving one. */
+"gating" | 
+/**  A round waits in its checkpoint for conditions (or the owner) to let it go on. */
+"paused";
+
+/**  The running round's steps. */
+export type TrainingProgress = {
+	/**  Steps done. */
+	step: number,
+	/**  Steps in the round. */
+	totalSteps: number,
+	/**  The loss of every step so far, in order. */
+	losses: (number | null)[],
+	/**  Seconds left at the pace so far. */
+	etaSeconds: number | null,
+};
+
+/**  "Train tonight while charging", as kept in settings.json. */
+export type TrainingSchedule = {
+	/**  A round waits for the window; cleared when a round ends. */
+	armed?: boolean,
+	/**  Local time, `HH:MM-HH:MM`; may wrap past midnight. */
+	window?: string,
+	/**
+	 *  The owner must have been away this long (no chat) before a round
+	 *  starts; coming back pauses it.
+	 */
+	minIdleMinutes?: number,
+	/**  Judged, consented turns no adapter has trained on yet. */
+	minNewRecords?: number,
+};
+
+/**  Everything the Training pane shows at once. */
+export type TrainingStatus = {
+	/**  What runs now. */
+	phase: TrainingPhase,
+	/**  The schedule in force. */
+	schedule: TrainingSchedule,
+	/**  Each condition of the schedule, checked now. */
+	conditions: ConditionCheck[],
+	/**  Local time the window next opens (RFC 3339), when armed. */
+	nextWindow: string | null,
+	/**  Judged, consented turns in all. */
+	readyRecords: number,
+	/**  Of those, turns no adapter trained on yet. */
+	newRecords: number,
+	/**  A round paused in its checkpoint, waiting to resume. */
+	roundWaiting: boolean,
+	/**  The running (or paused) round's steps. */
+	progress: TrainingProgress | null,
+	/**  How the last round ended. */
+	last: RoundSummary | null,
+	/**  Whether sleep is held off now, or why it could not be. */
+	sleepHold: string | null,
+	/**  The adapter serving now. */
+	serving: AdapterView | null,
 };
 
 /**  Lists records. */

@@ -257,6 +257,31 @@ impl App {
             .map(|c| format!("{}: {}", c.name, c.detail))
     }
 
+    /// Whether the loaded model can train: mistral.rs serves adapters only
+    /// on safetensors Qwen3 folders.
+    fn model_check(&self) -> ConditionCheck {
+        let (ok, detail) = match self.engine() {
+            None => (false, "no model is loaded; load one in Models".to_string()),
+            Some(engine) => match engine.source() {
+                pincer_inference::ModelSource::Safetensors { dir, .. } => {
+                    (true, format!("{} (safetensors folder)", dir.display()))
+                }
+                pincer_inference::ModelSource::Gguf { path, .. } => (
+                    false,
+                    format!(
+                        "{} is a GGUF file; adapters serve only on a model's safetensors folder, so load that in Models",
+                        path.display()
+                    ),
+                ),
+            },
+        };
+        ConditionCheck {
+            name: "model".into(),
+            ok,
+            detail,
+        }
+    }
+
     /// The schedule's conditions, read now.
     fn conditions(
         &self,
@@ -302,6 +327,7 @@ impl App {
                     ),
                 )
             },
+            self.model_check(),
             check(
                 "agent",
                 !self.is_halted(),

@@ -57,7 +57,7 @@ pub enum TrainingPhase {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionCheck {
-    /// `window`, `power`, `idle`, `records` or `agent`.
+    /// `window`, `power`, `idle`, `records`, `model` or `agent`.
     pub name: String,
     /// Met now.
     pub ok: bool,

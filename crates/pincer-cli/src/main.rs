@@ -6,6 +6,7 @@ mod data_cmd;
 mod memory_cmd;
 mod model_choice;
 mod secrets_cmd;
+mod train_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -61,6 +62,9 @@ enum Command {
     /// Memory: add sources, search, rebuild the index, show its state.
     #[command(subcommand)]
     Memory(memory_cmd::MemoryCommand),
+    /// Training rounds on the running Pincer: now, pause, arm, disarm,
+    /// status, adapters, rollback.
+    Train(train_cmd::TrainArgs),
 }
 
 #[derive(clap::Args)]
@@ -150,6 +154,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(command) => audit_cmd::run(&data_dir, command),
         Command::Data(command) => data_cmd::run(&data_dir, command),
         Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
+        Command::Train(args) => train_cmd::run(&data_dir, args).await,
         Command::Token => {
             println!("{}", Maintenance::open(&data_dir)?.gateway_token().expose());
             Ok(())

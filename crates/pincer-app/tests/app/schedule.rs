@@ -95,7 +95,7 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     let power_check = condition(&status, "power");
     assert!(!power_check.ok);
     assert_eq!(power_check.detail, "on battery (AC offline, BAT0 discharging)");
-    for name in ["window", "idle", "records", "agent"] {
+    for name in ["window", "idle", "records", "model", "agent"] {
         assert!(condition(&status, name).ok, "{name}: {:?}", status.conditions);
     }
     assert!(!app.training_tick().await.unwrap(), "no round on battery");
