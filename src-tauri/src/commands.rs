@@ -415,7 +415,8 @@ pub async fn rollback_adapter(
     app: State<'_, App>,
     request: RollbackRequest,
 ) -> Reply<Vec<AdapterView>> {
-    app.rollback_adapter(request.version.map(|v| v as i64)).await?;
+    app.rollback_adapter(request.version.map(|v| v as i64))
+        .await?;
     Ok(app.adapter_history().await?)
 }
 

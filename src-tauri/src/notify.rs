@@ -33,7 +33,13 @@ pub async fn training_ends(
         match ends.recv().await {
             Ok(summary) => {
                 let (title, body) = summary.notification();
-                if let Err(error) = handle.notification().builder().title(title).body(body).show() {
+                if let Err(error) = handle
+                    .notification()
+                    .builder()
+                    .title(title)
+                    .body(body)
+                    .show()
+                {
                     tracing::debug!(%error, "cannot show a notification");
                 }
             }

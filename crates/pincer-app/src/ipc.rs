@@ -5,13 +5,13 @@
 //! generated. Integers that may pass 2^53 are never sent (JavaScript numbers
 //! cannot hold them): times are `f64` Unix seconds, sizes `f64` bytes.
 
-pub use crate::training_view::{
-    ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent,
-    SourceData, TrajectoryQuery, TrajectoryRef, TrajectorySummary, TrajectoryView, VoteView,
-};
 pub use crate::training_status::{
     AdapterView, ConditionCheck, RollbackRequest, RoundSummary, TrainingPhase, TrainingProgress,
     TrainingSchedule, TrainingStatus,
+};
+pub use crate::training_view::{
+    ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent,
+    SourceData, TrajectoryQuery, TrajectoryRef, TrajectorySummary, TrajectoryView, VoteView,
 };
 pub use crate::trust::{
     AuditExportRequest, AuditPage, AuditQuery, AuditRecordView, AuditStatus, FileIntegrity,

@@ -87,7 +87,11 @@ impl App {
         blocking(move || app.inner.settings.update(|s| s.training = saved)).await?;
         self.record(
             "owner",
-            if schedule.armed { "training.arm" } else { "training.disarm" },
+            if schedule.armed {
+                "training.arm"
+            } else {
+                "training.disarm"
+            },
             "schedule",
             "done",
             serde_json::to_value(&schedule).unwrap_or_default(),
@@ -222,12 +226,8 @@ impl App {
             return;
         }
         let app = self.clone();
-        let result = blocking(move || {
-            app.inner
-                .settings
-                .update(|s| s.training.armed = false)
-        })
-        .await;
+        let result =
+            blocking(move || app.inner.settings.update(|s| s.training.armed = false)).await;
         if let Err(error) = result {
             tracing::warn!(%error, "could not disarm the training schedule");
         }
@@ -303,7 +303,10 @@ impl App {
             check(
                 "window",
                 window.contains(now.time()),
-                format!("{} now; the window is {window} local time", now.format("%H:%M")),
+                format!(
+                    "{} now; the window is {window} local time",
+                    now.format("%H:%M")
+                ),
             ),
             check("power", power.external, power.detail),
             check(
@@ -331,7 +334,12 @@ impl App {
             check(
                 "agent",
                 !self.is_halted(),
-                if self.is_halted() { "halted" } else { "running" }.into(),
+                if self.is_halted() {
+                    "halted"
+                } else {
+                    "running"
+                }
+                .into(),
             ),
         ]
     }

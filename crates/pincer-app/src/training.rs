@@ -4,16 +4,16 @@
 //! keep every adapter under `data/adapters/`, serve the one that passes,
 //! and roll back to any version or to the bare base. Every step is audited.
 
+use crate::training_status::{RoundSummary, TrainingPhase, TrainingProgress};
 use crate::{blocking, App, AppError, Result};
 use pincer_inference::{ChatMessage, Engine, ModelSource, Role};
 use pincer_store::{AdapterVersion, NewAdapter, Trajectory};
 use pincer_training::gate::{regression_items, GateBounds, Sequence};
 use pincer_training::judge::{teacher_messages, Message};
 use pincer_training::pipeline::{Round, RoundEnd, RoundInputs};
+use pincer_training::trainer::Progress;
 use pincer_training::trainer::{Example, TrainSettings};
 use std::path::{Path, PathBuf};
-use crate::training_status::{RoundSummary, TrainingPhase, TrainingProgress};
-use pincer_training::trainer::Progress;
 use std::sync::atomic::Ordering;
 
 /// One turn in this many is held out of training for the gate.

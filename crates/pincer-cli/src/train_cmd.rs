@@ -107,14 +107,19 @@ impl Control {
     }
 
     async fn status(&self) -> Result<TrainingStatus> {
-        Ok(serde_json::from_value(self.call("training_status", None).await?)?)
+        Ok(serde_json::from_value(
+            self.call("training_status", None).await?,
+        )?)
     }
 }
 
 /// Runs one training subcommand against the running Pincer.
 pub async fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
     let TrainArgs { command, target } = args;
-    let token = Maintenance::open(data_dir)?.gateway_token().expose().to_string();
+    let token = Maintenance::open(data_dir)?
+        .gateway_token()
+        .expose()
+        .to_string();
     let control = Control {
         client: reqwest::Client::new(),
         url: target.url,
@@ -125,10 +130,7 @@ pub async fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
             let before = control.status().await?.last.map(|l| l.at);
             let started: TrainingStatus =
                 serde_json::from_value(control.call("start_training", None).await?)?;
-            println!(
-                "training started on {} judged turns",
-                started.ready_records
-            );
+            println!("training started on {} judged turns", started.ready_records);
             if !detach {
                 follow(&control, before).await?;
             }
@@ -151,7 +153,10 @@ pub async fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
             };
             let status: TrainingStatus = serde_json::from_value(
                 control
-                    .call("set_training_schedule", Some(serde_json::to_value(schedule)?))
+                    .call(
+                        "set_training_schedule",
+                        Some(serde_json::to_value(schedule)?),
+                    )
                     .await?,
             )?;
             print_status(&status);
@@ -162,7 +167,10 @@ pub async fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
                 ..control.status().await?.schedule
             };
             control
-                .call("set_training_schedule", Some(serde_json::to_value(schedule)?))
+                .call(
+                    "set_training_schedule",
+                    Some(serde_json::to_value(schedule)?),
+                )
                 .await?;
             println!("disarmed");
         }
@@ -248,7 +256,11 @@ fn print_status(status: &TrainingStatus) {
     );
     println!(
         "schedule: {} · window {} · away {} min · {} new turns{}",
-        if status.schedule.armed { "armed" } else { "not armed" },
+        if status.schedule.armed {
+            "armed"
+        } else {
+            "not armed"
+        },
         status.schedule.window,
         status.schedule.min_idle_minutes,
         status.schedule.min_new_records,
@@ -259,14 +271,22 @@ fn print_status(status: &TrainingStatus) {
             .unwrap_or_default()
     );
     for condition in &status.conditions {
-        println!("  {} {:<8} {}", mark(condition.ok), condition.name, condition.detail);
+        println!(
+            "  {} {:<8} {}",
+            mark(condition.ok),
+            condition.name,
+            condition.detail
+        );
     }
     if let Some(progress) = &status.progress {
         println!(
             "progress: step {}/{}, loss {}",
             progress.step,
             progress.total_steps,
-            progress.losses.last().map_or("—".into(), |l| format!("{l:.4}"))
+            progress
+                .losses
+                .last()
+                .map_or("—".into(), |l| format!("{l:.4}"))
         );
     }
     if let Some(last) = &status.last {

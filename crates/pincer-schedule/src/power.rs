@@ -134,12 +134,19 @@ fn decide(supplies: &[Supply]) -> PowerState {
         format!(
             "{} {}",
             b.name,
-            b.status.as_deref().unwrap_or("status unknown").to_lowercase()
+            b.status
+                .as_deref()
+                .unwrap_or("status unknown")
+                .to_lowercase()
         )
     };
     let discharging: Vec<String> = batteries
         .iter()
-        .filter(|b| b.status.as_deref() != Some("Charging") && b.status.as_deref() != Some("Full") && b.status.as_deref() != Some("Not charging"))
+        .filter(|b| {
+            b.status.as_deref() != Some("Charging")
+                && b.status.as_deref() != Some("Full")
+                && b.status.as_deref() != Some("Not charging")
+        })
         .map(|b| describe(b))
         .collect();
     if discharging.is_empty() {

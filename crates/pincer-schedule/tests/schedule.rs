@@ -18,7 +18,10 @@ fn laptop(root: &Path, plugged: bool) {
     supply(
         root,
         "AC",
-        &[("type", "Mains"), ("online", if plugged { "1" } else { "0" })],
+        &[
+            ("type", "Mains"),
+            ("online", if plugged { "1" } else { "0" }),
+        ],
     );
     supply(
         root,
@@ -51,7 +54,11 @@ fn a_laptop_is_on_power_only_while_plugged_in() {
 fn a_desktop_without_a_battery_counts_as_on_power() {
     let empty = tempfile::tempdir().unwrap();
     assert!(PowerReader::new(empty.path()).read().external);
-    assert!(PowerReader::new(empty.path().join("missing")).read().external);
+    assert!(
+        PowerReader::new(empty.path().join("missing"))
+            .read()
+            .external
+    );
 
     // A desktop with a wireless mouse: a device-scope battery is not the
     // machine's.
@@ -59,7 +66,11 @@ fn a_desktop_without_a_battery_counts_as_on_power() {
     supply(
         root.path(),
         "hidpp_battery_0",
-        &[("type", "Battery"), ("scope", "Device"), ("status", "Discharging")],
+        &[
+            ("type", "Battery"),
+            ("scope", "Device"),
+            ("status", "Discharging"),
+        ],
     );
     let state = PowerReader::new(root.path()).read();
     assert!(state.external, "{state:?}");
@@ -77,10 +88,17 @@ fn a_battery_held_at_a_charge_threshold_is_on_power_and_an_unknown_one_is_not() 
 
     std::fs::write(root.path().join("BAT1/status"), "Unknown\n").unwrap();
     let state = PowerReader::new(root.path()).read();
-    assert!(!state.external, "training never starts on a guess: {state:?}");
+    assert!(
+        !state.external,
+        "training never starts on a guess: {state:?}"
+    );
 
     // A USB-C charger online wins over the battery's own report.
-    supply(root.path(), "ucsi-source-psy-USBC000:001", &[("type", "USB"), ("online", "1")]);
+    supply(
+        root.path(),
+        "ucsi-source-psy-USBC000:001",
+        &[("type", "USB"), ("online", "1")],
+    );
     assert!(PowerReader::new(root.path()).read().external);
 }
 
@@ -125,7 +143,10 @@ fn the_next_opening_is_today_tomorrow_or_now() {
 fn a_malformed_window_names_the_format() {
     for bad in ["1-6", "01:00", "25:00-06:00", "tonight"] {
         let error = bad.parse::<TimeWindow>().unwrap_err().to_string();
-        assert!(error.contains("HH:MM-HH:MM") && error.contains(bad), "{error}");
+        assert!(
+            error.contains("HH:MM-HH:MM") && error.contains(bad),
+            "{error}"
+        );
     }
     let json: Result<TimeWindow, _> = serde_json::from_str("\"01:00-06:00\"");
     assert_eq!(json.unwrap(), TimeWindow::default());

@@ -15,7 +15,13 @@ use std::time::{Duration, Instant};
 
 fn laptop(root: &Path, plugged: bool) {
     for (name, fields) in [
-        ("AC", vec![("type", "Mains"), ("online", if plugged { "1" } else { "0" })]),
+        (
+            "AC",
+            vec![
+                ("type", "Mains"),
+                ("online", if plugged { "1" } else { "0" }),
+            ],
+        ),
         (
             "BAT0",
             vec![
@@ -48,7 +54,10 @@ async fn wait_for(app: &App, what: &str, done: impl Fn(&TrainingStatus) -> bool)
         if done(&status) {
             return status;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {status:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {status:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -60,14 +69,37 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     laptop(power.path(), false);
     let app = start_on(data.path(), Some(power.path())).await;
     app.set_training_options(options());
-    let base = Qwen3::load(xtask::shared_tiny_model(), DType::F32, &Device::Cpu, None, 0).unwrap();
+    let base = Qwen3::load(
+        xtask::shared_tiny_model(),
+        DType::F32,
+        &Device::Cpu,
+        None,
+        0,
+    )
+    .unwrap();
     app.store()
         .set_consent("app", purpose::TRAINING, true, "owner")
         .unwrap();
     for i in 0..15 {
         let question = format!("Question {i}: can you help me with task number {i}?");
-        script(&app, &base, "app", chat("You are Pincer.", &question), SHORT, 1).await;
-        script(&app, &base, "app", chat("You are Pincer.", &question), LONG, -1).await;
+        script(
+            &app,
+            &base,
+            "app",
+            chat("You are Pincer.", &question),
+            SHORT,
+            1,
+        )
+        .await;
+        script(
+            &app,
+            &base,
+            "app",
+            chat("You are Pincer.", &question),
+            LONG,
+            -1,
+        )
+        .await;
     }
 
     let status = app.training_status().await.unwrap();
@@ -94,9 +126,16 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     assert!(status.schedule.armed && status.next_window.is_some());
     let power_check = condition(&status, "power");
     assert!(!power_check.ok);
-    assert_eq!(power_check.detail, "on battery (AC offline, BAT0 discharging)");
+    assert_eq!(
+        power_check.detail,
+        "on battery (AC offline, BAT0 discharging)"
+    );
     for name in ["window", "idle", "records", "model", "agent"] {
-        assert!(condition(&status, name).ok, "{name}: {:?}", status.conditions);
+        assert!(
+            condition(&status, name).ok,
+            "{name}: {:?}",
+            status.conditions
+        );
     }
     assert!(!app.training_tick().await.unwrap(), "no round on battery");
 
@@ -129,7 +168,10 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     // Unplugged mid-run: the round pauses in its checkpoint.
     laptop(power.path(), false);
     let paused = ends.recv().await.unwrap();
-    assert!(paused.paused && paused.scheduled && !paused.failed, "{paused:?}");
+    assert!(
+        paused.paused && paused.scheduled && !paused.failed,
+        "{paused:?}"
+    );
     assert!(
         paused.steps < total,
         "paused before the end: {} of {total}",
@@ -143,7 +185,10 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     let status = app.training_status().await.unwrap();
     assert_eq!(status.phase, TrainingPhase::Paused);
     assert!(status.round_waiting && status.schedule.armed, "still armed");
-    assert_eq!(condition(&status, "records").detail, "a paused round waits to resume");
+    assert_eq!(
+        condition(&status, "records").detail,
+        "a paused round waits to resume"
+    );
     assert!(!app.training_tick().await.unwrap(), "still on battery");
 
     // Power returns: the round resumes from its checkpoint and finishes.
@@ -162,7 +207,10 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
 
     let status = app.training_status().await.unwrap();
     assert_eq!(status.phase, TrainingPhase::Idle);
-    assert!(!status.schedule.armed, "a finished round uses up the arming");
+    assert!(
+        !status.schedule.armed,
+        "a finished round uses up the arming"
+    );
     assert!(!status.round_waiting);
     assert_eq!(
         status.new_records, 1,
@@ -174,7 +222,11 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         total as usize,
         "every step once, across the pause"
     );
-    let version = app.store().adapter(finished.version.unwrap() as i64).unwrap().unwrap();
+    let version = app
+        .store()
+        .adapter(finished.version.unwrap() as i64)
+        .unwrap()
+        .unwrap();
     let steps: Vec<u64> = version.adapter.metrics["history"]
         .as_array()
         .unwrap()

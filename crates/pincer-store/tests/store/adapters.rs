@@ -100,10 +100,18 @@ fn turns_ready_for_training_count_only_those_no_adapter_trained_on() {
             .unwrap();
         ids.push(id);
     }
-    assert_eq!(store.training_ready().unwrap(), (0, 0), "nothing judged yet");
+    assert_eq!(
+        store.training_ready().unwrap(),
+        (0, 0),
+        "nothing judged yet"
+    );
     let judgment = Judgment {
         score: 1,
-        votes: vec![Vote { score: 1, reasoning: "r".into(), hint: None }],
+        votes: vec![Vote {
+            score: 1,
+            reasoning: "r".into(),
+            hint: None,
+        }],
         hint: None,
         judge: "tiny".into(),
     };
@@ -126,5 +134,9 @@ fn turns_ready_for_training_count_only_those_no_adapter_trained_on() {
     store
         .set_consent("app", purpose::TRAINING, false, "ui")
         .unwrap();
-    assert_eq!(store.training_ready().unwrap(), (0, 0), "a withdrawal counts nothing");
+    assert_eq!(
+        store.training_ready().unwrap(),
+        (0, 0),
+        "a withdrawal counts nothing"
+    );
 }
