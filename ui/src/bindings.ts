@@ -359,7 +359,7 @@ export type ChatMessageView = {
 
 /**  One condition of the schedule, checked now. */
 export type ConditionCheck = {
-	/**  `window`, `power`, `idle`, `records` or `agent`. */
+	/**  `window`, `power`, `idle`, `records`, `model` or `agent`. */
 	name: string,
 	/**  Met now. */
 	ok: boolean,

@@ -193,6 +193,9 @@ impl App {
             source: call.learning_source.clone(),
             soul_sha256,
             prompt: serde_json::json!({ "messages": call.request.messages }),
+            adapter: engine
+                .adapter()
+                .map(|path| path.to_string_lossy().into_owned()),
         });
         let generation = engine.try_generate(call.request)?;
         let (sender, receiver) = mpsc::channel(8);

@@ -23,6 +23,9 @@ pub(crate) struct TurnRecording {
     /// The prompt as the model saw it (system prompt included, secrets
     /// scrubbed).
     pub(crate) prompt: serde_json::Value,
+    /// The adapter folder the engine served it with (the version trained
+    /// on it can be told from the base's turns).
+    pub(crate) adapter: Option<String>,
 }
 
 /// The next state a request carries for the answer before it: the owner's
@@ -63,7 +66,7 @@ pub(crate) fn record_turn(
         message_id: Some(message_id),
         source: recording.source,
         model: model.to_string(),
-        adapter: None,
+        adapter: recording.adapter,
         soul_sha256: recording.soul_sha256,
         prompt: recording.prompt,
         response: response.to_string(),

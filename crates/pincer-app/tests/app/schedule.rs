@@ -2,7 +2,8 @@
 //! pointed at a fixture `/sys/class/power_supply` tree, real rounds on the
 //! tiny safetensors model. An armed round waits for power, starts when the
 //! laptop is plugged in, pauses in its checkpoint when it is unplugged
-//! mid-run, and finishes when power returns, with every step done once.
+//! mid-run (and when the agent is halted), and finishes when power returns,
+//! with every step done once.
 
 use crate::training::{chat, options, script, start_on, LONG, SHORT};
 use candle_core::{DType, Device};
@@ -191,8 +192,25 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     );
     assert!(!app.training_tick().await.unwrap(), "still on battery");
 
-    // Power returns: the round resumes from its checkpoint and finishes.
+    // Power returns: the round resumes from its checkpoint; halting the
+    // agent pauses it again, and resuming the agent lets it finish.
     laptop(power.path(), true);
+    assert!(app.training_tick().await.unwrap());
+    let resumed_at = paused.steps;
+    wait_for(&app, "a step past the pause", |s| {
+        s.progress.as_ref().is_some_and(|p| p.step > resumed_at)
+    })
+    .await;
+    app.halt();
+    let halted = ends.recv().await.unwrap();
+    assert!(halted.paused, "{halted:?}");
+    assert!(
+        halted.reasons[0].contains("the agent is halted"),
+        "{:?}",
+        halted.reasons
+    );
+    assert!(!app.training_tick().await.unwrap(), "not while halted");
+    app.resume();
     assert!(app.training_tick().await.unwrap());
     let finished = ends.recv().await.unwrap();
     assert!(!finished.paused && !finished.failed, "{finished:?}");

@@ -243,6 +243,16 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         Some(Path::new(&clean.adapter.path)),
         "the engine reloaded with it"
     );
+    // The owner's next turn is recorded with the adapter that served it.
+    let (sink, _) = crate::recording_sink();
+    app.send_message(crate::message(None, "Hello again", 3), sink)
+        .await
+        .unwrap();
+    let newest = app.store().trajectories(Some("app"), 1).unwrap().remove(0);
+    assert_eq!(
+        newest.turn.adapter.as_deref(),
+        Some(clean.adapter.path.as_str())
+    );
     let trained = with_adapter(Path::new(&clean.adapter.path));
     let (short_before, short_after) = (
         likelihood(&app, &base, &unseen, SHORT).await,
