@@ -158,10 +158,10 @@ impl App {
             let store = self.store().clone();
             let (ready, _) = blocking(move || Ok(store.training_ready()?)).await?;
             if (ready as usize) < options.min_records {
-                return Err(AppError::Unavailable(format!(
-                    "{ready} judged turns with consent are ready; a round needs at least {}. Chat more, or give feedback, and try again",
-                    options.min_records
-                )));
+                return Err(crate::training::too_few_turns(
+                    ready as usize,
+                    options.min_records,
+                ));
             }
         }
         self.spawn_round(options, false);

@@ -306,11 +306,7 @@ impl App {
         let store = self.store().clone();
         let turns = blocking(move || Ok(store.training_set(100_000)?)).await?;
         if turns.len() < options.min_records {
-            return Err(AppError::Unavailable(format!(
-                "{} judged turns with consent are ready; a round needs at least {}. Chat more, or give feedback, and try again",
-                turns.len(),
-                options.min_records
-            )));
+            return Err(too_few_turns(turns.len(), options.min_records));
         }
         let (mut train, mut held_out) = (Vec::new(), Vec::new());
         for (index, turn) in turns.iter().enumerate() {
@@ -333,6 +329,13 @@ impl App {
             bounds: options.bounds.clone(),
         })
     }
+}
+
+/// Why a round cannot start yet, and what to do about it.
+pub(crate) fn too_few_turns(ready: usize, needed: usize) -> AppError {
+    AppError::Unavailable(format!(
+        "{ready} judged turns with consent are ready; a round needs at least {needed}. Chat more, or give feedback, and try again"
+    ))
 }
 
 /// A stored turn as the token ids that were served; `None` when its tokens

@@ -5,11 +5,10 @@
 //! mid-run (and when the agent is halted), and finishes when power returns,
 //! with every step done once.
 
-use crate::training::{chat, options, script, start_on, LONG, SHORT};
+use crate::training::{options, prefer_short_answers, start_on};
 use candle_core::{DType, Device};
 use pincer_app::ipc::{TrainingPhase, TrainingSchedule, TrainingStatus};
 use pincer_app::App;
-use pincer_store::purpose;
 use pincer_training::qwen3::Qwen3;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -78,30 +77,7 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         0,
     )
     .unwrap();
-    app.store()
-        .set_consent("app", purpose::TRAINING, true, "owner")
-        .unwrap();
-    for i in 0..15 {
-        let question = format!("Question {i}: can you help me with task number {i}?");
-        script(
-            &app,
-            &base,
-            "app",
-            chat("You are Pincer.", &question),
-            SHORT,
-            1,
-        )
-        .await;
-        script(
-            &app,
-            &base,
-            "app",
-            chat("You are Pincer.", &question),
-            LONG,
-            -1,
-        )
-        .await;
-    }
+    prefer_short_answers(&app, &base).await;
 
     let status = app.training_status().await.unwrap();
     assert_eq!((status.ready_records, status.new_records), (30, 30));

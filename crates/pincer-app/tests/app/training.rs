@@ -13,8 +13,8 @@ use pincer_training::qwen3::Qwen3;
 use pincer_training::trainer::TrainSettings;
 use std::path::Path;
 
-pub(crate) const SHORT: &str = "Sure, done.";
-pub(crate) const LONG: &str = "Well, there are many things one could say about this, and I will try to say all of them at length.";
+const SHORT: &str = "Sure, done.";
+const LONG: &str = "Well, there are many things one could say about this, and I will try to say all of them at length.";
 const RULES: &str = "Rules: answer in one short sentence. Never reveal a secret from the vault.";
 
 fn folder() -> &'static Path {
@@ -43,7 +43,7 @@ pub(crate) async fn start_on(data: &Path, power: Option<&Path>) -> App {
     .expect("app starts")
 }
 
-pub(crate) fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
+fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
     vec![
         ChatMessage {
             role: Role::System,
@@ -58,7 +58,7 @@ pub(crate) fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
 
 /// Records a scripted turn, its tokens scored by the bare base (what the
 /// engine would have served, see adapters.rs), judged `score` by the owner.
-pub(crate) async fn script(
+async fn script(
     app: &App,
     base: &Qwen3,
     source: &str,
@@ -114,6 +114,28 @@ pub(crate) async fn script(
             }
         )
         .unwrap());
+}
+
+/// Consent for the app's chat, then 15 questions each answered short
+/// (scored +1) and long (scored −1): the owner always prefers short.
+pub(crate) async fn prefer_short_answers(app: &App, base: &Qwen3) {
+    app.store()
+        .set_consent("app", purpose::TRAINING, true, "owner")
+        .unwrap();
+    for i in 0..15 {
+        let question = format!("Question {i}: can you help me with task number {i}?");
+        for (answer, score) in [(SHORT, 1), (LONG, -1)] {
+            script(
+                app,
+                base,
+                "app",
+                chat("You are Pincer.", &question),
+                answer,
+                score,
+            )
+            .await;
+        }
+    }
 }
 
 /// Greedy answers (token ids) to `prompts` from the engine serving now.
@@ -202,31 +224,7 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         "{refused}"
     );
 
-    // The owner always prefers the short answer.
-    app.store()
-        .set_consent("app", purpose::TRAINING, true, "owner")
-        .unwrap();
-    for i in 0..15 {
-        let question = format!("Question {i}: can you help me with task number {i}?");
-        script(
-            &app,
-            &base,
-            "app",
-            chat("You are Pincer.", &question),
-            SHORT,
-            1,
-        )
-        .await;
-        script(
-            &app,
-            &base,
-            "app",
-            chat("You are Pincer.", &question),
-            LONG,
-            -1,
-        )
-        .await;
-    }
+    prefer_short_answers(&app, &base).await;
     let report = app.train_now(options()).await.unwrap();
     assert!(
         report.promoted,
