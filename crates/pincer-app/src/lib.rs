@@ -160,6 +160,9 @@ pub struct AppConfig {
     /// Where the power supplies are read (the kernel's
     /// `/sys/class/power_supply` when `None`); tests point it at a fixture.
     pub power_supply: Option<PathBuf>,
+    /// The D-Bus address the desktop's input idle time is read from (the
+    /// session bus when `None`); tests point it at a bus with a fixture.
+    pub idle_bus: Option<String>,
 }
 
 /// The running services, shared by every transport. Cheap to clone.
@@ -213,11 +216,18 @@ impl App {
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
                 judging: Arc::default(),
-                training: training_status::TrainingState::new(pincer_schedule::PowerReader::new(
+                training: training_status::TrainingState::new(
+                    pincer_schedule::PowerReader::new(
+                        config
+                            .power_supply
+                            .unwrap_or_else(|| pincer_schedule::SYSFS_POWER_SUPPLY.into()),
+                    ),
                     config
-                        .power_supply
-                        .unwrap_or_else(|| pincer_schedule::SYSFS_POWER_SUPPLY.into()),
-                )),
+                        .idle_bus
+                        .map_or_else(pincer_schedule::IdleReader::session, |address| {
+                            pincer_schedule::IdleReader::at_address(address)
+                        }),
+                ),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),

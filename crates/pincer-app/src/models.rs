@@ -4,8 +4,9 @@
 use crate::ipc::{ActiveModel, CatalogModel, DownloadView};
 use crate::{App, AppError, Result};
 use pincer_inference::catalog::{self, CatalogEntry, Fit, Memory};
-use pincer_inference::hub::{self, HubConfig, HubFile};
-use pincer_inference::{Engine, ModelSource};
+use pincer_inference::fetch;
+use pincer_inference::hub::{self, HubConfig};
+use pincer_inference::{Engine, LoadQuantization, ModelSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,15 +21,6 @@ pub(crate) struct Downloads {
 struct Download {
     view: Arc<Mutex<DownloadView>>,
     task: Option<tokio::task::AbortHandle>,
-}
-
-fn hub_file(entry: &CatalogEntry) -> HubFile {
-    HubFile {
-        repo: entry.repo.into(),
-        revision: "main".into(),
-        file: entry.file.into(),
-        sha256: entry.sha256.map(str::to_string),
-    }
 }
 
 fn find_entry(id: &str) -> Result<&'static CatalogEntry> {
@@ -49,15 +41,14 @@ impl App {
         if let Some(id) = id {
             engine.set_id(id);
         }
-        let active = describe(&source, engine.id());
+        let active = describe(&engine);
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(engine));
         Ok(active)
     }
 
     /// The model answering chats.
     pub fn active_model(&self) -> Option<ActiveModel> {
-        self.engine()
-            .map(|engine| describe(engine.source(), engine.id()))
+        self.engine().map(|engine| describe(&engine))
     }
 
     /// Checks and loads a local `.gguf` file or model folder; remembered for
@@ -144,7 +135,7 @@ impl App {
                 }
                 .into(),
                 is_default: entry.id == catalog::DEFAULT_MODEL_ID,
-                local_path: hub::cached(&config, &hub_file(entry)).map(|p| p.display().to_string()),
+                local_path: fetch::cached(&config, entry).map(|p| p.display().to_string()),
                 download: downloads
                     .get(entry.id)
                     .map(|d| d.view.lock().unwrap_or_else(|e| e.into_inner()).clone()),
@@ -197,8 +188,8 @@ impl App {
                     view.total_bytes = Some(total as f64);
                 }
             };
-            let result = match outbound_check(&hub::url(&config, &hub_file(entry))) {
-                Ok(()) => hub::download(&config, &hub_file(entry), &mut progress)
+            let result = match outbound_check(&format!("{}/{}", config.endpoint, entry.repo)) {
+                Ok(()) => fetch::fetch(&config, entry, &mut progress)
                     .await
                     .map_err(AppError::from),
                 Err(error) => Err(error),
@@ -237,7 +228,7 @@ impl App {
     pub fn cancel_download(&self, id: &str) -> Result<DownloadView> {
         let view = self.halt_download(id, "canceled")?;
         let entry = find_entry(id)?;
-        hub::discard_partial(&HubConfig::from_env(), &hub_file(entry))?;
+        hub::discard_partial(&HubConfig::from_env(), entry.repo)?;
         Ok(view)
     }
 
@@ -263,8 +254,9 @@ impl App {
     }
 }
 
-fn describe(source: &ModelSource, id: &str) -> ActiveModel {
-    match source {
+fn describe(engine: &Engine) -> ActiveModel {
+    let id = engine.id();
+    match engine.source() {
         ModelSource::Gguf {
             path,
             architecture,
@@ -279,7 +271,12 @@ fn describe(source: &ModelSource, id: &str) -> ActiveModel {
             id: id.into(),
             path: display(dir),
             format: "safetensors".into(),
-            details: format!("{model_type}, safetensors"),
+            details: match engine.quantized() {
+                LoadQuantization::Off | LoadQuantization::Auto => {
+                    format!("{model_type}, safetensors")
+                }
+                held => format!("{model_type}, safetensors, {} in memory", held.name()),
+            },
         },
     }
 }

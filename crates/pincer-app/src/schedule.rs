@@ -28,14 +28,35 @@ impl App {
             .unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 
-    /// How long since the owner last did something (or since start).
-    pub fn owner_idle(&self) -> Duration {
-        self.inner
+    /// How long the owner has been away, and in words why: the time since
+    /// their last chat turn (or since start) and, where the desktop reports
+    /// it, since their last keyboard or pointer input anywhere; the
+    /// shorter counts, so typing in another program keeps a round waiting.
+    pub fn owner_idle(&self) -> (Duration, String) {
+        let chat = self
+            .inner
             .training
             .last_activity
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .elapsed()
+            .elapsed();
+        let minutes = |d: Duration| d.as_secs_f64() / 60.0;
+        let input = self.inner.training.idle.read();
+        match input.idle {
+            Some(input_idle) => (
+                chat.min(input_idle),
+                format!(
+                    "no input for {:.1} min ({}), no chat for {:.1} min",
+                    minutes(input_idle),
+                    input.detail,
+                    minutes(chat)
+                ),
+            ),
+            None => (
+                chat,
+                format!("no chat for {:.1} min ({})", minutes(chat), input.detail),
+            ),
+        }
     }
 
     /// The trainer's settings and the gate's bounds for later rounds.
@@ -297,7 +318,7 @@ impl App {
         let window = schedule.window.parse::<TimeWindow>().unwrap_or_default();
         let now = chrono::Local::now();
         let power = self.inner.training.power.read();
-        let idle = self.owner_idle();
+        let (idle, away) = self.owner_idle();
         let needed = Duration::from_secs(u64::from(schedule.min_idle_minutes) * 60);
         vec![
             check(
@@ -312,11 +333,7 @@ impl App {
             check(
                 "idle",
                 idle >= needed,
-                format!(
-                    "no chat for {:.1} min; needs {}",
-                    idle.as_secs_f64() / 60.0,
-                    schedule.min_idle_minutes
-                ),
+                format!("{away}; needs {}", schedule.min_idle_minutes),
             ),
             if round_waiting {
                 check("records", true, "a paused round waits to resume".into())

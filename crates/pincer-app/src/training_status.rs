@@ -249,6 +249,7 @@ pub(crate) struct TrainingState {
     pub(crate) last_activity: Mutex<Instant>,
     pub(crate) schedule_started: AtomicBool,
     pub(crate) power: pincer_schedule::PowerReader,
+    pub(crate) idle: pincer_schedule::IdleReader,
     pub(crate) options: Mutex<crate::TrainOptions>,
     pub(crate) ends: tokio::sync::broadcast::Sender<RoundSummary>,
 }
@@ -263,7 +264,10 @@ pub(crate) struct Live {
 }
 
 impl TrainingState {
-    pub(crate) fn new(power: pincer_schedule::PowerReader) -> Self {
+    pub(crate) fn new(
+        power: pincer_schedule::PowerReader,
+        idle: pincer_schedule::IdleReader,
+    ) -> Self {
         Self {
             running: AtomicBool::new(false),
             pause: Arc::default(),
@@ -271,6 +275,7 @@ impl TrainingState {
             last_activity: Mutex::new(Instant::now()),
             schedule_started: AtomicBool::new(false),
             power,
+            idle,
             options: Mutex::default(),
             ends: tokio::sync::broadcast::channel(8).0,
         }

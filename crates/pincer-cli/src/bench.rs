@@ -75,6 +75,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             prefix_cache_sequences: 0,
             force_cpu: false,
             adapter: None,
+            quantize: pincer_inference::LoadQuantization::Off,
         },
     )
     .await?;

@@ -101,9 +101,18 @@ struct ServeArgs {
     /// tree in tests; the kernel's /sys/class/power_supply by default).
     #[arg(long, env = "PINCER_POWER_SUPPLY", hide = true)]
     power_supply: Option<PathBuf>,
+    /// The D-Bus address the desktop's input idle time is read from (the
+    /// session bus by default; tests give a bus with a fixture monitor).
+    #[arg(long, env = "PINCER_IDLE_BUS", hide = true)]
+    idle_bus: Option<String>,
     /// Run on the CPU even when a GPU backend is compiled in.
     #[arg(long)]
     cpu: bool,
+    /// How a safetensors model is held in memory: auto (by its size: as
+    /// stored below 1 GB, q8_0 up to 5 GB, q4k above), off, q8_0 or q4k.
+    /// Trained adapters merge in before quantisation.
+    #[arg(long, default_value = "auto")]
+    quantize: pincer_inference::LoadQuantization,
     /// The built web UI (`ui/dist`) to serve at `/` ("web mode").
     #[arg(long, env = "PINCER_UI_DIR")]
     ui: Option<PathBuf>,
@@ -192,9 +201,11 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
             prefix_cache_sequences: args.prefix_cache,
             force_cpu: args.cpu,
             adapter: None,
+            quantize: args.quantize,
         },
         embedder,
         power_supply: args.power_supply,
+        idle_bus: args.idle_bus,
     })
     .await?;
     // Serve with memory in place: /v1/embeddings and the UI's first search work at once.

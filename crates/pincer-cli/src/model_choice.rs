@@ -3,7 +3,8 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pincer_inference::catalog::{self, Fit, Memory};
-use pincer_inference::hub::{self, HubConfig, HubFile};
+use pincer_inference::fetch;
+use pincer_inference::hub::HubConfig;
 use pincer_inference::ModelSource;
 use std::path::Path;
 
@@ -34,16 +35,10 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
             entry.id,
             entry.min_memory_bytes as f64 / 1e9,
             memory.total_bytes as f64 / 1e9,
-            catalog::largest_fitting(memory).map_or("qwen3-0.6b", |e| e.id)
+            catalog::largest_fitting(memory).map_or("qwen3-0.6b-gguf", |e| e.id)
         ),
     }
     let config = HubConfig::from_env();
-    let file = HubFile {
-        repo: entry.repo.into(),
-        revision: "main".into(),
-        file: entry.file.into(),
-        sha256: entry.sha256.map(str::to_string),
-    };
     let bar = ProgressBar::new(entry.size_bytes);
     bar.set_style(
         ProgressStyle::with_template(
@@ -52,8 +47,8 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
         .context("progress bar template")?
         .progress_chars("=> "),
     );
-    bar.set_message(format!("downloading {}", entry.file));
-    if hub::cached(&config, &file).is_some() {
+    bar.set_message(format!("downloading {} from {}", entry.id, entry.repo));
+    if fetch::cached(&config, entry).is_some() {
         bar.finish_and_clear();
     }
     let mut on_progress = |done: u64, total: Option<u64>| {
@@ -62,9 +57,9 @@ pub async fn resolve(path: Option<&Path>, catalog_id: &str) -> Result<ModelSourc
         }
         bar.set_position(done);
     };
-    let path = hub::download(&config, &file, &mut on_progress).await;
+    let path = fetch::fetch(&config, entry, &mut on_progress).await;
     bar.finish_and_clear();
-    let path = path.with_context(|| format!("getting the default model {}", entry.id))?;
+    let path = path.with_context(|| format!("getting the catalog model {}", entry.id))?;
     Ok(ModelSource::inspect(&path)?)
 }
 
@@ -73,8 +68,8 @@ pub fn print_catalog() {
     let memory = Memory::current();
     let config = HubConfig::from_env();
     println!(
-        "{:<20} {:>8} {:>8}  {:<18} {}",
-        "id", "size", "memory", "fits this machine", "cached"
+        "{:<24} {:>8} {:>8}  {:<18} {:<10} {}",
+        "id", "size", "memory", "fits this machine", "trainable", "cached"
     );
     for entry in catalog::entries() {
         let fit = match catalog::fit(entry, memory) {
@@ -82,28 +77,24 @@ pub fn print_catalog() {
             Fit::NeedsFreeMemory => "close other apps",
             Fit::TooLarge => "no",
         };
-        let file = HubFile {
-            repo: entry.repo.into(),
-            revision: "main".into(),
-            file: entry.file.into(),
-            sha256: None,
-        };
-        let cached = if hub::cached(&config, &file).is_some() {
+        let cached = if fetch::cached(&config, entry).is_some() {
             "yes"
         } else {
             "no"
         };
+        let trainable = if entry.trainable() { "yes" } else { "no" };
         let default = if entry.id == catalog::DEFAULT_MODEL_ID {
             " (default)"
         } else {
             ""
         };
         println!(
-            "{:<20} {:>6.1}GB {:>6.1}GB  {:<18} {}{}",
+            "{:<24} {:>6.1}GB {:>6.1}GB  {:<18} {:<10} {}{}",
             entry.id,
             entry.size_bytes as f64 / 1e9,
             entry.min_memory_bytes as f64 / 1e9,
             fit,
+            trainable,
             cached,
             default
         );

@@ -2,73 +2,128 @@
 
 use serde::Serialize;
 
+/// How a catalog model is stored in its repository, and so what it can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum CatalogFormat {
+    /// The Hugging Face folder (`config.json`, tokenizer, safetensors
+    /// weights, sharded or not), quantised in memory as it loads. Trained
+    /// adapters merge into the full-precision weights before that, so this
+    /// is the format Pincer can train and serve adapters on.
+    Safetensors,
+    /// One GGUF file, quantised on disk: smaller to download, but
+    /// mistral.rs 0.8.1 serves no LoRA adapter on a Qwen3 GGUF, so a model
+    /// in this form cannot use what Pincer learns.
+    Gguf {
+        /// The file in the repository.
+        file: &'static str,
+    },
+}
+
 /// One downloadable model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct CatalogEntry {
-    /// The id users type (`pincer serve --model-id ...`).
+    /// The id users type (`pincer serve --catalog-model ...`).
     pub id: &'static str,
     /// Hugging Face repository.
     pub repo: &'static str,
-    /// The GGUF file in it.
-    pub file: &'static str,
-    /// Approximate file size, for the fit check before download.
+    /// What is downloaded from it.
+    pub format: CatalogFormat,
+    /// Approximate download size, for the fit check before download.
     pub size_bytes: u64,
-    /// Quantisation of most weights.
+    /// How most weights are held in memory while serving.
     pub quantization: &'static str,
-    /// Memory the model needs to run with a working context.
+    /// Memory the model needs to load and run with a working context.
     pub min_memory_bytes: u64,
-    /// Published SHA-256 of the file, when pinned; otherwise the hub's own
-    /// hash (its `x-linked-etag`) is checked.
+    /// Published SHA-256 of a GGUF file, when pinned; otherwise the hub's
+    /// own hash (its `x-linked-etag`) is checked.
     pub sha256: Option<&'static str>,
     /// One line for people.
     pub description: &'static str,
 }
 
+impl CatalogEntry {
+    /// Whether Pincer can train adapters for this model and serve them.
+    pub fn trainable(&self) -> bool {
+        self.format == CatalogFormat::Safetensors
+    }
+}
+
 const GB: u64 = 1_000_000_000;
 
 /// The id served when `pincer serve` is given no model.
+///
+/// The default is the safetensors form of Qwen3-4B-Instruct-2507, held in
+/// memory as Q4K (about the GGUF Q4_K_M's footprint): mistral.rs 0.8.1
+/// merges a LoRA adapter only into safetensors weights (it has no adapter
+/// path for Qwen3 GGUF), and the owner's trained adapters must be able to
+/// serve on the default model. The download is larger (bf16, 8 GB).
 pub const DEFAULT_MODEL_ID: &str = "qwen3-4b-instruct";
 
 static ENTRIES: &[CatalogEntry] = &[
     CatalogEntry {
         id: "qwen3-0.6b",
+        repo: "Qwen/Qwen3-0.6B",
+        format: CatalogFormat::Safetensors,
+        size_bytes: 1_520 * GB / 1000,
+        quantization: "Q8_0 in memory",
+        min_memory_bytes: 3 * GB,
+        sha256: None,
+        description: "Smallest Qwen3: fast on any machine, for quick replies and tests; trainable",
+    },
+    CatalogEntry {
+        id: "qwen3-0.6b-gguf",
         repo: "Qwen/Qwen3-0.6B-GGUF",
-        file: "Qwen3-0.6B-Q8_0.gguf",
+        format: CatalogFormat::Gguf {
+            file: "Qwen3-0.6B-Q8_0.gguf",
+        },
         size_bytes: 639 * GB / 1000,
         quantization: "Q8_0",
         min_memory_bytes: 2 * GB,
         sha256: None,
-        description: "Smallest Qwen3: fast on any machine, for quick replies and tests",
+        description: "Smallest Qwen3 as one GGUF file: the smallest download; cannot serve trained adapters",
     },
     CatalogEntry {
         id: "qwen3-1.7b",
-        repo: "Qwen/Qwen3-1.7B-GGUF",
-        file: "Qwen3-1.7B-Q8_0.gguf",
-        size_bytes: 1_830 * GB / 1000,
-        quantization: "Q8_0",
-        min_memory_bytes: 4 * GB,
+        repo: "Qwen/Qwen3-1.7B",
+        format: CatalogFormat::Safetensors,
+        size_bytes: 4_060 * GB / 1000,
+        quantization: "Q8_0 in memory",
+        min_memory_bytes: 6 * GB,
         sha256: None,
-        description: "Small Qwen3 for laptops with 8 GB",
+        description: "Small Qwen3 for laptops with 8 GB; trainable",
     },
     CatalogEntry {
         id: DEFAULT_MODEL_ID,
+        repo: "Qwen/Qwen3-4B-Instruct-2507",
+        format: CatalogFormat::Safetensors,
+        size_bytes: 8_050 * GB / 1000,
+        quantization: "Q4K in memory",
+        min_memory_bytes: 10 * GB,
+        sha256: None,
+        description: "The default: Qwen3-4B-Instruct-2507, a strong all-rounder for 16 GB machines; trainable",
+    },
+    CatalogEntry {
+        id: "qwen3-4b-instruct-gguf",
         repo: "unsloth/Qwen3-4B-Instruct-2507-GGUF",
-        file: "Qwen3-4B-Instruct-2507-Q4_K_M.gguf",
+        format: CatalogFormat::Gguf {
+            file: "Qwen3-4B-Instruct-2507-Q4_K_M.gguf",
+        },
         size_bytes: 2_500 * GB / 1000,
         quantization: "Q4_K_M",
         min_memory_bytes: 5 * GB,
         sha256: None,
-        description: "The default: Qwen3-4B-Instruct-2507, a strong all-rounder for 16 GB machines",
+        description: "The default model as one Q4_K_M GGUF file: a third of the download; cannot serve trained adapters",
     },
     CatalogEntry {
         id: "qwen3-8b",
-        repo: "Qwen/Qwen3-8B-GGUF",
-        file: "Qwen3-8B-Q4_K_M.gguf",
-        size_bytes: 5_030 * GB / 1000,
-        quantization: "Q4_K_M",
-        min_memory_bytes: 8 * GB,
+        repo: "Qwen/Qwen3-8B",
+        format: CatalogFormat::Safetensors,
+        size_bytes: 16_400 * GB / 1000,
+        quantization: "Q4K in memory",
+        min_memory_bytes: 18 * GB,
         sha256: None,
-        description: "Qwen3-8B for desktops with 16 GB or more",
+        description: "Qwen3-8B for desktops with 32 GB or more; trainable",
     },
 ];
 
@@ -148,7 +203,10 @@ mod tests {
     #[test]
     fn default_model_is_in_the_catalog() {
         assert_eq!(default_entry().id, DEFAULT_MODEL_ID);
-        assert!(default_entry().file.ends_with(".gguf"));
+        assert!(
+            default_entry().trainable(),
+            "the default model must be able to serve what Pincer trains"
+        );
     }
 
     #[test]
@@ -171,7 +229,7 @@ mod tests {
         assert_eq!(fit(entry, small), Fit::TooLarge);
         assert_eq!(
             largest_fitting(small).map(|e| e.id),
-            Some("qwen3-0.6b"),
+            Some("qwen3-0.6b-gguf"),
             "a 2 GB machine still gets the smallest model"
         );
         assert_eq!(

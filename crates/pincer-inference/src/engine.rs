@@ -1,7 +1,7 @@
 //! The local engine: a loaded mistral.rs model, admission control, and
 //! streaming generation that stops when its reader goes away.
 
-use crate::sampling::{RecordingSampler, Step, Steps};
+use crate::sampling::{ForcedScorer, RecordingSampler, Step, Steps};
 use crate::stop::StopFilter;
 use crate::types::*;
 use crate::{InferenceError, ModelSource, Result};
@@ -28,6 +28,66 @@ pub struct EngineOptions {
     /// A LoRA adapter in the PEFT layout, merged into the weights as they
     /// load (safetensors models only; see [`crate::loading`]).
     pub adapter: Option<std::path::PathBuf>,
+    /// How safetensors weights are held in memory (GGUF files are
+    /// quantised on disk already).
+    pub quantize: LoadQuantization,
+}
+
+/// In-memory quantisation of a safetensors model as it loads (mistral.rs's
+/// ISQ). A trained adapter is merged into the full-precision weights first,
+/// then the merged weights are quantised, so an adapter serves on a
+/// quantised model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadQuantization {
+    /// By the weights' size on disk: as stored below 1 GB, 8-bit up to
+    /// 5 GB (models up to about 2.5B parameters in bf16), 4-bit above.
+    #[default]
+    Auto,
+    /// The weights as stored.
+    Off,
+    /// 8-bit blocks (GGUF's Q8_0).
+    Q8_0,
+    /// 4-bit k-quants (GGUF's Q4_K).
+    Q4K,
+}
+
+impl LoadQuantization {
+    /// What `Auto` means for weights of `bytes` on disk; others are themselves.
+    pub fn resolve(self, bytes: u64) -> Self {
+        const GB: u64 = 1_000_000_000;
+        match self {
+            Self::Auto if bytes < GB => Self::Off,
+            Self::Auto if bytes <= 5 * GB => Self::Q8_0,
+            Self::Auto => Self::Q4K,
+            other => other,
+        }
+    }
+
+    /// A name for people (`off`, `q8_0`, `q4k`, `auto`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Off => "off",
+            Self::Q8_0 => "q8_0",
+            Self::Q4K => "q4k",
+        }
+    }
+}
+
+impl std::str::FromStr for LoadQuantization {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "off" | "none" => Ok(Self::Off),
+            "q8_0" | "q8" => Ok(Self::Q8_0),
+            "q4k" | "q4_k" => Ok(Self::Q4K),
+            other => Err(format!(
+                "`{other}` is not a quantisation; use auto, off, q8_0 or q4k"
+            )),
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -38,6 +98,7 @@ impl Default for EngineOptions {
             prefix_cache_sequences: 16,
             force_cpu: false,
             adapter: None,
+            quantize: LoadQuantization::Auto,
         }
     }
 }
@@ -50,6 +111,7 @@ pub struct Engine {
     admission: Arc<Semaphore>,
     capacity: usize,
     adapter: Option<std::path::PathBuf>,
+    quantized: LoadQuantization,
 }
 
 impl std::fmt::Debug for Engine {
@@ -67,7 +129,8 @@ impl Engine {
         let id = source.default_id();
         let max_running = options.max_running.max(1);
         let prefix = (options.prefix_cache_sequences > 0).then_some(options.prefix_cache_sequences);
-        let model = crate::loading::build(&source, &options, max_running, prefix).await?;
+        let (model, quantized) =
+            crate::loading::build(&source, &options, max_running, prefix).await?;
         let capacity = max_running + options.max_waiting;
         Ok(Self {
             model: Arc::new(model),
@@ -76,6 +139,7 @@ impl Engine {
             admission: Arc::new(Semaphore::new(capacity)),
             capacity,
             adapter: options.adapter,
+            quantized,
         })
     }
 
@@ -142,9 +206,74 @@ impl Engine {
             .map_err(|e| InferenceError::Generation(format!("tokenizing text: {e}")))
     }
 
+    /// How the weights are held in memory: `Off` for a GGUF file (quantised
+    /// on disk) or a safetensors model kept as stored.
+    pub fn quantized(&self) -> LoadQuantization {
+        self.quantized
+    }
+
     /// The adapter merged into this model's weights, if any.
     pub fn adapter(&self) -> Option<&std::path::Path> {
         self.adapter.as_deref()
+    }
+
+    /// The natural-log probability of each token of `answer` after the
+    /// prompt `messages`, under the model exactly as it serves (its weights,
+    /// the merged adapter, mistral.rs's numerics): the answer is decoded
+    /// by teacher forcing. Training measures what an adapter changed with
+    /// this, on answers the model did not choose itself.
+    ///
+    /// It waits for a place in the engine like any request.
+    pub async fn score(&self, messages: &[ChatMessage], answer: &[u32]) -> Result<Vec<f32>> {
+        if messages.is_empty() || answer.is_empty() {
+            return Err(InferenceError::InvalidRequest(
+                "scoring needs at least one message and one answer token".into(),
+            ));
+        }
+        let request = GenerationRequest {
+            messages: messages.to_vec(),
+            params: GenerationParams {
+                max_tokens: Some(answer.len()),
+                ..Default::default()
+            },
+        };
+        let (_, room) = budget(&self.model, &request).await?;
+        if room < answer.len() {
+            return Err(InferenceError::InvalidRequest(format!(
+                "the prompt leaves room for {room} answer tokens, but the answer has {}; shorten it",
+                answer.len()
+            )));
+        }
+        let _permit = Arc::clone(&self.admission)
+            .acquire_owned()
+            .await
+            .map_err(|_| InferenceError::Generation("the engine is shutting down".into()))?;
+        let (scorer, scores) = ForcedScorer::new(answer.to_vec());
+        let mut sampling = SamplingParams::neutral();
+        sampling.max_len = Some(answer.len());
+        sampling.top_k = Some(1);
+        sampling.n_choices = 1;
+        let builder = request
+            .messages
+            .into_iter()
+            .fold(RequestBuilder::new(), |builder, message| {
+                builder.add_message(mistral_role(message.role), message.content)
+            })
+            .add_logits_processor(Arc::new(scorer))
+            .set_sampling(sampling);
+        self.model
+            .send_chat_request(builder)
+            .await
+            .map_err(|e| InferenceError::Generation(format!("scoring: {e}")))?;
+        let scores = std::mem::take(&mut *scores.lock().unwrap_or_else(|p| p.into_inner()));
+        if scores.len() != answer.len() {
+            return Err(InferenceError::Generation(format!(
+                "the engine stopped after {} of the answer's {} tokens (an end-of-turn token inside the answer ends it early)",
+                scores.len(),
+                answer.len()
+            )));
+        }
+        Ok(scores)
     }
 
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]

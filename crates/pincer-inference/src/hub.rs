@@ -100,8 +100,25 @@ pub async fn download(
     file: &HubFile,
     progress: Progress<'_>,
 ) -> Result<PathBuf> {
+    match download_if_present(config, file, progress).await? {
+        Some(path) => Ok(path),
+        None => Err(InferenceError::Download {
+            url: url(config, file),
+            message: "the hub has no such file (404)".into(),
+        }),
+    }
+}
+
+/// Like [`download`], but a file the repository does not have is `None`
+/// rather than an error (for optional files, and to tell a sharded model
+/// from a single-file one).
+pub async fn download_if_present(
+    config: &HubConfig,
+    file: &HubFile,
+    progress: Progress<'_>,
+) -> Result<Option<PathBuf>> {
     if let Some(path) = cached(config, file) {
-        return Ok(path);
+        return Ok(Some(path));
     }
     if config.offline {
         return Err(InferenceError::Offline {
@@ -128,7 +145,7 @@ pub async fn download(
         .await
         .map_err(|e| failed(format!("{e}; check the network, or set HF_HUB_OFFLINE=1 and pass --model with a local file")))?;
     if head.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(failed("the hub has no such file (404)".into()));
+        return Ok(None);
     }
     if head.status().is_client_error() || head.status().is_server_error() {
         return Err(failed(format!("the hub answered {}", head.status())));
@@ -165,7 +182,7 @@ pub async fn download(
         std::fs::create_dir_all(&refs).map_err(io("creating the refs folder"))?;
         std::fs::write(refs.join(&file.revision), &commit).map_err(io("writing the ref"))?;
     }
-    Ok(snapshot)
+    Ok(Some(snapshot))
 }
 
 async fn fetch_blob(
@@ -281,10 +298,10 @@ fn link_snapshot(blob: &Path, snapshot: &Path) -> Result<()> {
     }
 }
 
-/// Deletes the partial downloads of `file`'s repository (a canceled
-/// download); finished files in the cache are kept.
-pub fn discard_partial(config: &HubConfig, file: &HubFile) -> Result<()> {
-    let blobs = repo_dir(config, &file.repo).join("blobs");
+/// Deletes the partial downloads of a repository (a canceled download);
+/// finished files in the cache are kept.
+pub fn discard_partial(config: &HubConfig, repo: &str) -> Result<()> {
+    let blobs = repo_dir(config, repo).join("blobs");
     let Ok(listing) = std::fs::read_dir(&blobs) else {
         return Ok(());
     };

@@ -26,6 +26,7 @@
 
 pub mod catalog;
 mod engine;
+pub mod fetch;
 pub mod hub;
 mod loading;
 mod model_file;
@@ -33,7 +34,7 @@ mod sampling;
 mod stop;
 mod types;
 
-pub use engine::{Engine, EngineOptions, GenerationStream};
+pub use engine::{Engine, EngineOptions, GenerationStream, LoadQuantization};
 pub use model_file::{ModelSource, SUPPORTED_GGUF_ARCHITECTURES, SUPPORTED_MODEL_TYPES};
 pub use types::*;
 

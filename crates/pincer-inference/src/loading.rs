@@ -17,8 +17,10 @@
 //! Llama and Phi-3 GGUF have adapter variants), so an adapter needs the
 //! safetensors form of the model.
 
-use crate::{EngineOptions, InferenceError, ModelSource, Result};
-use mistralrs::{GgufModelBuilder, LoraModelBuilder, Model, TextModelBuilder, TokenSource};
+use crate::{EngineOptions, InferenceError, LoadQuantization, ModelSource, Result};
+use mistralrs::{
+    GgufModelBuilder, IsqType, LoraModelBuilder, Model, TextModelBuilder, TokenSource,
+};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -26,13 +28,14 @@ use std::path::{Path, PathBuf};
 const ADAPTER_FILES: [&str; 2] = ["adapter_config.json", "adapter_model.safetensors"];
 
 /// Builds the model on a thread of its own; a panic inside mistral.rs
-/// becomes [`InferenceError::LoadFailed`].
+/// becomes [`InferenceError::LoadFailed`]. Returns it with the in-memory
+/// quantisation it got.
 pub(crate) async fn build(
     source: &ModelSource,
     options: &EngineOptions,
     max_running: usize,
     prefix: Option<usize>,
-) -> Result<Model> {
+) -> Result<(Model, LoadQuantization)> {
     let path = match source {
         ModelSource::Gguf { path, .. } => path.clone(),
         ModelSource::Safetensors { dir, .. } => dir.clone(),
@@ -46,6 +49,10 @@ pub(crate) async fn build(
                 what: "a LoRA adapter on a GGUF file (mistral.rs serves adapters on Qwen3 only from the safetensors folder); load the model's safetensors folder to serve trained adapters".into(),
             })
         }
+    };
+    let quantize = match source {
+        ModelSource::Gguf { .. } => LoadQuantization::Off,
+        ModelSource::Safetensors { dir, .. } => options.quantize.resolve(weights_size(dir)),
     };
     let (source, force_cpu) = (source.clone(), options.force_cpu);
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -62,6 +69,7 @@ pub(crate) async fn build(
                         source,
                         adapter_id,
                         force_cpu,
+                        quantize,
                         max_running,
                         prefix,
                     )),
@@ -75,7 +83,7 @@ pub(crate) async fn build(
             message: format!("starting the loader thread: {e}"),
         })?;
     match receiver.await {
-        Ok(Ok(Ok(model))) => Ok(model),
+        Ok(Ok(Ok(model))) => Ok((model, quantize)),
         Ok(Ok(Err(message))) => Err(InferenceError::LoadFailed { path, message }),
         Ok(Err(panic)) => {
             let message = panic
@@ -96,6 +104,7 @@ async fn build_here(
     source: ModelSource,
     adapter_id: Option<String>,
     force_cpu: bool,
+    quantize: LoadQuantization,
     max_running: usize,
     prefix: Option<usize>,
 ) -> std::result::Result<Model, String> {
@@ -126,6 +135,11 @@ async fn build_here(
             if force_cpu {
                 builder = builder.with_force_cpu();
             }
+            match quantize {
+                LoadQuantization::Q4K => builder = builder.with_isq(IsqType::Q4K),
+                LoadQuantization::Q8_0 => builder = builder.with_isq(IsqType::Q8_0),
+                LoadQuantization::Off | LoadQuantization::Auto => {}
+            }
             match adapter_id {
                 None => builder.build().await,
                 Some(id) => {
@@ -137,6 +151,20 @@ async fn build_here(
         }
     };
     built.map_err(|error| format!("{error:#}"))
+}
+
+/// Bytes of safetensors weights in a model folder (what `Auto` decides by).
+fn weights_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|listing| {
+            listing
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
+                .filter_map(|e| std::fs::metadata(e.path()).ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Places the adapter where mistral.rs's hub lookup finds it and returns

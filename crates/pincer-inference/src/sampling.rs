@@ -144,6 +144,47 @@ impl CustomLogitsProcessor for RecordingSampler {
     }
 }
 
+/// Teacher forcing through the served model: at each step it records the
+/// natural-log probability of the next token of a fixed answer, then masks
+/// every other token so mistral.rs decodes exactly that answer. This is how
+/// Pincer measures a model *as served* (weights, merged adapter, numerics)
+/// on an answer it did not generate.
+pub(crate) struct ForcedScorer {
+    answer: Vec<u32>,
+    scores: Arc<Mutex<Vec<f32>>>,
+}
+
+impl ForcedScorer {
+    pub(crate) fn new(answer: Vec<u32>) -> (Self, Arc<Mutex<Vec<f32>>>) {
+        let scores: Arc<Mutex<Vec<f32>>> = Arc::default();
+        let scorer = Self {
+            answer,
+            scores: Arc::clone(&scores),
+        };
+        (scorer, scores)
+    }
+}
+
+impl CustomLogitsProcessor for ForcedScorer {
+    fn apply(&self, logits: &Tensor, _context: &[u32]) -> mistralrs::Result<Tensor> {
+        let mut scores = self.scores.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(&next) = self.answer.get(scores.len()) else {
+            return Ok(logits.clone());
+        };
+        let values: Vec<f32> = logits.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let Some(&score) = log_softmax(&values).get(next as usize) else {
+            return Err(candle_core::Error::Msg(format!(
+                "token {next} is outside the model's vocabulary of {}",
+                values.len()
+            )));
+        };
+        scores.push(score);
+        let mut mask = vec![f32::NEG_INFINITY; values.len()];
+        mask[next as usize] = 0.0;
+        Tensor::from_vec(mask, logits.shape(), logits.device())?.to_dtype(logits.dtype())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

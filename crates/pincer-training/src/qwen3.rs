@@ -63,8 +63,42 @@ pub struct Qwen3 {
     dtype: DType,
 }
 
+/// Every tensor of the model in `dir`: `model.safetensors`, or the shards
+/// `model.safetensors.index.json` names (how models above a few GB ship).
+fn load_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
+    let single = dir.join("model.safetensors");
+    if single.is_file() {
+        return candle_core::safetensors::load(single, &Device::Cpu);
+    }
+    let index_path = dir.join("model.safetensors.index.json");
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(&index_path).map_err(|e| {
+        candle_core::Error::Msg(format!(
+            "{} has neither model.safetensors nor model.safetensors.index.json ({e}); pass the model's Hugging Face folder",
+            dir.display()
+        ))
+    })?)
+    .map_err(|e| candle_core::Error::Msg(format!("{} is not valid JSON: {e}", index_path.display())))?;
+    let mut shards: Vec<&str> = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| {
+            candle_core::Error::Msg(format!("{} has no weight_map", index_path.display()))
+        })?
+        .values()
+        .filter_map(|v| v.as_str())
+        .collect();
+    shards.sort_unstable();
+    shards.dedup();
+    let mut tensors = HashMap::new();
+    for shard in shards {
+        tensors.extend(candle_core::safetensors::load(dir.join(shard), &Device::Cpu)?);
+    }
+    Ok(tensors)
+}
+
 impl Qwen3 {
-    /// Loads `dir/config.json` and `dir/model.safetensors` as `dtype` on
+    /// Loads `dir/config.json` and the weights (`model.safetensors` or its
+    /// shards) as `dtype` on
     /// `device`, with adapters on `lora.targets` initialised from `seed`
     /// (none when `lora` is `None`).
     pub fn load(
@@ -76,8 +110,7 @@ impl Qwen3 {
     ) -> Result<Self> {
         let config: Qwen3Config = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)
             .map_err(candle_core::Error::wrap)?;
-        let mut tensors: HashMap<String, Tensor> =
-            candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
+        let mut tensors = load_weights(dir)?;
         let mut take = |name: &str| -> Result<Tensor> {
             let tensor = tensors.remove(name).ok_or_else(|| {
                 candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display()))
@@ -126,6 +159,11 @@ impl Qwen3 {
             device: device.clone(),
             dtype,
         })
+    }
+
+    /// The model's dimensions, as read from `config.json`.
+    pub fn config(&self) -> &Qwen3Config {
+        &self.config
     }
 
     /// The bare base: the same weights (shared, not copied) with every

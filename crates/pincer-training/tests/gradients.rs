@@ -230,3 +230,44 @@ fn a_trained_adapter_saves_in_the_peft_layout_and_loads_back_exactly() -> candle
     assert!(error.contains("the model needs"), "{error}");
     Ok(())
 }
+
+#[test]
+fn a_sharded_model_loads_like_its_single_file() -> candle_core::Result<()> {
+    let single = xtask::shared_tiny_model();
+    let sharded = tempfile::tempdir()?;
+    let tensors = candle_core::safetensors::load(single.join("model.safetensors"), &Device::Cpu)?;
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let mut weight_map = serde_json::Map::new();
+    for (shard, part) in names.chunks(names.len().div_ceil(2)).enumerate() {
+        let file = format!("model-0000{}-of-00002.safetensors", shard + 1);
+        let subset: std::collections::HashMap<String, Tensor> = part
+            .iter()
+            .map(|&name| (name.clone(), tensors[name].clone()))
+            .collect();
+        candle_core::safetensors::save(&subset, sharded.path().join(&file))?;
+        for name in part {
+            weight_map.insert((*name).clone(), file.clone().into());
+        }
+    }
+    std::fs::write(
+        sharded.path().join("model.safetensors.index.json"),
+        serde_json::json!({ "weight_map": weight_map }).to_string(),
+    )?;
+    std::fs::copy(single.join("config.json"), sharded.path().join("config.json"))?;
+    let one = Qwen3::load(single, DType::F32, &Device::Cpu, None, 0)?;
+    let two = Qwen3::load(sharded.path(), DType::F32, &Device::Cpu, None, 0)?;
+    let gap = (one.token_logprobs(&TOKENS, 4)? - two.token_logprobs(&TOKENS, 4)?)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert_eq!(gap, 0.0, "the same weights from two shards");
+
+    std::fs::remove_file(sharded.path().join("model.safetensors.index.json"))?;
+    let missing = Qwen3::load(sharded.path(), DType::F32, &Device::Cpu, None, 0)
+        .err()
+        .expect("no weights named")
+        .to_string();
+    assert!(missing.contains("model.safetensors.index.json"), "{missing}");
+    Ok(())
+}

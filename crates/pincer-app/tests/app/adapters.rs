@@ -143,6 +143,30 @@ async fn the_trainer_computes_the_served_logprobs_with_and_without_an_adapter_an
     );
     eprintln!("trainer vs engine: base {gap_base:.2e}, adapter {gap:.2e}; the adapter moved logprobs by up to {moved:.3}");
 
+    // Quantised in memory as it loads (ISQ Q8_0), the merged adapter still
+    // serves: the same tokens score as under the full-precision adapter,
+    // far closer to it than to the bare base.
+    let quantized = Engine::load(
+        ModelSource::inspect(folder()).unwrap(),
+        EngineOptions {
+            max_running: 1,
+            adapter: Some(dir.path().to_path_buf()),
+            quantize: LoadQuantization::Q8_0,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("load quantised with the adapter");
+    assert_eq!(quantized.quantized(), LoadQuantization::Q8_0);
+    let scored = quantized.score(&prompt(), &ids).await.unwrap();
+    drop(quantized);
+    let quantization_error = max_gap(&scored, &served_logprobs);
+    eprintln!("Q8_0 with the adapter vs full precision: {quantization_error:.2e}");
+    assert!(
+        quantization_error < moved / 2.0,
+        "quantising moved the adapted model by {quantization_error}, the adapter itself moved it by {moved}"
+    );
+
     // Back to the bare base in the same process: exactly the first answer.
     let again = engine(None).await;
     let (_, ids, logprobs) = served(&again).await;

@@ -21,6 +21,7 @@ async fn start(data_dir: &Path, with_model: bool) -> App {
     let model = with_model.then(|| ModelSource::inspect(&tiny_model()).expect("tiny model"));
     App::start(AppConfig {
         power_supply: None,
+        idle_bus: None,
         data_dir: data_dir.to_path_buf(),
         model,
         model_id: Some("tiny".into()),

@@ -3,9 +3,10 @@
 //! tiny safetensors model. An armed round waits for power, starts when the
 //! laptop is plugged in, pauses in its checkpoint when it is unplugged
 //! mid-run (and when the agent is halted), and finishes when power returns,
-//! with every step done once.
+//! with every step done once. The owner's input idle time comes from a
+//! fixture idle monitor on a private D-Bus bus.
 
-use crate::training::{options, prefer_short_answers, start_on};
+use crate::training::{options, prefer_short_answers, start_with};
 use candle_core::{DType, Device};
 use pincer_app::ipc::{TrainingPhase, TrainingSchedule, TrainingStatus};
 use pincer_app::App;
@@ -67,7 +68,11 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     let data = tempfile::tempdir().unwrap();
     let power = tempfile::tempdir().unwrap();
     laptop(power.path(), false);
-    let app = start_on(data.path(), Some(power.path())).await;
+    // The desktop reports the owner's input idle time (GNOME's monitor, on
+    // a bus of this test's own): an hour and a half without input.
+    let bus = xtask::desktop::PrivateBus::start().unwrap();
+    let monitor = xtask::desktop::IdleMonitor::serve(&bus, 90 * 60 * 1000).unwrap();
+    let app = start_with(data.path(), Some(power.path()), Some(bus.address())).await;
     app.set_training_options(options());
     let base = Qwen3::load(
         xtask::shared_tiny_model(),
@@ -124,7 +129,23 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         })
         .await
         .unwrap();
-    assert!(!condition(&status, "idle").ok, "{:?}", status.conditions);
+    // Away from the keyboard for 90 minutes, but Pincer was started moments
+    // ago: the shorter of the two counts.
+    let idle = condition(&status, "idle");
+    assert!(!idle.ok, "{:?}", status.conditions);
+    assert!(
+        idle.detail.starts_with("no input for 90.0 min (GNOME's idle monitor), no chat for "),
+        "{}",
+        idle.detail
+    );
+    // Typing in another program shows at once.
+    monitor.set_idle_ms(2_000);
+    let status = app.training_status().await.unwrap();
+    assert!(
+        condition(&status, "idle").detail.starts_with("no input for 0.0 min"),
+        "{:?}",
+        status.conditions
+    );
     app.set_training_schedule(armed.clone()).await.unwrap();
 
     // Plugged in: the tick starts the round.

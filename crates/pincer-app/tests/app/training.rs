@@ -27,8 +27,14 @@ async fn start(data: &Path) -> App {
 
 /// The app on the tiny safetensors folder, reading power from `power`.
 pub(crate) async fn start_on(data: &Path, power: Option<&Path>) -> App {
+    start_with(data, power, None).await
+}
+
+/// The same, reading the desktop's input idle time from the bus at `idle_bus`.
+pub(crate) async fn start_with(data: &Path, power: Option<&Path>, idle_bus: Option<&str>) -> App {
     App::start(AppConfig {
         power_supply: power.map(Path::to_path_buf),
+        idle_bus: idle_bus.map(str::to_string),
         data_dir: data.to_path_buf(),
         model: Some(ModelSource::inspect(folder()).unwrap()),
         model_id: Some("tiny".into()),
@@ -169,17 +175,17 @@ async fn answers(app: &App, prompts: &[String]) -> Vec<Vec<u32>> {
     all
 }
 
-/// Mean per-token logprob of `answer` after each prompt, under `model`.
-async fn likelihood(app: &App, model: &Qwen3, prompts: &[String], answer: &str) -> f64 {
+/// Mean per-token logprob of `answer` after each prompt, under the model
+/// as mistral.rs serves it now (teacher-forced through the engine).
+async fn served_likelihood(app: &App, prompts: &[String], answer: &str) -> f64 {
     let engine = app.engine().unwrap();
     let ids = engine.tokenize_text(answer).await.unwrap();
     let mut total = 0.0;
     for prompt in prompts {
-        let context = engine
-            .tokenize_chat(&chat("You are Pincer.", prompt))
+        let values = engine
+            .score(&chat("You are Pincer.", prompt), &ids)
             .await
             .unwrap();
-        let values = pincer_training::trainer::logprobs(model, &context, &ids).unwrap();
         total += values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64;
     }
     total / prompts.len() as f64
@@ -217,6 +223,10 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         .map(|i| format!("Something new, number {i}: what should I plant in spring?"))
         .collect();
     let base_answers = answers(&app, &unseen).await;
+    let (short_before, long_before) = (
+        served_likelihood(&app, &unseen, SHORT).await,
+        served_likelihood(&app, &unseen, LONG).await,
+    );
 
     let refused = app.train_now(options()).await.unwrap_err().to_string();
     assert!(
@@ -251,16 +261,26 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         newest.turn.adapter.as_deref(),
         Some(clean.adapter.path.as_str())
     );
+    // Measured through mistral.rs serving the promoted adapter.
+    let (short_after, long_after) = (
+        served_likelihood(&app, &unseen, SHORT).await,
+        served_likelihood(&app, &unseen, LONG).await,
+    );
+    // The trainer's forward pass agrees with the engine on the new adapter.
     let trained = with_adapter(Path::new(&clean.adapter.path));
-    let (short_before, short_after) = (
-        likelihood(&app, &base, &unseen, SHORT).await,
-        likelihood(&app, &trained, &unseen, SHORT).await,
-    );
-    let (long_before, long_after) = (
-        likelihood(&app, &base, &unseen, LONG).await,
-        likelihood(&app, &trained, &unseen, LONG).await,
-    );
-    eprintln!("unseen prompts: short answer {short_before:.3} → {short_after:.3}, long answer {long_before:.3} → {long_after:.3} nats/token");
+    let engine = app.engine().unwrap();
+    let ids = engine.tokenize_text(SHORT).await.unwrap();
+    let messages = chat("You are Pincer.", &unseen[0]);
+    let context = engine.tokenize_chat(&messages).await.unwrap();
+    let by_trainer = pincer_training::trainer::logprobs(&trained, &context, &ids).unwrap();
+    let by_engine = engine.score(&messages, &ids).await.unwrap();
+    let gap = by_trainer
+        .iter()
+        .zip(&by_engine)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(gap < 5e-3, "trainer and engine differ by {gap} on the adapter");
+    eprintln!("unseen prompts, as served: short answer {short_before:.3} → {short_after:.3}, long answer {long_before:.3} → {long_after:.3} nats/token");
     assert!(
         short_after > short_before + 0.05,
         "the short answer became likelier on unseen prompts"

@@ -235,3 +235,45 @@ async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
         other => panic!("expected an invalid request, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoring_an_answer_gives_the_logprobs_the_engine_serves_it_with() {
+    let engine = load(tiny_model(), EngineOptions::default()).await;
+    let params = GenerationParams {
+        logprobs: true,
+        top_logprobs: 2,
+        ..greedy(6)
+    };
+    let request = ask("Score me", params);
+    let messages = request.messages.clone();
+    let (_, served, _, _) = run(&engine, request).await;
+    let greedy_ids: Vec<u32> = served.iter().map(|t| t.id.expect("ids")).collect();
+    let scored = engine.score(&messages, &greedy_ids).await.expect("score");
+    for (token, score) in served.iter().zip(&scored) {
+        assert!(
+            (token.logprob - score).abs() < 1e-4,
+            "forced decoding of the greedy answer gives its served logprobs: {} vs {score}",
+            token.logprob
+        );
+    }
+
+    // A forced token the model would not choose scores below greedy and no
+    // higher than the runner-up the engine ranked second.
+    let other = greedy_ids[0] ^ 1;
+    let forced = engine.score(&messages, &[other]).await.expect("score");
+    assert!(forced[0] < scored[0], "{forced:?} vs greedy {}", scored[0]);
+    assert!(
+        forced[0] <= served[0].top_logprobs[1].logprob + 1e-4,
+        "{forced:?} vs runner-up {:?}",
+        served[0].top_logprobs[1]
+    );
+
+    let empty = engine.score(&messages, &[]).await.unwrap_err().to_string();
+    assert!(empty.contains("one answer token"), "{empty}");
+    let outside = engine
+        .score(&messages, &[u32::MAX - 1])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(outside.contains("outside the model's vocabulary"), "{outside}");
+}

@@ -64,15 +64,12 @@ async fn resolve(
 }
 
 async fn start(hub: Arc<FakeHub>) -> String {
-    let app = Router::new()
-        .route("/{org}/{name}/resolve/{rev}/{*file}", get(resolve))
-        .with_state(hub);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    format!("http://{address}")
+    crate::serve(
+        Router::new()
+            .route("/{org}/{name}/resolve/{rev}/{*file}", get(resolve))
+            .with_state(hub),
+    )
+    .await
 }
 
 fn payload() -> (Vec<u8>, String) {
