@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import peft_check
@@ -40,9 +41,24 @@ def status(server):
     return json.loads(result.stdout)
 
 
+def control(server, command, args):
+    """One command of the control API, as the web UI sends it."""
+    request = urllib.request.Request(
+        f"{server.base_url}/api/control/{command}",
+        data=json.dumps(args).encode(),
+        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
 def test_train_cli_names_conditions_refuses_bad_input_and_resumes_after_a_kill(tmp_path):
     power = tmp_path / "power"
     laptop(power, plugged=False)
+    # The owner's trainer settings: a learning rate that moves the tiny model
+    # visibly in one short round.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "settings.json").write_text(json.dumps({"trainer": {"learningRate": 0.002}}))
     env = {"PINCER_POWER_SUPPLY": str(power)}
     server = start_server(tmp_path, MODEL_DIR, env=env)
     try:
@@ -74,6 +90,23 @@ def test_train_cli_names_conditions_refuses_bad_input_and_resumes_after_a_kill(t
                      **{"x-session-id": f"train-{topic}"})
         wait_for(lambda: judged(server) >= 22, "22 judged turns", deadline_s=600)
         assert status(server)["readyRecords"] >= 20
+        # The random model judges nearly everything 0 (no signal); the owner's
+        # thumbs override it: up on one answer, down on the next.
+        with server.db() as db:
+            answers = db.execute(
+                "SELECT id, message_id FROM trajectories WHERE message_id IS NOT NULL ORDER BY id"
+            ).fetchall()
+        for trajectory, message in answers:
+            thumb = "up" if trajectory % 2 else "down"
+            summary = control(server, "give_feedback", {"request": {"messageId": message, "feedback": thumb}})
+            assert summary["feedback"] == thumb, summary
+
+        def scored_by_thumbs():
+            with server.db() as db:
+                scores = dict(db.execute("SELECT id, score FROM trajectories WHERE message_id IS NOT NULL"))
+            return all(scores[t] == (1 if t % 2 else -1) for t, _ in answers)
+
+        wait_for(scored_by_thumbs, "the judge to take the owner's thumbs", deadline_s=300)
 
         # A round, killed with the server after its first checkpoint.
         latest = server.data_dir / "training" / "round" / "checkpoints" / "latest"

@@ -22,7 +22,9 @@ impl PrivateBus {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("starting dbus-daemon ({e}); install Debian's dbus package"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("starting dbus-daemon ({e}); install Debian's dbus package")
+            })?;
         let mut line = String::new();
         let stdout = daemon
             .stdout

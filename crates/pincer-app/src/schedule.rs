@@ -69,13 +69,17 @@ impl App {
             .unwrap_or_else(|e| e.into_inner()) = options;
     }
 
-    fn training_options(&self) -> TrainOptions {
-        self.inner
+    /// The options a round starts with: those set for this app, with the
+    /// owner's `trainer` settings from settings.json applied.
+    fn training_options(&self) -> Result<TrainOptions> {
+        let options = self
+            .inner
             .training
             .options
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        self.settings().trainer.apply(options)
     }
 
     /// Every round's end (promoted, rejected and why, paused, failed), for
@@ -174,7 +178,7 @@ impl App {
         if self.is_halted() {
             return Err(AppError::Halted);
         }
-        let options = self.training_options();
+        let options = self.training_options()?;
         if !self.round_waiting() {
             let store = self.store().clone();
             let (ready, _) = blocking(move || Ok(store.training_ready()?)).await?;
@@ -214,7 +218,7 @@ impl App {
         if checks.iter().any(|c| !c.ok) {
             return Ok(false);
         }
-        self.spawn_round(self.training_options(), true);
+        self.spawn_round(self.training_options()?, true);
         Ok(true)
     }
 

@@ -466,11 +466,13 @@ async fn run_generation(
             // mistral.rs 0.8.1 finishes a sequence without a last chunk when
             // its final allowed token is an incomplete UTF-8 piece; the only
             // way a stream ends silently is reaching max_len.
-            let mut events: Vec<Result<GenerationEvent>> = stop_filter
-                .finish()
-                .into_iter()
-                .map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob }))
-                .collect();
+            let mut events = names.flush(&model, steps.as_ref(), &mut stop_filter).await;
+            events.extend(
+                stop_filter
+                    .finish()
+                    .into_iter()
+                    .map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })),
+            );
             let first = first_token_at.unwrap_or(last_token_at);
             let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
             let stats = GenerationStats {
@@ -505,25 +507,36 @@ async fn run_generation(
                         first_token_at.get_or_insert(now);
                         last_token_at = now;
                         delta_count += 1;
-                        let logprob = match (&steps, choice.logprobs) {
-                            (Some(steps), Some(_)) => {
-                                let step =
-                                    steps.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                                match step {
-                                    Some(step) => Some(names.logprob(&model, &text, step).await),
-                                    None => None,
-                                }
+                        let mut pieces = Vec::new();
+                        if let (Some(steps), Some(_)) = (&steps, choice.logprobs) {
+                            let mut taken = names.chunk_steps(&model, steps).await;
+                            let last = taken.pop();
+                            // Tokens that were only part of a character come
+                            // first, each with its own logprob and no text.
+                            for step in taken {
+                                let piece = names.name(&model, step.id).await;
+                                pieces.push((
+                                    String::new(),
+                                    Some(names.logprob(&model, &piece, step).await),
+                                ));
                             }
-                            _ => None,
-                        };
-                        let released = stop_filter.push(text, logprob);
-                        events.extend(
-                            released.into_iter().map(|(text, logprob)| {
+                            if let Some(step) = last {
+                                let logprob = names.logprob(&model, &text, step).await;
+                                pieces.push((text.clone(), Some(logprob)));
+                            }
+                        }
+                        if pieces.is_empty() {
+                            pieces.push((text, None));
+                        }
+                        for (text, logprob) in pieces {
+                            let released = stop_filter.push(text, logprob);
+                            events.extend(released.into_iter().map(|(text, logprob)| {
                                 Ok(GenerationEvent::Delta { text, logprob })
-                            }),
-                        );
+                            }));
+                        }
                     }
                     if let Some(reason) = choice.finish_reason {
+                        events.extend(names.flush(&model, steps.as_ref(), &mut stop_filter).await);
                         if !stop_filter.stopped() {
                             let held = stop_filter.finish();
                             events.extend(held.into_iter().map(|(text, logprob)| {
@@ -603,6 +616,60 @@ impl TokenNames {
             .unwrap_or_else(|_| format!("<{id}>"));
         self.0.insert(id, name.clone());
         name
+    }
+
+    /// At the end of a sequence: tokens no chunk carried (parts of a
+    /// character never completed) still get their logprobs, without text.
+    async fn flush(
+        &mut self,
+        model: &Model,
+        steps: Option<&Steps>,
+        filter: &mut StopFilter,
+    ) -> Vec<Result<GenerationEvent>> {
+        let Some(steps) = steps else {
+            return Vec::new();
+        };
+        let left: Vec<Step> = steps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        let mut events = Vec::new();
+        for step in left {
+            let piece = self.name(model, step.id).await;
+            let logprob = self.logprob(model, &piece, step).await;
+            events.extend(
+                filter
+                    .push(String::new(), Some(logprob))
+                    .into_iter()
+                    .map(|(text, logprob)| Ok(GenerationEvent::Delta { text, logprob })),
+            );
+        }
+        events
+    }
+
+    /// The recorded steps one streamed chunk stands for. mistral.rs sends
+    /// no chunk for a token that ends inside a UTF-8 character, so a chunk
+    /// may complete several tokens: steps are taken until their text is
+    /// whole. (Steps of later tokens may already be queued; they stay.)
+    async fn chunk_steps(&mut self, model: &Model, steps: &Steps) -> Vec<Step> {
+        let mut taken: Vec<Step> = Vec::new();
+        loop {
+            let next = steps.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(step) = next else {
+                return taken;
+            };
+            let alone = self.name(model, step.id).await;
+            taken.push(step);
+            if !alone.contains(char::REPLACEMENT_CHARACTER) {
+                return taken;
+            }
+            let ids: Vec<u32> = taken.iter().map(|s| s.id).collect();
+            let joined = model.detokenize(ids, false).await.unwrap_or_default();
+            if !joined.is_empty() && !joined.ends_with(char::REPLACEMENT_CHARACTER) {
+                return taken;
+            }
+        }
     }
 
     async fn logprob(&mut self, model: &Model, text: &str, step: Step) -> TokenLogprob {

@@ -31,7 +31,8 @@ fn shards(index: &Path) -> Result<Vec<String>> {
         path: index.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(index).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+    let text =
+        std::fs::read_to_string(index).map_err(|e| invalid(format!("cannot read it: {e}")))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
     let map = value
@@ -54,9 +55,12 @@ fn shards(index: &Path) -> Result<Vec<String>> {
 /// every file in it), if the cache holds all of it.
 pub fn cached(config: &HubConfig, entry: &CatalogEntry) -> Option<PathBuf> {
     match entry.format {
-        CatalogFormat::Gguf { file } => hub::cached(config, &hub_file(entry.repo, "main", file, None)),
+        CatalogFormat::Gguf { file } => {
+            hub::cached(config, &hub_file(entry.repo, "main", file, None))
+        }
         CatalogFormat::Safetensors => {
-            let config_json = hub::cached(config, &hub_file(entry.repo, "main", "config.json", None))?;
+            let config_json =
+                hub::cached(config, &hub_file(entry.repo, "main", "config.json", None))?;
             let folder = config_json.parent()?.to_path_buf();
             let has = |name: &str| folder.join(name).is_file();
             let weights = has(SINGLE)
@@ -71,10 +75,19 @@ pub fn cached(config: &HubConfig, entry: &CatalogEntry) -> Option<PathBuf> {
 /// the path to load: the GGUF file, or the snapshot folder. `progress`
 /// gets the bytes fetched so far over all files, and the total once known
 /// (a folder's total is only known file by file, so it reports none).
-pub async fn fetch(config: &HubConfig, entry: &CatalogEntry, progress: Progress<'_>) -> Result<PathBuf> {
+pub async fn fetch(
+    config: &HubConfig,
+    entry: &CatalogEntry,
+    progress: Progress<'_>,
+) -> Result<PathBuf> {
     match entry.format {
         CatalogFormat::Gguf { file } => {
-            hub::download(config, &hub_file(entry.repo, "main", file, entry.sha256), progress).await
+            hub::download(
+                config,
+                &hub_file(entry.repo, "main", file, entry.sha256),
+                progress,
+            )
+            .await
         }
         CatalogFormat::Safetensors => fetch_folder(config, entry.repo, progress).await,
     }
@@ -106,10 +119,14 @@ impl FolderFetch<'_, '_> {
     }
 
     async fn require(&mut self, file: &str) -> Result<PathBuf> {
-        self.get(file).await?.ok_or_else(|| InferenceError::Download {
-            url: format!("{}/{}", self.config.endpoint, self.repo),
-            message: format!("the repository has no {file}; it is not a Hugging Face model folder"),
-        })
+        self.get(file)
+            .await?
+            .ok_or_else(|| InferenceError::Download {
+                url: format!("{}/{}", self.config.endpoint, self.repo),
+                message: format!(
+                    "the repository has no {file}; it is not a Hugging Face model folder"
+                ),
+            })
     }
 }
 

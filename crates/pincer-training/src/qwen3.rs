@@ -91,7 +91,10 @@ fn load_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
     shards.dedup();
     let mut tensors = HashMap::new();
     for shard in shards {
-        tensors.extend(candle_core::safetensors::load(dir.join(shard), &Device::Cpu)?);
+        tensors.extend(candle_core::safetensors::load(
+            dir.join(shard),
+            &Device::Cpu,
+        )?);
     }
     Ok(tensors)
 }

@@ -254,7 +254,10 @@ fn a_sharded_model_loads_like_its_single_file() -> candle_core::Result<()> {
         sharded.path().join("model.safetensors.index.json"),
         serde_json::json!({ "weight_map": weight_map }).to_string(),
     )?;
-    std::fs::copy(single.join("config.json"), sharded.path().join("config.json"))?;
+    std::fs::copy(
+        single.join("config.json"),
+        sharded.path().join("config.json"),
+    )?;
     let one = Qwen3::load(single, DType::F32, &Device::Cpu, None, 0)?;
     let two = Qwen3::load(sharded.path(), DType::F32, &Device::Cpu, None, 0)?;
     let gap = (one.token_logprobs(&TOKENS, 4)? - two.token_logprobs(&TOKENS, 4)?)?
@@ -268,6 +271,9 @@ fn a_sharded_model_loads_like_its_single_file() -> candle_core::Result<()> {
         .err()
         .expect("no weights named")
         .to_string();
-    assert!(missing.contains("model.safetensors.index.json"), "{missing}");
+    assert!(
+        missing.contains("model.safetensors.index.json"),
+        "{missing}"
+    );
     Ok(())
 }

@@ -134,7 +134,8 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     let idle = condition(&status, "idle");
     assert!(!idle.ok, "{:?}", status.conditions);
     assert!(
-        idle.detail.starts_with("no input for 90.0 min (GNOME's idle monitor), no chat for "),
+        idle.detail
+            .starts_with("no input for 90.0 min (GNOME's idle monitor), no chat for "),
         "{}",
         idle.detail
     );
@@ -142,7 +143,9 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     monitor.set_idle_ms(2_000);
     let status = app.training_status().await.unwrap();
     assert!(
-        condition(&status, "idle").detail.starts_with("no input for 0.0 min"),
+        condition(&status, "idle")
+            .detail
+            .starts_with("no input for 0.0 min"),
         "{:?}",
         status.conditions
     );

@@ -279,7 +279,10 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         .zip(&by_engine)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(gap < 5e-3, "trainer and engine differ by {gap} on the adapter");
+    assert!(
+        gap < 5e-3,
+        "trainer and engine differ by {gap} on the adapter"
+    );
     eprintln!("unseen prompts, as served: short answer {short_before:.3} → {short_after:.3}, long answer {long_before:.3} → {long_after:.3} nats/token");
     assert!(
         short_after > short_before + 0.05,

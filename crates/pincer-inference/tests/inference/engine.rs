@@ -275,5 +275,44 @@ async fn scoring_an_answer_gives_the_logprobs_the_engine_serves_it_with() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(outside.contains("outside the model's vocabulary"), "{outside}");
+    assert!(
+        outside.contains("outside the model's vocabulary"),
+        "{outside}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_split_a_character_keep_their_own_logprobs() {
+    // A seeded sample from the random model's byte-level vocabulary: many
+    // tokens are single bytes of multi-byte characters, for which mistral.rs
+    // streams no text until the character is whole.
+    let engine = load(tiny_model(), EngineOptions::default()).await;
+    let params = GenerationParams {
+        max_tokens: Some(48),
+        temperature: Some(1.0),
+        seed: Some(5),
+        logprobs: true,
+        ..Default::default()
+    };
+    let request = ask("Say something in any script", params);
+    let messages = request.messages.clone();
+    let (text, logprobs, _, stats) = run(&engine, request).await;
+    assert_eq!(
+        logprobs.len(),
+        stats.completion_tokens,
+        "one logprob entry per generated token"
+    );
+    assert!(
+        logprobs.iter().any(|t| t.token.contains(char::REPLACEMENT_CHARACTER)),
+        "the sample holds a token that is part of a character (pick another seed if the model changed): {text:?}"
+    );
+    // Each entry is its own token: forcing the ids gives the same logprobs.
+    let ids: Vec<u32> = logprobs.iter().map(|t| t.id.expect("ids")).collect();
+    let scored = engine.score(&messages, &ids).await.expect("score");
+    for (entry, score) in logprobs.iter().zip(&scored) {
+        assert!(
+            (entry.logprob - score).abs() < 1e-4,
+            "{entry:?} vs forced {score}"
+        );
+    }
 }

@@ -67,7 +67,7 @@ fn sharded_tiny_repo() -> HashMap<String, Vec<u8>> {
     .collect();
     let weights = read("model.safetensors");
     let tensors = safetensors::SafeTensors::deserialize(&weights).expect("safetensors");
-    let mut names: Vec<String> = tensors.names().into_iter().cloned().collect();
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
     names.sort();
     let mut weight_map = serde_json::Map::new();
     for (index, part) in names.chunks(names.len().div_ceil(2)).enumerate() {
@@ -137,8 +137,11 @@ async fn a_sharded_safetensors_model_is_fetched_whole_and_serves() {
     let asked = hub.asked.lock().expect("lock").clone();
     assert_eq!(asked[0], "main:config.json");
     assert!(
-        asked[1..].iter().all(|a| a.starts_with(COMMIT)),
-        "after the first file, every file comes from the commit it named: {asked:?}"
+        asked
+            .iter()
+            .filter(|a| !a.ends_with(":config.json"))
+            .all(|a| a.starts_with(COMMIT)),
+        "after config.json, every file comes from the commit it named: {asked:?}"
     );
     assert_eq!(fetch::cached(&config, &entry), Some(folder.clone()));
 
@@ -169,7 +172,9 @@ async fn a_sharded_safetensors_model_is_fetched_whole_and_serves() {
     };
     let asked_before = hub.asked.lock().expect("lock").len();
     assert_eq!(
-        fetch::fetch(&offline, &entry, &mut |_, _| {}).await.expect("cached"),
+        fetch::fetch(&offline, &entry, &mut |_, _| {})
+            .await
+            .expect("cached"),
         folder
     );
     assert_eq!(hub.asked.lock().expect("lock").len(), asked_before);
