@@ -44,26 +44,33 @@ def peer(args) -> dict:
         base, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, target_modules=TARGETS, lora_dropout=0.0)
     )
     load_seconds = time.perf_counter() - started
+    loaded_rss = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=1e-5, weight_decay=0.0)
     ids = torch.tensor([tokens(args.sequence, base.config.vocab_size)])
     start = args.sequence - args.response
-    seconds = []
+    seconds, forward, backward, update = [], [], [], []
     for step in range(args.steps + 1):
         began = time.perf_counter()
-        logits = model(input_ids=ids[:, :-1]).logits[0, start - 1 :]
+        # Only the positions that predict response tokens get logits, as in Pincer.
+        logits = model(input_ids=ids[:, :-1], logits_to_keep=args.sequence - start).logits[0]
         policy = torch.log_softmax(logits.float(), dim=-1).gather(1, ids[0, start:].unsqueeze(1)).squeeze(1)
         served = policy.detach()
         ratio = torch.exp(policy - served)
         advantage = torch.ones_like(policy)
         loss = -torch.minimum(ratio * advantage, ratio.clamp(0.8, 1.28) * advantage).mean()
+        forwarded = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        backpropagated = time.perf_counter()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         if step > 0:
             seconds.append(time.perf_counter() - began)
+            forward.append(forwarded - began)
+            backward.append(backpropagated - forwarded)
+            update.append(time.perf_counter() - backpropagated)
     median = statistics.median(seconds)
     return {
         "engine": f"pytorch {torch.__version__} + peft",
@@ -74,7 +81,11 @@ def peer(args) -> dict:
         "load_seconds": load_seconds,
         "step_seconds": seconds,
         "median_step_seconds": median,
+        "forward_seconds": statistics.median(forward),
+        "backward_seconds": statistics.median(backward),
+        "update_seconds": statistics.median(update),
         "tokens_per_second": args.sequence / median,
+        "loaded_rss_bytes": loaded_rss,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
@@ -111,11 +122,16 @@ def main() -> int:
             args.threads,
         ),
     ]
-    print(f"{'engine':<28} {'s/step':>8} {'tok/s':>8} {'peak RSS':>10} {'trainable':>11}")
+    print(
+        f"{'engine':<28} {'s/step':>7} {'fwd':>6} {'bwd':>6} {'upd':>6} {'tok/s':>7} "
+        f"{'loaded':>9} {'peak RSS':>9} {'trainable':>11}"
+    )
     for r in results:
         print(
-            f"{r['engine']:<28} {r['median_step_seconds']:>8.2f} {r['tokens_per_second']:>8.1f} "
-            f"{r['peak_rss_bytes'] / 2**30:>8.2f}GiB {r['trainable_parameters']:>11,}"
+            f"{r['engine']:<28} {r['median_step_seconds']:>7.2f} {r['forward_seconds']:>6.2f} "
+            f"{r['backward_seconds']:>6.2f} {r['update_seconds']:>6.2f} {r['tokens_per_second']:>7.1f} "
+            f"{r['loaded_rss_bytes'] / 2**30:>6.2f}GiB {r['peak_rss_bytes'] / 2**30:>6.2f}GiB "
+            f"{r['trainable_parameters']:>11,}"
         )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))

@@ -9,8 +9,9 @@
 //! trainer's forward pass over it, the binary-RL loss on its last
 //! `response tokens` (score +1, served logprobs = the policy's own), the
 //! backward pass and an AdamW update: what one example costs in a round.
-//! Prints one JSON object: seconds per step, tokens per second and the
-//! process's peak resident memory.
+//! Prints one JSON object: seconds per step (and its forward, backward and
+//! update parts), tokens per second, resident memory once the model is
+//! loaded and the process's peak.
 
 use candle_core::{DType, Device};
 use pincer_training::lora::LoraConfig;
@@ -20,18 +21,24 @@ use pincer_training::qwen3::Qwen3;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The process's peak resident set (VmHWM), in bytes.
-fn peak_rss() -> u64 {
+/// A figure from `/proc/self/status` in bytes: `VmHWM` (peak resident
+/// set) or `VmRSS` (resident now).
+fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], index: usize, name: &str) -> T {
@@ -61,13 +68,15 @@ fn main() -> candle_core::Result<()> {
     let loaded = Instant::now();
     let model = Qwen3::load(&dir, DType::F32, &device, Some(&lora), 0)?;
     let load_seconds = loaded.elapsed().as_secs_f64();
+    let loaded_rss = status_bytes("VmRSS:");
     let mut optimizer = AdamW::new(model.adapter_vars(), AdamWConfig::default())?;
     let vocab = model.config().vocab_size as u32;
     let tokens: Vec<u32> = (0..sequence as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)
         .collect();
     let start = sequence - response;
-    let mut seconds = Vec::with_capacity(steps);
+    let (mut seconds, mut forward, mut backward, mut update) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for step in 0..=steps {
         let began = Instant::now();
         let policy = model.token_logprobs(&tokens, start)?;
@@ -80,16 +89,20 @@ fn main() -> candle_core::Result<()> {
             score: 1.0,
         };
         let example_loss = loss(&terms, &ObjectiveConfig::default())?;
+        let forwarded = Instant::now();
         let mut accumulated = optimizer.accumulator();
         optimizer.accumulate(&example_loss, &mut accumulated)?;
+        let backpropagated = Instant::now();
         optimizer.step(accumulated, 1, 1.0)?;
         // Step 0 warms caches and the allocator; it is not counted.
         if step > 0 {
             seconds.push(began.elapsed().as_secs_f64());
+            forward.push(forwarded.duration_since(began).as_secs_f64());
+            backward.push(backpropagated.duration_since(forwarded).as_secs_f64());
+            update.push(backpropagated.elapsed().as_secs_f64());
         }
     }
-    seconds.sort_by(f64::total_cmp);
-    let median = seconds[seconds.len() / 2];
+    let step_median = median(&mut seconds.clone());
     let trainable: usize = model
         .adapter_vars()
         .iter()
@@ -105,9 +118,13 @@ fn main() -> candle_core::Result<()> {
             "trainable_parameters": trainable,
             "load_seconds": load_seconds,
             "step_seconds": seconds,
-            "median_step_seconds": median,
-            "tokens_per_second": sequence as f64 / median,
-            "peak_rss_bytes": peak_rss(),
+            "median_step_seconds": step_median,
+            "forward_seconds": median(&mut forward),
+            "backward_seconds": median(&mut backward),
+            "update_seconds": median(&mut update),
+            "tokens_per_second": sequence as f64 / step_median,
+            "loaded_rss_bytes": loaded_rss,
+            "peak_rss_bytes": status_bytes("VmHWM:"),
         })
     );
     Ok(())

@@ -93,6 +93,23 @@ fn sharded_tiny_repo() -> HashMap<String, Vec<u8>> {
     files
 }
 
+/// A fake hub serving `files`, and a hub cache of its own.
+async fn hub_serving(
+    files: HashMap<String, Vec<u8>>,
+) -> (Arc<FolderHub>, tempfile::TempDir, HubConfig) {
+    let hub = Arc::new(FolderHub {
+        files,
+        asked: Mutex::new(Vec::new()),
+    });
+    let cache = tempfile::tempdir().expect("temp");
+    let config = HubConfig {
+        endpoint: serve(Arc::clone(&hub)).await,
+        cache_dir: cache.path().into(),
+        offline: false,
+    };
+    (hub, cache, config)
+}
+
 fn entry(repo: &'static str) -> CatalogEntry {
     CatalogEntry {
         id: "tiny-sharded",
@@ -110,16 +127,7 @@ fn entry(repo: &'static str) -> CatalogEntry {
 async fn a_sharded_safetensors_model_is_fetched_whole_and_serves() {
     let files = sharded_tiny_repo();
     let total: u64 = files.values().map(|body| body.len() as u64).sum();
-    let hub = Arc::new(FolderHub {
-        files,
-        asked: Mutex::new(Vec::new()),
-    });
-    let cache = tempfile::tempdir().expect("temp");
-    let config = HubConfig {
-        endpoint: serve(Arc::clone(&hub)).await,
-        cache_dir: cache.path().into(),
-        offline: false,
-    };
+    let (hub, cache, config) = hub_serving(files).await;
     let entry = entry("org/tiny");
     assert_eq!(fetch::cached(&config, &entry), None);
     let mut last = 0;
@@ -184,16 +192,7 @@ async fn a_sharded_safetensors_model_is_fetched_whole_and_serves() {
 async fn a_repository_without_a_tokenizer_or_weights_is_named() {
     let mut files = sharded_tiny_repo();
     files.remove("tokenizer.json");
-    let hub = Arc::new(FolderHub {
-        files,
-        asked: Mutex::new(Vec::new()),
-    });
-    let cache = tempfile::tempdir().expect("temp");
-    let config = HubConfig {
-        endpoint: serve(Arc::clone(&hub)).await,
-        cache_dir: cache.path().into(),
-        offline: false,
-    };
+    let (_hub, _cache, config) = hub_serving(files).await;
     let error = fetch::fetch(&config, &entry("org/broken"), &mut |_, _| {})
         .await
         .unwrap_err()
