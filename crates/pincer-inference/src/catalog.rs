@@ -123,7 +123,7 @@ static ENTRIES: &[CatalogEntry] = &[
         quantization: "Q4K in memory",
         min_memory_bytes: 18 * GB,
         sha256: None,
-        description: "Qwen3-8B for desktops with 32 GB or more; trainable",
+        description: "Qwen3-8B for desktops with 24 GB or more; trainable",
     },
 ];
 
