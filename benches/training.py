@@ -117,7 +117,7 @@ def main() -> int:
     results = [
         run([args.bench, args.model, *shape], args.threads),
         run(
-            [sys.executable, __file__, "--peer", "--model", args.model, "--sequence", *shape[:1],
+            [sys.executable, __file__, "--peer", "--model", args.model, "--sequence", shape[0],
              "--response", shape[1], "--steps", shape[2], "--rank", shape[3], "--threads", str(args.threads)],
             args.threads,
         ),

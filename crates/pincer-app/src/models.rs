@@ -37,7 +37,7 @@ impl App {
     ) -> Result<ActiveModel> {
         let mut options = self.inner.engine_options.clone();
         options.adapter = self.adapter_for(&source);
-        let mut engine = Engine::load(source.clone(), options).await?;
+        let mut engine = Engine::load(source, options).await?;
         if let Some(id) = id {
             engine.set_id(id);
         }

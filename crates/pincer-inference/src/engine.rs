@@ -253,12 +253,7 @@ impl Engine {
         sampling.max_len = Some(answer.len());
         sampling.top_k = Some(1);
         sampling.n_choices = 1;
-        let builder = request
-            .messages
-            .into_iter()
-            .fold(RequestBuilder::new(), |builder, message| {
-                builder.add_message(mistral_role(message.role), message.content)
-            })
+        let builder = request_builder(request.messages)
             .add_logits_processor(Arc::new(scorer))
             .set_sampling(sampling);
         self.model
@@ -317,12 +312,18 @@ fn text_messages(messages: &[ChatMessage]) -> mistralrs::TextMessages {
         })
 }
 
+/// A mistral.rs request holding `messages`.
+fn request_builder(messages: Vec<ChatMessage>) -> RequestBuilder {
+    messages
+        .into_iter()
+        .fold(RequestBuilder::new(), |builder, message| {
+            builder.add_message(mistral_role(message.role), message.content)
+        })
+}
+
 /// The mistral.rs request, and the recorded steps when Pincer samples itself.
 fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder, Option<Steps>) {
-    let mut builder = RequestBuilder::new();
-    for message in request.messages {
-        builder = builder.add_message(mistral_role(message.role), message.content);
-    }
+    let mut builder = request_builder(request.messages);
     let p = request.params;
     let temperature = p.temperature.filter(|t| *t >= 1e-7);
     let mut sampling = SamplingParams::neutral();
@@ -514,11 +515,8 @@ async fn run_generation(
                             // Tokens that were only part of a character come
                             // first, each with its own logprob and no text.
                             for step in taken {
-                                let piece = names.name(&model, step.id).await;
-                                pieces.push((
-                                    String::new(),
-                                    Some(names.logprob(&model, &piece, step).await),
-                                ));
+                                pieces
+                                    .push((String::new(), Some(names.partial(&model, step).await)));
                             }
                             if let Some(step) = last {
                                 let logprob = names.logprob(&model, &text, step).await;
@@ -636,8 +634,7 @@ impl TokenNames {
             .collect();
         let mut events = Vec::new();
         for step in left {
-            let piece = self.name(model, step.id).await;
-            let logprob = self.logprob(model, &piece, step).await;
+            let logprob = self.partial(model, step).await;
             events.extend(
                 filter
                     .push(String::new(), Some(logprob))
@@ -670,6 +667,13 @@ impl TokenNames {
                 return taken;
             }
         }
+    }
+
+    /// The logprob entry of a token no chunk carried text for (part of a
+    /// character): named by its own, lossy, decoding.
+    async fn partial(&mut self, model: &Model, step: Step) -> TokenLogprob {
+        let piece = self.name(model, step.id).await;
+        self.logprob(model, &piece, step).await
     }
 
     async fn logprob(&mut self, model: &Model, text: &str, step: Step) -> TokenLogprob {
