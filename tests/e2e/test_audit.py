@@ -70,3 +70,24 @@ def test_refusals_are_audited_and_tampering_is_named(tmp_path):
         db.executescript("DELETE FROM audit_log; DELETE FROM audit_checkpoints;")
     wiped = audit(server.data_dir, "verify")
     assert wiped.returncode == 1 and "the log was deleted" in wiped.stderr, wiped.stdout + wiped.stderr
+
+
+def test_a_cut_tail_is_named_by_the_cli(tmp_path):
+    """The keychain anchor follows the head: the newest records cut off
+    with every checkpoint that covered them still fail `pincer audit verify`."""
+    server = start_server(tmp_path, MODEL_DIR / "model.gguf")
+    try:
+        for _ in range(3):
+            assert request(server.base_url + "/v1/models", {}) == 401
+        assert request(server.base_url + "/v1/models", {"Authorization": f"Bearer {server.token}"}) == 200
+    finally:
+        stop(server)
+    assert audit(server.data_dir, "verify").returncode == 0
+    with sqlite3.connect(server.data_dir / "pincer.db") as db:
+        (head,) = db.execute("SELECT max(seq) FROM audit_log").fetchone()
+        assert head >= 6, head
+        db.execute("DELETE FROM audit_log WHERE seq > ?", (head - 3,))
+        db.execute("DELETE FROM audit_checkpoints WHERE seq > ?", (head - 3,))
+    cut = audit(server.data_dir, "verify")
+    assert cut.returncode == 1, cut.stdout + cut.stderr
+    assert f"records {head - 2}..{head} were deleted (the newest 3 records are missing)" in cut.stderr, cut.stderr

@@ -5,7 +5,7 @@
 //! queue in the database, so a restart resumes without judging a turn twice.
 
 use crate::training_data::prompt_messages;
-use crate::{blocking, App, AppError, Result};
+use crate::{blocking, Action, Actor, App, AppError, Result};
 use futures::StreamExt;
 use pincer_inference::{
     ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError,
@@ -250,8 +250,8 @@ impl App {
         .await?;
         if stored {
             self.record(
-                "judge",
-                "learning.judge",
+                Actor::Judge,
+                Action::LearningJudge,
                 &format!("trajectory:{id}"),
                 &format!("{:+}", judgment.score),
                 serde_json::json!({"samples": judgment.votes.len(), "hint": judgment.hint.is_some(), "judge": judgment.judge, "source": turn.turn.source}),

@@ -113,7 +113,7 @@ impl App {
     pub fn training_data(&self, by: &'static str) -> TrainingData {
         TrainingData::new(
             self.store().clone(),
-            self.inner.security.clone(),
+            self.inner.trust.clone(),
             by,
             self.judge_samples(),
             self.inner.judging.verdicts.clone(),

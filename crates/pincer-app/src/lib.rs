@@ -9,12 +9,12 @@ pub mod ipc;
 mod judging;
 mod learning;
 pub mod logging;
+mod maintenance;
 mod memory;
+mod memory_guard;
 mod models;
 mod paths;
-mod protected;
 mod schedule;
-mod security;
 mod sessions;
 mod settings;
 mod soul;
@@ -27,12 +27,13 @@ mod turns;
 
 pub use chat::{ChatCall, ChatStream, Saved};
 pub use control::{dispatch, EventSink, COMMANDS};
+pub use maintenance::Maintenance;
 pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
 pub use pincer_inference as inference;
 pub use pincer_store as store;
+pub use pincer_trust::{open_vault, Action, Actor};
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
-pub use security::{open_vault, Maintenance};
 pub use settings::Settings;
 pub use training::{RoundReport, TrainOptions};
 pub use training_data::{client_source, TrainingData, APP_SOURCE};
@@ -101,6 +102,23 @@ pub enum AppError {
     /// No data folder could be found for this platform.
     #[error("cannot find a data folder on this platform; pass --data-dir or set PINCER_DATA_DIR")]
     NoDataDir,
+}
+
+impl From<pincer_trust::TrustError> for AppError {
+    fn from(error: pincer_trust::TrustError) -> Self {
+        use pincer_trust::TrustError;
+        match error {
+            TrustError::Store(error) => Self::Store(error),
+            TrustError::Vault(error) => Self::Vault(error),
+            TrustError::Workspace(error) => Self::Workspace(error),
+            TrustError::InvalidInput(text) => Self::InvalidInput(text),
+            TrustError::Io { context, source } => Self::Io { context, source },
+            TrustError::LeakBlocked { destination, found } => {
+                Self::LeakBlocked { destination, found }
+            }
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// A stable, transport-neutral classification of [`AppError`].
@@ -178,8 +196,8 @@ struct Inner {
     mode: AppMode,
     engine_options: EngineOptions,
     engine: RwLock<Option<Arc<Engine>>>,
-    security: Arc<security::Security>,
-    protected: Arc<protected::Protected>,
+    trust: Arc<pincer_trust::Trust>,
+    protected: Arc<pincer_trust::Protected>,
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
@@ -195,12 +213,11 @@ impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
         let store = Arc::new(Store::open_in(&config.data_dir)?);
-        let security = Arc::new(security::Security::open(&config.data_dir, &store)?);
+        let trust = pincer_trust::Trust::open(&config.data_dir, &store)?;
         let settings = settings::SettingsFile::load(&config.data_dir)?;
-        let protected = protected::Protected::open(
-            store.clone(),
+        let protected = pincer_trust::Protected::open(
             &config.data_dir.join("workspace"),
-            security.clone(),
+            trust.clone(),
             settings.get().seal_protected_files,
         )?;
         let app = Self {
@@ -210,7 +227,7 @@ impl App {
                 mode: config.mode,
                 engine_options: config.engine,
                 engine: RwLock::new(None),
-                security,
+                trust,
                 protected,
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
@@ -282,19 +299,19 @@ impl App {
 
     /// Checks a bearer token presented by a client.
     pub fn token_matches(&self, presented: &str) -> bool {
-        self.inner.security.token().matches(presented)
+        self.inner.trust.token().matches(presented)
     }
 
     /// The API token's text, for the owner to copy into a client.
     pub fn reveal_token(&self) -> String {
         self.record(
-            "owner",
-            "secret.use",
+            Actor::Owner,
+            Action::SecretUse,
             pincer_vault::names::GATEWAY_TOKEN,
             "revealed",
             serde_json::json!({}),
         );
-        self.inner.security.token().expose().to_string()
+        self.inner.trust.token().expose().to_string()
     }
 
     /// A one-time code that a browser trades for the token (`POST
@@ -318,8 +335,8 @@ impl App {
         if !valid {
             drop(pairing);
             self.record(
-                "client",
-                "gateway.pair",
+                Actor::Client,
+                Action::GatewayPair,
                 "pairing code",
                 "denied",
                 serde_json::json!({}),
@@ -331,25 +348,18 @@ impl App {
         *pairing = None;
         drop(pairing);
         self.record(
-            "client",
-            "gateway.pair",
+            Actor::Client,
+            Action::GatewayPair,
             "pairing code",
             "allowed",
             serde_json::json!({}),
         );
-        Ok(self.inner.security.token().expose().to_string())
+        Ok(self.inner.trust.token().expose().to_string())
     }
 
     /// Replaces the API token; the old one stops working at once.
     pub fn rotate_token(&self) -> Result<String> {
-        let token = self.inner.security.rotate_token()?;
-        self.record(
-            "owner",
-            "token.rotate",
-            pincer_vault::names::GATEWAY_TOKEN,
-            "done",
-            serde_json::json!({}),
-        );
+        let token = self.inner.trust.rotate_token()?;
         Ok(token.expose().to_string())
     }
 
@@ -358,21 +368,26 @@ impl App {
     /// action it describes.
     pub fn record(
         &self,
-        actor: &str,
-        action: &str,
+        actor: Actor,
+        action: Action,
         target: &str,
         decision: &str,
         details: serde_json::Value,
     ) {
         self.inner
-            .security
-            .audit(self.store(), actor, action, target, decision, details);
+            .trust
+            .record(actor, action, target, decision, details);
+    }
+
+    /// The trust base: keys, the audit log, the outbound check.
+    pub fn trust(&self) -> &Arc<pincer_trust::Trust> {
+        &self.inner.trust
     }
 
     /// Picks up secrets set or deleted since the leak detector was built (by
     /// `pincer secrets` in another process), before text is written or sent.
     pub(crate) fn refresh_secrets(&self) {
-        if let Err(error) = self.inner.security.refresh_if_secrets_changed(self.store()) {
+        if let Err(error) = self.inner.trust.refresh_if_secrets_changed() {
             tracing::warn!(%error, "could not check the vault for new secrets");
         }
     }
@@ -380,62 +395,29 @@ impl App {
     /// Signs the audit chain's head now (at shutdown and before an export),
     /// so no record is left unsigned.
     pub fn checkpoint_audit(&self) -> Result<()> {
-        self.inner.security.checkpoint(self.store())
+        Ok(self.inner.trust.checkpoint()?)
     }
 
     /// Verifies the audit chain with this install's checkpoint key and the
     /// anchor the keychain keeps.
     pub fn verify_audit(&self) -> Result<pincer_store::AuditVerification> {
-        self.inner.security.verify(self.store())
+        Ok(self.inner.trust.verify()?)
     }
 
     /// Where the vault keeps secrets.
     pub fn vault_backend(&self) -> pincer_vault::VaultBackend {
-        self.inner.security.vault().backend()
+        self.inner.trust.vault().backend()
     }
 
     /// The vault's secrets by name and use, never values.
     pub fn secrets(&self) -> Result<Vec<SecretInfo>> {
-        Ok(self.inner.security.vault().list()?)
+        Ok(self.inner.trust.vault().list()?)
     }
 
     /// Checks a request to another host for secrets before it is sent;
     /// a hit blocks it and is audited.
     pub fn check_outbound(&self, url: &str) -> Result<()> {
-        self.refresh_secrets();
-        let detector = self.inner.security.detector().current();
-        let checked = detector.check(pincer_guard::Sink::Outbound, url);
-        if checked.leaks.is_empty() {
-            return Ok(());
-        }
-        let found: Vec<String> = checked
-            .leaks
-            .iter()
-            .map(|l| l.kind.label().to_string())
-            .collect();
-        let destination = detector
-            .redact(url.split('?').next().unwrap_or(url))
-            .0
-            .into_owned();
-        let decision = if checked.text.is_none() {
-            "blocked"
-        } else {
-            "warned"
-        };
-        self.record(
-            "guard",
-            "leak.outbound",
-            &destination,
-            decision,
-            serde_json::json!({ "found": found }),
-        );
-        if checked.text.is_none() {
-            return Err(AppError::LeakBlocked {
-                destination,
-                found: found.join(", "),
-            });
-        }
-        Ok(())
+        Ok(self.inner.trust.check_outbound(url)?)
     }
 
     /// Whether the owner halted the agent.
@@ -450,8 +432,8 @@ impl App {
         self.inner.turns.stop_all();
         self.inner.judging.interrupt();
         self.record(
-            "owner",
-            "agent.halt",
+            Actor::Owner,
+            Action::AgentHalt,
             "agent",
             "done",
             serde_json::json!({}),
@@ -463,8 +445,8 @@ impl App {
         self.inner.halted.store(false, Ordering::SeqCst);
         self.inner.judging.wake();
         self.record(
-            "owner",
-            "agent.resume",
+            Actor::Owner,
+            Action::AgentResume,
             "agent",
             "done",
             serde_json::json!({}),

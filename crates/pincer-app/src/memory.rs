@@ -2,7 +2,7 @@
 //! and file watcher, retrieval before each turn, and the memory commands.
 
 use crate::ipc::{MemoryHitView, MemorySearch, MemorySourceView, MemoryStatus, RememberedNote};
-use crate::{blocking, App, AppError, Result};
+use crate::{blocking, Action, Actor, App, AppError, Result};
 use pincer_inference::hub::{self, HubConfig, HubFile};
 use pincer_memory::{
     ChunkOptions, Embedder, EmbedderOptions, Hit, Memory, MemoryError, MemoryOptions,
@@ -104,7 +104,7 @@ impl App {
         };
         let store = self.store().clone();
         let workspace = self.workspace().dir().to_path_buf();
-        let guard = self.inner.protected.memory_guard();
+        let guard = crate::memory_guard::for_memory(&self.inner.protected);
         let opened = blocking(move || {
             let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
             let options = MemoryOptions {
@@ -326,8 +326,8 @@ impl App {
             }
         }
         self.record(
-            "owner",
-            "memory.source.add",
+            Actor::Owner,
+            Action::MemorySourceAdd,
             &source.path,
             "done",
             serde_json::json!({"provenance": source.provenance.as_str()}),
@@ -341,8 +341,8 @@ impl App {
         let memory = self.memory()?;
         let path = blocking(move || Ok(memory.forget_source(i64::from(id))?)).await?;
         self.record(
-            "owner",
-            "memory.source.forget",
+            Actor::Owner,
+            Action::MemorySourceForget,
             &path.display().to_string(),
             "done",
             serde_json::json!({"id": id}),
@@ -365,8 +365,8 @@ impl App {
         self.memory()?;
         self.sync_memory_in_background(true);
         self.record(
-            "owner",
-            "memory.reindex",
+            Actor::Owner,
+            Action::MemoryReindex,
             "memory",
             "started",
             serde_json::json!({}),
@@ -389,8 +389,8 @@ impl App {
         let text = self.store().scrub("memory note", &text).into_owned();
         let (path, line) = blocking(move || Ok(memory.remember(&text)?)).await?;
         self.record(
-            "agent",
-            "memory.remember",
+            Actor::Agent,
+            Action::MemoryRemember,
             &path.display().to_string(),
             "done",
             serde_json::json!({"line": line}),

@@ -2,7 +2,7 @@
 //! paused, resumed and canceled, and loading a local model into the engine.
 
 use crate::ipc::{ActiveModel, CatalogModel, DownloadView};
-use crate::{App, AppError, Result};
+use crate::{Action, Actor, App, AppError, Result};
 use pincer_inference::catalog::{self, CatalogEntry, Fit, Memory};
 use pincer_inference::fetch;
 use pincer_inference::hub::{self, HubConfig};
@@ -74,8 +74,8 @@ impl App {
             Ok(active) => active,
             Err(error) => {
                 self.record(
-                    "owner",
-                    "model.load",
+                    Actor::Owner,
+                    Action::ModelLoad,
                     &target,
                     "failed",
                     serde_json::json!({"error": error.to_string()}),
@@ -84,8 +84,8 @@ impl App {
             }
         };
         self.record(
-            "owner",
-            "model.load",
+            Actor::Owner,
+            Action::ModelLoad,
             &target,
             "done",
             serde_json::json!({"model": active.id}),
@@ -98,8 +98,8 @@ impl App {
     pub fn unload_model(&self) {
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
         self.record(
-            "owner",
-            "model.unload",
+            Actor::Owner,
+            Action::ModelUnload,
             "model",
             "done",
             serde_json::json!({}),

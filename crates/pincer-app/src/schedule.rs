@@ -8,7 +8,7 @@
 use crate::training_status::{
     AdapterView, ConditionCheck, RoundSummary, TrainingSchedule, TrainingStatus,
 };
-use crate::{blocking, App, AppError, Result, TrainOptions};
+use crate::{blocking, Action, Actor, App, AppError, Result, TrainOptions};
 use pincer_schedule::TimeWindow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -111,11 +111,11 @@ impl App {
         let saved = schedule.clone();
         blocking(move || app.inner.settings.update(|s| s.training = saved)).await?;
         self.record(
-            "owner",
+            Actor::Owner,
             if schedule.armed {
-                "training.arm"
+                Action::TrainingArm
             } else {
-                "training.disarm"
+                Action::TrainingDisarm
             },
             "schedule",
             "done",

@@ -3,7 +3,7 @@
 //! theme live with the UI (`tauri-plugin-store`, or the browser's storage).
 
 use crate::ipc::{AppMode, GatewaySettings, SettingsView};
-use crate::{blocking, App, AppError, Result};
+use crate::{blocking, Action, Actor, App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -240,8 +240,8 @@ impl App {
         })
         .await?;
         self.record(
-            "owner",
-            "config.gateway",
+            Actor::Owner,
+            Action::ConfigGateway,
             "settings.json",
             "done",
             serde_json::json!({"enabled": change.enabled, "port": change.port}),

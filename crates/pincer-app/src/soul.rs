@@ -3,7 +3,7 @@
 //! system prompt the soul files go into on every turn.
 
 use crate::ipc::{SoulChange, SoulDecision, SoulFile, SoulVersionView};
-use crate::{blocking, App, AppError, Result};
+use crate::{blocking, Action, Actor, App, AppError, Result};
 use pincer_store::{SoulProposal, SoulVersion};
 use pincer_workspace::{MEMORY_FILE, PROTECTED_FILES, SOUL_FILES};
 
@@ -107,8 +107,8 @@ impl App {
                 .store()
                 .propose_soul_change(&file, &content, "agent", &reason)?;
             app.record(
-                "agent",
-                "soul.propose",
+                Actor::Agent,
+                Action::SoulPropose,
                 &file,
                 "pending",
                 serde_json::json!({"change": change.id, "reason": change.reason}),
@@ -159,7 +159,7 @@ impl App {
                 blocking(move || {
                     let version = app.inner.protected.accept_disk_text(&file)?;
                     app.store().decide_soul_proposal(change.id, "accepted")?;
-                    app.record("owner", "soul.accept", &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}));
+                    app.record(Actor::Owner, Action::SoulAccept, &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}));
                     Ok(())
                 })
                 .await?;
@@ -171,8 +171,8 @@ impl App {
                 blocking(move || Ok(app.store().decide_soul_proposal(change.id, "accepted")?))
                     .await?;
                 self.record(
-                    "owner",
-                    "soul.accept",
+                    Actor::Owner,
+                    Action::SoulAccept,
                     &file,
                     "accepted",
                     serde_json::json!({"change": change.id, "origin": change.origin}),
@@ -202,8 +202,8 @@ impl App {
                     "rejected"
                 };
                 self.record(
-                    "owner",
-                    "soul.reject",
+                    Actor::Owner,
+                    Action::SoulReject,
                     &file,
                     decision,
                     serde_json::json!({"change": change.id, "origin": origin}),

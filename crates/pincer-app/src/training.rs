@@ -5,7 +5,7 @@
 //! and roll back to any version or to the bare base. Every step is audited.
 
 use crate::training_status::{RoundSummary, TrainingPhase, TrainingProgress};
-use crate::{blocking, App, AppError, Result};
+use crate::{blocking, Action, Actor, App, AppError, Result};
 use pincer_inference::{ChatMessage, Engine, ModelSource, Role};
 use pincer_store::{AdapterVersion, NewAdapter, Trajectory};
 use pincer_training::gate::{regression_items, GateBounds, Sequence};
@@ -102,8 +102,8 @@ impl App {
         state.running.store(false, Ordering::SeqCst);
         if let Err(error) = &result {
             self.record(
-                "owner",
-                "training.round",
+                Actor::Owner,
+                Action::TrainingRound,
                 "adapter",
                 "failed",
                 serde_json::json!({"error": error.to_string()}),
@@ -148,8 +148,8 @@ impl App {
         blocking(move || Ok(store.serve_adapter(version, &reason)?)).await?;
         self.reload_with_serving_adapter().await?;
         self.record(
-            "owner",
-            "adapter.rollback",
+            Actor::Owner,
+            Action::AdapterRollback,
             "adapter",
             "done",
             serde_json::json!({"version": version}),
@@ -188,8 +188,8 @@ impl App {
             let _ = std::fs::remove_dir_all(&dir);
             let inputs = self.round_inputs(&options).await?;
             self.record(
-                "owner",
-                "training.start",
+                Actor::Owner,
+                Action::TrainingStart,
                 "adapter",
                 "done",
                 serde_json::json!({"train": inputs.train.len(), "heldOut": inputs.held_out.len()}),
@@ -241,8 +241,12 @@ impl App {
                 ));
                 report.paused = true;
                 self.record(
-                    if scheduled { "system" } else { "owner" },
-                    "training.pause",
+                    if scheduled {
+                        Actor::System
+                    } else {
+                        Actor::Owner
+                    },
+                    Action::TrainingPause,
                     "adapter",
                     "done",
                     serde_json::json!({"step": step, "why": why}),
@@ -286,7 +290,7 @@ impl App {
                 } else {
                     "rejected"
                 };
-                self.record("system", "training.round", &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}));
+                self.record(Actor::System, Action::TrainingRound, &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}));
                 let _ = std::fs::remove_dir_all(&dir);
                 if report.promoted {
                     self.reload_with_serving_adapter().await?;

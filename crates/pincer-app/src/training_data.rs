@@ -3,10 +3,10 @@
 //! feedback on an answer. One implementation behind the UI, the control API
 //! and `pincer data`, and every change lands in the audit chain.
 
-use crate::security::Security;
 use crate::{AppError, Result};
 use pincer_store::{purpose, Consent, Store, Trajectory};
 use pincer_training::judge;
+use pincer_trust::{Action, Actor, Trust};
 use std::sync::Arc;
 
 use crate::training_view::*;
@@ -119,7 +119,7 @@ pub(crate) type VerdictLock = Arc<std::sync::Mutex<()>>;
 #[derive(Clone)]
 pub struct TrainingData {
     store: Arc<Store>,
-    security: Arc<Security>,
+    trust: Arc<Trust>,
     by: &'static str,
     judge_samples: u32,
     verdicts: VerdictLock,
@@ -128,23 +128,23 @@ pub struct TrainingData {
 impl TrainingData {
     pub(crate) fn new(
         store: Arc<Store>,
-        security: Arc<Security>,
+        trust: Arc<Trust>,
         by: &'static str,
         judge_samples: u32,
         verdicts: VerdictLock,
     ) -> Self {
         Self {
             store,
-            security,
+            trust,
             by,
             judge_samples,
             verdicts,
         }
     }
 
-    fn audit(&self, action: &str, target: &str, decision: &str, details: serde_json::Value) {
-        self.security
-            .audit(&self.store, "owner", action, target, decision, details);
+    fn audit(&self, action: Action, target: &str, decision: &str, details: serde_json::Value) {
+        self.trust
+            .record(Actor::Owner, action, target, decision, details);
     }
 
     /// Gives or withdraws consent; a withdrawal keeps the source's records
@@ -161,7 +161,7 @@ impl TrainingData {
             "withdrawn"
         };
         self.audit(
-            "learning.consent",
+            Action::LearningConsent,
             source,
             decision,
             serde_json::json!({"purpose": purpose, "by": self.by, "consent_id": consent.id}),
@@ -290,7 +290,7 @@ impl TrainingData {
             |id| format!("trajectory:{id}"),
         );
         self.audit(
-            "learning.delete",
+            Action::LearningDelete,
             &target,
             "done",
             serde_json::json!({"removed": removed, "by": self.by}),
@@ -324,7 +324,7 @@ impl TrainingData {
             out.push('\n');
         }
         self.audit(
-            "learning.export",
+            Action::LearningExport,
             source.unwrap_or("all sources"),
             "done",
             serde_json::json!({"records": records.len(), "by": self.by}),
@@ -379,7 +379,7 @@ impl TrainingData {
             }
         }
         self.audit(
-            "learning.feedback",
+            Action::LearningFeedback,
             &format!("trajectory:{}", turn.id),
             &request.feedback,
             serde_json::json!({"by": self.by}),

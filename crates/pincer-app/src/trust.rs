@@ -208,7 +208,7 @@ impl App {
     /// through the leak detector; the export itself is audited.
     pub async fn audit_export(&self, format: String) -> Result<String> {
         let app = self.clone();
-        blocking(move || app.inner.security.export_audit(app.store(), &format, "ui")).await
+        blocking(move || Ok(app.inner.trust.export_audit(&format, "ui")?)).await
     }
 
     /// Settings → Security: secrets by name, the protected files, the chain.

@@ -55,8 +55,8 @@ pub(crate) async fn same_origin_only(
     let allowed = LOOPBACK_HOSTS.contains(&name) || state.extra_hosts.iter().any(|h| h == name);
     if !allowed {
         state.app.record(
-            "client",
-            "gateway.host",
+            pincer_app::Actor::Client,
+            pincer_app::Action::GatewayHost,
             request.uri().path(),
             "denied",
             json!({"host": host}),
@@ -69,8 +69,8 @@ pub(crate) async fn same_origin_only(
         let expected = [format!("http://{host}"), format!("https://{host}")];
         if !expected.iter().any(|e| e.eq_ignore_ascii_case(origin)) {
             state.app.record(
-                "client",
-                "gateway.origin",
+                pincer_app::Actor::Client,
+                pincer_app::Action::GatewayOrigin,
                 request.uri().path(),
                 "denied",
                 json!({"origin": origin}),

@@ -204,8 +204,8 @@ async fn require_token(
     {
         auth_limit::Refusal::Audit => {
             state.app.record(
-                "client",
-                "gateway.auth",
+                pincer_app::Actor::Client,
+                pincer_app::Action::GatewayAuth,
                 &path,
                 "denied",
                 json!({"reason": refused.0, "client": client_ip.to_string()}),
@@ -214,9 +214,13 @@ async fn require_token(
         }
         auth_limit::Refusal::LockedOut { retry_after } => {
             let details = json!({"reason": "too many failed token checks", "client": client_ip.to_string(), "seconds": retry_after.as_secs()});
-            state
-                .app
-                .record("client", "gateway.auth", &path, "throttled", details);
+            state.app.record(
+                pincer_app::Actor::Client,
+                pincer_app::Action::GatewayAuth,
+                &path,
+                "throttled",
+                details,
+            );
             ApiError::too_many_auth_failures(retry_after).into_response()
         }
         auth_limit::Refusal::Quiet { retry_after } => {

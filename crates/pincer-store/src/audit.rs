@@ -30,6 +30,10 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
 }
 
+/// Called with each audit record right after it is committed, outside the
+/// database lock; installed with [`Store::set_audit_observer`].
+pub type AuditObserver = std::sync::Arc<dyn Fn(&AuditRecord) + Send + Sync>;
+
 /// A stored audit record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -134,13 +138,44 @@ impl Store {
             )
             .context("appending an audit record")?;
         transaction.commit().context("committing an audit record")?;
-        Ok(AuditRecord {
+        drop(connection);
+        let record = AuditRecord {
             seq,
             at_ms,
             event,
             prev_hash,
             hash,
-        })
+        };
+        let observer = self
+            .audit_observer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(observer) = observer {
+            observer(&record);
+        }
+        Ok(record)
+    }
+
+    /// Installs the function told of every audit record appended through
+    /// this handle (replacing any earlier one).
+    pub fn set_audit_observer(&self, observer: AuditObserver) {
+        *self
+            .audit_observer
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    /// The newest record's sequence number and hash, if the log has any.
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        self.lock()
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .context("reading the audit chain's head")
     }
 
     /// The newest record whose action is one of `actions` (0 when none):

@@ -50,9 +50,10 @@ fn mac_matches(key: &[u8], checkpoint: &AuditCheckpoint) -> bool {
     mac_state.verify_slice(&expected).is_ok()
 }
 
-/// The newest signed record as remembered outside the database (the app
-/// keeps it in the OS keychain): a database emptied or rolled back wholesale,
-/// checkpoints and all, no longer reaches it.
+/// The chain's head as remembered outside the database (the trust base
+/// keeps it in the OS keychain and moves it with every record): a log cut
+/// at its end, emptied or rolled back wholesale, checkpoints and all, no
+/// longer reaches it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditAnchor {
     /// The record.
@@ -177,13 +178,14 @@ impl Store {
         let last = first.map_or(0, |first| first - 1 + verification.records);
         let reason = if anchor.seq > last {
             if last == 0 {
-                format!("the audit log is empty, but the OS keychain remembers record {} signed: the log was deleted", anchor.seq)
+                format!("the audit log is empty, but the OS keychain remembers record {}: the log was deleted ({} records missing)", anchor.seq, anchor.seq)
             } else {
                 format!(
-                    "the log ends at record {last}, but the OS keychain remembers record {} signed: records {}..{} were deleted",
+                    "the log ends at record {last}, but the OS keychain remembers record {}: records {}..{} were deleted (the newest {} records are missing)",
                     anchor.seq,
                     last + 1,
-                    anchor.seq
+                    anchor.seq,
+                    anchor.seq - last
                 )
             }
         } else {

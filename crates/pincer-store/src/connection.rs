@@ -15,6 +15,9 @@ pub struct Store {
     connection: Mutex<Connection>,
     pub(crate) redactor: RwLock<Option<Arc<dyn crate::Redactor>>>,
     pub(crate) sealing: RwLock<pincer_seal::Sealing>,
+    /// Told of every audit record once it is committed (the trust base
+    /// moves its keychain anchor with the head).
+    pub(crate) audit_observer: RwLock<Option<crate::AuditObserver>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -66,6 +69,7 @@ impl Store {
             connection: Mutex::new(connection),
             redactor: RwLock::new(None),
             sealing: RwLock::default(),
+            audit_observer: RwLock::new(None),
         })
     }
 

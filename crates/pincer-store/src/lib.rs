@@ -27,7 +27,9 @@ mod soul;
 mod trajectories;
 
 pub use adapters::{AdapterVersion, NewAdapter};
-pub use audit::{record_hash, AuditBreak, AuditEvent, AuditRecord, AuditVerification, GENESIS};
+pub use audit::{
+    record_hash, AuditBreak, AuditEvent, AuditObserver, AuditRecord, AuditVerification, GENESIS,
+};
 pub use audit_query::AuditFilter;
 pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
 pub use connection::Store;

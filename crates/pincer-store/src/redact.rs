@@ -12,6 +12,11 @@ pub trait Redactor: Send + Sync {
     /// The text with each secret replaced, and the names of what was found;
     /// `None` when the text is clean.
     fn redact(&self, text: &str) -> Option<(String, Vec<String>)>;
+
+    /// The audit record of a hit at `place` (the names found, never the
+    /// value): the redactor's owner names the action, so the store keeps no
+    /// audit vocabulary of its own.
+    fn hit_event(&self, place: &str, found: &[String]) -> AuditEvent;
 }
 
 impl Store {
@@ -20,8 +25,8 @@ impl Store {
         *self.redactor.write().unwrap_or_else(|e| e.into_inner()) = Some(redactor);
     }
 
-    /// `text` as it may be stored. A hit is audited as `leak.redacted` with
-    /// `place` and the names found, never the value. Call it before taking
+    /// `text` as it may be stored. A hit is audited with the event the
+    /// redactor builds from `place` and the names found, never the value. Call it before taking
     /// the connection: the audit append needs it.
     pub fn scrub<'a>(&self, place: &str, text: &'a str) -> Cow<'a, str> {
         let redactor = self
@@ -29,7 +34,10 @@ impl Store {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let Some((clean, found)) = redactor.and_then(|r| r.redact(text)) else {
+        let Some(redactor) = redactor else {
+            return Cow::Borrowed(text);
+        };
+        let Some((clean, found)) = redactor.redact(text) else {
             return Cow::Borrowed(text);
         };
         tracing::warn!(
@@ -37,14 +45,7 @@ impl Store {
             ?found,
             "a secret was redacted before it reached the database"
         );
-        let event = AuditEvent {
-            actor: "guard".into(),
-            action: "leak.redacted".into(),
-            target: place.into(),
-            decision: "redacted".into(),
-            details: serde_json::json!({ "found": found }),
-        };
-        if let Err(error) = self.audit(event) {
+        if let Err(error) = self.audit(redactor.hit_event(place, &found)) {
             tracing::error!(%error, "could not audit a redaction");
         }
         Cow::Owned(clean)

@@ -3,7 +3,7 @@
 
 use super::{message, prompt_tokens, recording_sink, start};
 use pincer_app::ipc::SoulDecision;
-use pincer_app::AppError;
+use pincer_app::{Action, Actor, AppError};
 use std::path::{Path, PathBuf};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -473,7 +473,13 @@ async fn sealed_mode_leaves_nothing_readable_at_rest() {
 async fn an_audit_log_deleted_whole_fails_verification() {
     let data = tempfile::tempdir().unwrap();
     let app = start(data.path(), false).await;
-    app.record("owner", "test.event", "x", "done", serde_json::json!({}));
+    app.record(
+        Actor::Owner,
+        Action::ConfigGateway,
+        "x",
+        "done",
+        serde_json::json!({}),
+    );
     app.checkpoint_audit().unwrap();
     assert_eq!(app.verify_audit().unwrap().broken_at, None);
     let anchor = app
@@ -504,7 +510,13 @@ async fn an_audit_log_deleted_whole_fails_verification() {
     );
     // New records and checkpoints do not move the anchor off the lost chain.
     for _ in 0..70 {
-        app.record("owner", "test.event", "y", "done", serde_json::json!({}));
+        app.record(
+            Actor::Owner,
+            Action::ConfigGateway,
+            "y",
+            "done",
+            serde_json::json!({}),
+        );
     }
     app.checkpoint_audit().unwrap();
     let still = pincer_app::Maintenance::open(data.path())

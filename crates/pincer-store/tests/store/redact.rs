@@ -16,6 +16,16 @@ impl Redactor for Canary {
             )
         })
     }
+
+    fn hit_event(&self, place: &str, found: &[String]) -> AuditEvent {
+        AuditEvent {
+            actor: "guard".into(),
+            action: "leak.redacted".into(),
+            target: place.into(),
+            decision: "redacted".into(),
+            details: serde_json::json!({ "found": found }),
+        }
+    }
 }
 
 #[test]

@@ -1,11 +1,8 @@
 //! The protected workspace files (the soul files and `MEMORY.md`): which
 //! text of each the agent may use, changes found on disk held for the
-//! owner, saves recorded as versions, memory's view of `MEMORY.md`, and
-//! sealed mode.
+//! owner, saves recorded as versions, and sealed mode.
 
-use crate::security::Security;
-use crate::{AppError, Result};
-use pincer_memory::{Guarded, ProtectedFiles};
+use crate::{Action, Actor, Result, Trust, TrustError};
 use pincer_seal::Sealer;
 use pincer_store::{SoulVersion, Store};
 use pincer_workspace::{Workspace, WorkspaceError, MEMORY_FILE, PROTECTED_FILES};
@@ -14,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 /// The protected files of one workspace.
 #[derive(Debug)]
-pub(crate) struct Protected {
+pub struct Protected {
     store: Arc<Store>,
     workspace: Workspace,
-    security: Arc<Security>,
+    trust: Arc<Trust>,
     /// Held while a file is compared with its accepted version or saved, so
     /// a save is never seen half done (written, not yet recorded) as a
     /// change from outside.
@@ -29,17 +26,12 @@ impl Protected {
     /// without a recorded version (a new install, or a file this version
     /// protects for the first time) has its text on disk recorded as its
     /// first accepted version.
-    pub(crate) fn open(
-        store: Arc<Store>,
-        dir: &Path,
-        security: Arc<Security>,
-        sealed: bool,
-    ) -> Result<Arc<Self>> {
+    pub fn open(dir: &Path, trust: Arc<Trust>, sealed: bool) -> Result<Arc<Self>> {
         let (workspace, _created) = Workspace::open(dir)?;
         let protected = Arc::new(Self {
-            store,
+            store: trust.store().clone(),
             workspace,
-            security,
+            trust,
             lock: Mutex::new(()),
         });
         protected.install_sealing(sealed);
@@ -55,7 +47,8 @@ impl Protected {
         Ok(protected)
     }
 
-    pub(crate) fn workspace(&self) -> &Workspace {
+    /// The workspace folder.
+    pub fn workspace(&self) -> &Workspace {
         &self.workspace
     }
 
@@ -63,23 +56,11 @@ impl Protected {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn record(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        decision: &str,
-        details: serde_json::Value,
-    ) {
-        self.security
-            .audit(&self.store, actor, action, target, decision, details);
-    }
-
     /// The accepted text of `file` and whether the disk differs from it. A
     /// difference is held as a pending `external` change (once per text)
     /// and audited; a file that cannot be read (not UTF-8, sealed by someone
     /// else) falls back to the accepted text.
-    pub(crate) fn accepted_text(&self, file: &str) -> Result<(String, bool)> {
+    pub fn accepted_text(&self, file: &str) -> Result<(String, bool)> {
         let _held = self.guard();
         let (latest, text) = match (
             self.store.latest_soul_version(file)?,
@@ -113,9 +94,9 @@ impl Protected {
                 "external",
                 "changed on disk outside Pincer",
             )?;
-            self.record(
-                "system",
-                "soul.changed_outside",
+            self.trust.record(
+                Actor::System,
+                Action::SoulChangedOutside,
                 file,
                 "held",
                 serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
@@ -127,10 +108,10 @@ impl Protected {
     /// Saves `content` as `file` (atomically, sealed in sealed mode) and
     /// records it as the accepted version. When the save fails nothing is
     /// recorded and the file on disk is unchanged.
-    pub(crate) fn save(&self, file: &str, content: &str, origin: &str) -> Result<SoulVersion> {
+    pub fn save(&self, file: &str, content: &str, origin: &str) -> Result<SoulVersion> {
         let _held = self.guard();
         self.workspace.write(file, content).map_err(|error| match error {
-            WorkspaceError::Io { path, source, .. } => AppError::Io {
+            WorkspaceError::Io { path, source, .. } => TrustError::Io {
                 context: format!(
                     "cannot save {} (your text is still in the editor; free disk space or fix the folder's permissions, then save again)",
                     path.display()
@@ -142,9 +123,9 @@ impl Protected {
         let version = self.store.record_soul_version(file, content, origin)?;
         // The owner's text replaces whatever was found on disk.
         self.store.supersede_soul_proposals(file, "external")?;
-        self.record(
-            "owner",
-            "soul.save",
+        self.trust.record(
+            Actor::Owner,
+            Action::SoulSave,
             file,
             "done",
             serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}),
@@ -154,7 +135,7 @@ impl Protected {
 
     /// Accepts the text on disk as `file`'s new version (an outside change
     /// the owner approved), re-sealing it in sealed mode.
-    pub(crate) fn accept_disk_text(&self, file: &str) -> Result<SoulVersion> {
+    pub fn accept_disk_text(&self, file: &str) -> Result<SoulVersion> {
         let _held = self.guard();
         let text = self.workspace.read(file)?;
         let version = self.store.record_soul_version(file, &text, "external")?;
@@ -165,19 +146,23 @@ impl Protected {
     }
 
     /// Whether saves are sealed.
-    pub(crate) fn sealed(&self) -> bool {
+    pub fn sealed(&self) -> bool {
         self.workspace.seals_saves()
     }
 
     /// Turns sealed mode on or off: the history in the database and every
     /// file whose disk text is its accepted version are rewritten. A file
     /// with a change pending is left as it is for the owner to decide.
-    pub(crate) fn set_sealed(&self, on: bool) -> Result<usize> {
+    pub fn set_sealed(&self, on: bool) -> Result<usize> {
         self.install_sealing(on);
         let rewritten = self.apply_sealing(on)?;
-        let action = if on { "soul.seal" } else { "soul.unseal" };
-        self.record(
-            "owner",
+        let action = if on {
+            Action::SoulSeal
+        } else {
+            Action::SoulUnseal
+        };
+        self.trust.record(
+            Actor::Owner,
             action,
             "protected files",
             "done",
@@ -189,7 +174,7 @@ impl Protected {
     /// Gives the workspace and the store the key (always: what was sealed
     /// must still open) and whether they seal what they write.
     fn install_sealing(&self, on: bool) {
-        let sealer = Sealer::new(self.security.seal_key());
+        let sealer = Sealer::new(self.trust.seal_key());
         self.workspace.set_sealing(Some(sealer.clone()), on);
         self.store.set_sealing(Some(sealer), on);
     }
@@ -214,40 +199,12 @@ impl Protected {
         Ok(rewritten)
     }
 
-    /// Memory's view: `MEMORY.md` is indexed as accepted, and not at all in
-    /// sealed mode (its text would sit in the index unsealed; the prompt
-    /// carries it instead).
-    pub(crate) fn memory_guard(self: &Arc<Self>) -> Arc<dyn ProtectedFiles> {
-        Arc::new(MemoryGuard(self.clone()))
-    }
-
     /// Whether `path` is this workspace's `MEMORY.md`.
-    pub(crate) fn is_memory_file(&self, path: &Path) -> bool {
+    pub fn is_memory_file(&self, path: &Path) -> bool {
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         path.file_name().is_some_and(|n| n == MEMORY_FILE)
             && path
                 .parent()
                 .is_some_and(|parent| canonical(parent) == canonical(self.workspace.dir()))
-    }
-}
-
-#[derive(Debug)]
-struct MemoryGuard(Arc<Protected>);
-
-impl ProtectedFiles for MemoryGuard {
-    fn guard(&self, path: &Path) -> Guarded {
-        if !self.0.is_memory_file(path) {
-            return Guarded::Open;
-        }
-        if self.0.sealed() {
-            return Guarded::Withheld;
-        }
-        match self.0.accepted_text(MEMORY_FILE) {
-            Ok((text, _)) => Guarded::Accepted(text),
-            Err(error) => {
-                tracing::warn!(%error, "MEMORY.md is left out of memory until it can be read");
-                Guarded::Withheld
-            }
-        }
     }
 }
