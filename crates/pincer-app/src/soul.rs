@@ -39,7 +39,7 @@ impl App {
     /// The accepted text of `file` and whether the disk differs from it
     /// (a difference is held for the owner).
     fn accepted_soul_text(&self, file: &str) -> Result<(String, bool)> {
-        self.inner.protected.accepted_text(file)
+        Ok(self.inner.protected.accepted_text(file)?)
     }
 
     /// Opens a soul file for editing: its accepted text, and any change
@@ -277,7 +277,7 @@ impl App {
             .settings
             .update(|settings| settings.seal_protected_files = on)?;
         let app = self.clone();
-        blocking(move || app.inner.protected.set_sealed(on)).await?;
+        blocking(move || Ok(app.inner.protected.set_sealed(on)?)).await?;
         self.reindex_memory_file().await;
         let app = self.clone();
         blocking(move || Ok(app.store().flush_wal()?)).await?;

@@ -36,6 +36,8 @@ struct State {
     attempted: i64,
     /// Set when the owner is gone: finish what is pending, then end.
     stopped: bool,
+    /// Why the last keychain write failed, until one succeeds.
+    failed: Option<String>,
     /// Whether the thread runs (no thread without a keychain).
     running: bool,
 }
@@ -93,17 +95,18 @@ impl Anchorer {
         }
     }
 
-    /// Waits until every head seen so far has been written to the keychain
-    /// (or the write failed and was logged).
-    pub(crate) fn flush(&self) {
+    /// Waits until the head seen when it was called has been written to
+    /// the keychain (records appended meanwhile do not keep it waiting);
+    /// the error when the last write failed.
+    pub(crate) fn flush(&self) -> Result<(), String> {
         let mut state = self.lock();
-        while state.running
-            && state
-                .wanted
-                .as_ref()
-                .is_some_and(|(seq, _)| *seq > state.attempted)
-        {
+        let goal = state.wanted.as_ref().map_or(0, |(seq, _)| *seq);
+        while state.running && state.attempted < goal {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        match &state.failed {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
         }
     }
 
@@ -127,6 +130,14 @@ impl Anchorer {
     }
 
     fn run(&self, store: Weak<Store>) {
+        // However the thread ends (a panic included), flush stops waiting.
+        struct Finished<'a>(&'a Anchorer);
+        impl Drop for Finished<'_> {
+            fn drop(&mut self) {
+                self.0.finish();
+            }
+        }
+        let _finished = Finished(self);
         let mut warned = false;
         loop {
             let (seq, hash) = {
@@ -134,22 +145,26 @@ impl Anchorer {
                 loop {
                     match &state.wanted {
                         Some((seq, hash)) if *seq > state.attempted => break (*seq, hash.clone()),
-                        _ if state.stopped => {
-                            drop(state);
-                            return self.finish();
-                        }
+                        _ if state.stopped => return,
                         _ => state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
                     }
                 }
             };
             let Some(store) = store.upgrade() else {
-                return self.finish();
+                return;
             };
-            if let Err(error) = self.advance(&store, AuditAnchor { seq, hash }, &mut warned) {
-                tracing::error!(%error, "could not move the audit anchor in the OS keychain");
-            }
+            let failed = match self.advance(&store, AuditAnchor { seq, hash }, &mut warned) {
+                Ok(()) => None,
+                Err(error) => {
+                    tracing::error!(%error, "could not move the audit anchor in the OS keychain");
+                    Some(error.to_string())
+                }
+            };
             drop(store);
-            self.lock().attempted = seq;
+            let mut state = self.lock();
+            state.attempted = seq;
+            state.failed = failed;
+            drop(state);
             self.changed.notify_all();
         }
     }
@@ -173,6 +188,16 @@ impl Anchorer {
                 }
                 return Ok(());
             }
+        }
+        // Another process (`pincer secrets set` beside the server) may have
+        // moved it meanwhile: never move it back. Two processes writing in
+        // the same instant can still race; the signed checkpoint each one
+        // makes at exit covers that.
+        if self
+            .stored()?
+            .is_some_and(|current| current.seq >= head.seq)
+        {
+            return Ok(());
         }
         self.vault
             .set(names::AUDIT_ANCHOR, &Secret::new(head.encode()))?;

@@ -49,6 +49,9 @@ pub enum TrustError {
         #[source]
         source: std::io::Error,
     },
+    /// The keychain anchor of the audit log could not be moved.
+    #[error("could not move the audit log's anchor in the OS keychain ({0}); check that the keychain is unlocked, then run `pincer audit verify`")]
+    Anchor(String),
     /// A request to another host carried a secret and was not sent.
     #[error("blocked a request to {destination}: it carried {found}; nothing was sent")]
     LeakBlocked {
@@ -92,10 +95,12 @@ impl Trust {
     /// starts moving the keychain anchor with the audit log's head.
     pub fn open(data_dir: &Path, store: &Arc<Store>) -> Result<Arc<Self>> {
         let vault = open_vault(data_dir)?;
-        let anchor = anchor::Anchorer::start(store, &vault);
         let token = keys::gateway_token(&vault, data_dir, store)?;
         let (master_key, created) =
             vault.get_or_create(names::MASTER_KEY, || Secret::random_hex("", 32))?;
+        let secrets_seen = Mutex::new(audit::last_secret_change(store)?);
+        // Started once nothing can fail: it anchors what came before too.
+        let anchor = anchor::Anchorer::start(store, &vault);
         let trust = Arc::new(Self {
             store: store.clone(),
             vault,
@@ -103,7 +108,7 @@ impl Trust {
             master_key,
             detector: Arc::new(SharedDetector::default()),
             anchor,
-            secrets_seen: Mutex::new(audit::last_secret_change(store)?),
+            secrets_seen,
         });
         if created {
             trust.record(
@@ -200,7 +205,9 @@ impl Drop for Trust {
     fn drop(&mut self) {
         // A short-lived process (`pincer secrets set`) must not exit with
         // its records unanchored.
-        self.anchor.flush();
+        if let Err(error) = self.anchor.flush() {
+            tracing::error!(%error, "the audit log's newest records are not anchored in the OS keychain");
+        }
         self.anchor.stop();
     }
 }
