@@ -85,7 +85,7 @@ def test_a_cut_tail_is_named_by_the_cli(tmp_path):
     assert audit(server.data_dir, "verify").returncode == 0
     with sqlite3.connect(server.data_dir / "pincer.db") as db:
         (head,) = db.execute("SELECT max(seq) FROM audit_log").fetchone()
-        assert head >= 6, head
+        assert head > 3, head
         db.execute("DELETE FROM audit_log WHERE seq > ?", (head - 3,))
         db.execute("DELETE FROM audit_checkpoints WHERE seq > ?", (head - 3,))
     cut = audit(server.data_dir, "verify")
