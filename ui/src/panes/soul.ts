@@ -27,6 +27,8 @@ export class SoulPane extends LitElement {
   declare message: string | null;
   declare problem: string | null;
   declare saving: boolean;
+  /** Counts opens, so only the newest one's answer is applied. */
+  private opening = 0;
 
   constructor() {
     super();
@@ -63,17 +65,25 @@ export class SoulPane extends LitElement {
 
   async open(file: string) {
     if (this.dirty && !confirm(`Discard your unsaved changes to ${this.file}?`)) return;
+    const ticket = ++this.opening;
+    const sameFile = this.file === file && this.loaded !== null;
+    const textBefore = this.text;
     this.file = file;
     this.comparing = null;
     this.message = null;
     try {
-      this.loaded = await call(commands.readSoulFile({ file }));
-      this.text = this.loaded.content;
+      const loaded = await call(commands.readSoulFile({ file }));
+      // A later open replaced this one, or the owner typed into this file
+      // while it was read again: what they typed stays.
+      if (ticket !== this.opening || (sameFile && this.text !== textBefore)) return;
+      this.loaded = loaded;
+      this.text = loaded.content;
       this.problem = null;
       if (this.loaded.changedOutside) {
         this.message = `${file} was changed outside Pincer. The agent keeps using the accepted text until you accept or revert the change below.`;
       }
     } catch (error) {
+      if (ticket !== this.opening) return;
       this.loaded = null;
       this.text = "";
       this.problem = errorText(error);
