@@ -379,11 +379,6 @@ impl App {
             .record(actor, action, target, decision, details);
     }
 
-    /// The trust base: keys, the audit log, the outbound check.
-    pub fn trust(&self) -> &Arc<pincer_trust::Trust> {
-        &self.inner.trust
-    }
-
     /// Picks up secrets set or deleted since the leak detector was built (by
     /// `pincer secrets` in another process), before text is written or sent.
     pub(crate) fn refresh_secrets(&self) {

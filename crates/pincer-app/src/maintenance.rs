@@ -12,14 +12,13 @@ use std::sync::Arc;
 /// for CLI commands run beside a server or instead of one.
 pub struct Maintenance {
     data_dir: std::path::PathBuf,
-    store: Arc<Store>,
     trust: Arc<Trust>,
 }
 
 impl std::fmt::Debug for Maintenance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Maintenance")
-            .field("store", &self.store)
+            .field("store", self.trust.store())
             .finish_non_exhaustive()
     }
 }
@@ -31,7 +30,6 @@ impl Maintenance {
         let trust = Trust::open(data_dir, &store)?;
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
-            store,
             trust,
         })
     }
@@ -50,7 +48,7 @@ impl Maintenance {
 
     /// The database.
     pub fn store(&self) -> &Arc<Store> {
-        &self.store
+        self.trust.store()
     }
 
     /// The learning records (`pincer data`), changes audited as the CLI's.
@@ -60,7 +58,7 @@ impl Maintenance {
             .judge_samples
             .clamp(1, 9);
         Ok(crate::TrainingData::new(
-            self.store.clone(),
+            self.trust.store().clone(),
             self.trust.clone(),
             "cli",
             u32::from(samples),

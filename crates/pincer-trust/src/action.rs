@@ -21,11 +21,6 @@ macro_rules! actions {
                     $(Action::$variant => $name,)*
                 }
             }
-
-            /// The action a stored name stands for, if it is one of ours.
-            pub fn from_name(name: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|a| a.as_str() == name)
-            }
         }
     };
 }
@@ -115,12 +110,6 @@ actions! {
     TrainingStart => "training.start",
 }
 
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Who acted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -140,16 +129,6 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// Every actor.
-    pub const ALL: &'static [Actor] = &[
-        Actor::Owner,
-        Actor::Agent,
-        Actor::System,
-        Actor::Client,
-        Actor::Guard,
-        Actor::Judge,
-    ];
-
     /// The name stored in the log.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -160,12 +139,6 @@ impl Actor {
             Actor::Guard => "guard",
             Actor::Judge => "judge",
         }
-    }
-}
-
-impl std::fmt::Display for Actor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -186,8 +159,6 @@ mod tests {
                         .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
                 "{name} is not a dotted lowercase name"
             );
-            assert_eq!(Action::from_name(name), Some(*action));
         }
-        assert_eq!(Action::from_name("no.such"), None);
     }
 }

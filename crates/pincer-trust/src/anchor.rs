@@ -15,7 +15,10 @@
 //! a clean exit, a checkpoint, an export and a verification all wait for
 //! the anchor to catch up. The anchor only moves forward, and only along
 //! the chain it anchors: once the log lost the anchored record it stays
-//! put, so verification keeps naming the loss.
+//! put, so verification keeps naming the loss. Two processes writing the
+//! anchor in the same instant (`pincer secrets set` beside the server) can
+//! still race, as the keychain has no compare-and-swap; the signed
+//! checkpoint each one makes at exit covers what that leaves.
 
 use pincer_store::{AuditAnchor, Store};
 use pincer_vault::{names, Secret, Vault, VaultBackend};
@@ -188,16 +191,6 @@ impl Anchorer {
                 }
                 return Ok(());
             }
-        }
-        // Another process (`pincer secrets set` beside the server) may have
-        // moved it meanwhile: never move it back. Two processes writing in
-        // the same instant can still race; the signed checkpoint each one
-        // makes at exit covers that.
-        if self
-            .stored()?
-            .is_some_and(|current| current.seq >= head.seq)
-        {
-            return Ok(());
         }
         self.vault
             .set(names::AUDIT_ANCHOR, &Secret::new(head.encode()))?;

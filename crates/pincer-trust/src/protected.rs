@@ -4,7 +4,7 @@
 
 use crate::{Action, Actor, Result, Trust, TrustError};
 use pincer_seal::Sealer;
-use pincer_store::{SoulVersion, Store};
+use pincer_store::SoulVersion;
 use pincer_workspace::{Workspace, WorkspaceError, MEMORY_FILE, PROTECTED_FILES};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 /// The protected files of one workspace.
 #[derive(Debug)]
 pub struct Protected {
-    store: Arc<Store>,
     workspace: Workspace,
     trust: Arc<Trust>,
     /// Held while a file is compared with its accepted version or saved, so
@@ -29,17 +28,17 @@ impl Protected {
     pub fn open(dir: &Path, trust: Arc<Trust>, sealed: bool) -> Result<Arc<Self>> {
         let (workspace, _created) = Workspace::open(dir)?;
         let protected = Arc::new(Self {
-            store: trust.store().clone(),
             workspace,
             trust,
             lock: Mutex::new(()),
         });
         protected.install_sealing(sealed);
         for &file in PROTECTED_FILES {
-            if protected.store.latest_soul_version(file)?.is_none() {
+            if protected.trust.store().latest_soul_version(file)?.is_none() {
                 let text = protected.workspace.read(file)?;
                 protected
-                    .store
+                    .trust
+                    .store()
                     .record_soul_version(file, &text, "default")?;
             }
         }
@@ -63,11 +62,13 @@ impl Protected {
     pub fn accepted_text(&self, file: &str) -> Result<(String, bool)> {
         let _held = self.guard();
         let (latest, text) = match (
-            self.store.latest_soul_version(file)?,
+            self.trust.store().latest_soul_version(file)?,
             self.workspace.read(file),
         ) {
             (None, Ok(text)) => {
-                self.store.record_soul_version(file, &text, "default")?;
+                self.trust
+                    .store()
+                    .record_soul_version(file, &text, "default")?;
                 return Ok((text, false));
             }
             (None, Err(error)) => return Err(error.into()),
@@ -81,14 +82,16 @@ impl Protected {
         if sha256 == latest.sha256 {
             return Ok((text, false));
         }
-        let known = self.store.pending_soul_proposals(Some(file))?;
+        let known = self.trust.store().pending_soul_proposals(Some(file))?;
         if !known
             .iter()
             .any(|p| p.origin == "external" && p.sha256 == sha256)
         {
             // Only the newest outside text waits; an older one is replaced.
-            self.store.supersede_soul_proposals(file, "external")?;
-            let change = self.store.propose_soul_change(
+            self.trust
+                .store()
+                .supersede_soul_proposals(file, "external")?;
+            let change = self.trust.store().propose_soul_change(
                 file,
                 &text,
                 "external",
@@ -120,9 +123,14 @@ impl Protected {
             },
             other => other.into(),
         })?;
-        let version = self.store.record_soul_version(file, content, origin)?;
+        let version = self
+            .trust
+            .store()
+            .record_soul_version(file, content, origin)?;
         // The owner's text replaces whatever was found on disk.
-        self.store.supersede_soul_proposals(file, "external")?;
+        self.trust
+            .store()
+            .supersede_soul_proposals(file, "external")?;
         self.trust.record(
             Actor::Owner,
             Action::SoulSave,
@@ -138,7 +146,10 @@ impl Protected {
     pub fn accept_disk_text(&self, file: &str) -> Result<SoulVersion> {
         let _held = self.guard();
         let text = self.workspace.read(file)?;
-        let version = self.store.record_soul_version(file, &text, "external")?;
+        let version = self
+            .trust
+            .store()
+            .record_soul_version(file, &text, "external")?;
         if self.workspace.seals_saves() && !self.workspace.is_sealed_on_disk(file) {
             self.workspace.write(file, &text)?;
         }
@@ -176,20 +187,20 @@ impl Protected {
     fn install_sealing(&self, on: bool) {
         let sealer = Sealer::new(self.trust.seal_key());
         self.workspace.set_sealing(Some(sealer.clone()), on);
-        self.store.set_sealing(Some(sealer), on);
+        self.trust.store().set_sealing(Some(sealer), on);
     }
 
     /// Brings the history and the files in line with the mode. Idempotent,
     /// so it also finishes a switch a killed process left half done.
     fn apply_sealing(&self, on: bool) -> Result<usize> {
         let _held = self.guard();
-        let mut rewritten = self.store.reseal_soul_history(on)?;
+        let mut rewritten = self.trust.store().reseal_soul_history(on)?;
         for &file in PROTECTED_FILES {
             let Ok(text) = self.workspace.read(file) else {
                 continue;
             };
             let present = self.workspace.path(file)?.exists();
-            let accepted = self.store.latest_soul_version(file)?;
+            let accepted = self.trust.store().latest_soul_version(file)?;
             let matches = accepted.is_some_and(|v| v.sha256 == pincer_store::content_sha256(&text));
             if present && matches && self.workspace.is_sealed_on_disk(file) != on {
                 self.workspace.write(file, &text)?;
