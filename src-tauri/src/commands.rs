@@ -327,14 +327,14 @@ pub async fn memory_download_embedder(app: State<'_, App>) -> Reply<MemoryStatus
 #[tauri::command]
 #[specta::specta]
 pub async fn data_overview(app: State<'_, App>) -> Reply<DataOverview> {
-    Ok(app.data_overview().await?)
+    Ok(app.learning().data_overview().await?)
 }
 
 /// Gives or withdraws consent for a source.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_consent(app: State<'_, App>, request: SetConsent) -> Reply<DataOverview> {
-    Ok(app.set_consent(request).await?)
+    Ok(app.learning().set_consent(request).await?)
 }
 
 /// Training records, newest first.
@@ -344,28 +344,28 @@ pub async fn list_trajectories(
     app: State<'_, App>,
     request: TrajectoryQuery,
 ) -> Reply<Vec<TrajectorySummary>> {
-    Ok(app.list_trajectories(request).await?)
+    Ok(app.learning().list_trajectories(request).await?)
 }
 
 /// One training record with its provenance.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_trajectory(app: State<'_, App>, request: TrajectoryRef) -> Reply<TrajectoryView> {
-    Ok(app.open_trajectory(request.id).await?)
+    Ok(app.learning().open_trajectory(request.id).await?)
 }
 
 /// Deletes a record or a source's records.
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_training_data(app: State<'_, App>, request: DeleteTrainingData) -> Reply<u32> {
-    Ok(app.delete_training_data(request).await?)
+    Ok(app.learning().delete_training_data(request).await?)
 }
 
 /// Thumbs or an edited answer on an answer in the chat.
 #[tauri::command]
 #[specta::specta]
 pub async fn give_feedback(app: State<'_, App>, request: GiveFeedback) -> Reply<TrajectorySummary> {
-    Ok(app.give_feedback(request).await?)
+    Ok(app.learning().give_feedback(request).await?)
 }
 
 /// The Training pane at once: phase, the schedule's conditions checked
@@ -373,22 +373,22 @@ pub async fn give_feedback(app: State<'_, App>, request: GiveFeedback) -> Reply<
 #[tauri::command]
 #[specta::specta]
 pub async fn training_status(app: State<'_, App>) -> Reply<TrainingStatus> {
-    Ok(app.training_status().await?)
+    Ok(app.learning().training_status().await?)
 }
 
 /// "Train now": starts (or resumes) a round in the background.
 #[tauri::command]
 #[specta::specta]
 pub async fn start_training(app: State<'_, App>) -> Reply<TrainingStatus> {
-    Ok(app.start_training().await?)
+    Ok(app.learning().start_training().await?)
 }
 
 /// Pauses the running round at its next example (it checkpoints).
 #[tauri::command]
 #[specta::specta]
 pub async fn pause_training(app: State<'_, App>) -> Reply<TrainingStatus> {
-    app.pause_training();
-    Ok(app.training_status().await?)
+    app.learning().pause_training();
+    Ok(app.learning().training_status().await?)
 }
 
 /// Arms or disarms "train tonight while charging", with its window and thresholds.
@@ -398,14 +398,14 @@ pub async fn set_training_schedule(
     app: State<'_, App>,
     request: TrainingSchedule,
 ) -> Reply<TrainingStatus> {
-    Ok(app.set_training_schedule(request).await?)
+    Ok(app.learning().set_training_schedule(request).await?)
 }
 
 /// Every adapter version with its metrics, newest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn list_adapters(app: State<'_, App>) -> Reply<Vec<AdapterView>> {
-    Ok(app.adapter_history().await?)
+    Ok(app.learning().adapter_history().await?)
 }
 
 /// Serves an earlier adapter, or the bare base; reloads the model.
@@ -415,9 +415,10 @@ pub async fn rollback_adapter(
     app: State<'_, App>,
     request: RollbackRequest,
 ) -> Reply<Vec<AdapterView>> {
-    app.rollback_adapter(request.version.map(|v| v as i64))
+    app.learning()
+        .rollback_adapter(request.version.map(|v| v as i64))
         .await?;
-    Ok(app.adapter_history().await?)
+    Ok(app.learning().adapter_history().await?)
 }
 
 /// The builder that registers every command and exports the bindings.

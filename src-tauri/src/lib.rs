@@ -39,13 +39,15 @@ pub fn run() -> anyhow::Result<()> {
             tray::install(tauri_app.handle())?;
             tauri_app.manage(app.clone());
             let judge = app.clone();
-            tauri::async_runtime::spawn(async move { judge.start_judging() });
+            tauri::async_runtime::spawn(async move { judge.learning().start_judging() });
             tauri::async_runtime::spawn(gateway::supervise(app.clone()));
             let schedule = app.clone();
-            tauri::async_runtime::spawn(async move { schedule.start_training_schedule() });
+            tauri::async_runtime::spawn(
+                async move { schedule.learning().start_training_schedule() },
+            );
             tauri::async_runtime::spawn(notify::training_ends(
                 tauri_app.handle().clone(),
-                app.training_ends(),
+                app.learning().training_ends(),
             ));
             if let Some(last) = app.last_model() {
                 let app = app.clone();

@@ -6,8 +6,12 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+/// Read when the test runs (cargo sets it), not when it was built: a build
+/// reused from a checkout elsewhere would point there.
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+        .join("..")
 }
 
 fn generated_bindings() -> String {

@@ -4,7 +4,6 @@
 //! Dev-dependencies are free (tests may use `xtask` from anywhere).
 
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 /// The layers, lowest first, each with what belongs there: a crate may depend
@@ -142,7 +141,13 @@ fn violations(metadata: &Value) -> Vec<String> {
 /// `cargo metadata --no-deps` for this workspace (no network, no compiling).
 fn workspace_metadata() -> Value {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    // Read when the test runs (cargo sets it), not when it was built: a
+    // build reused from a checkout elsewhere would point there.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    let manifest = dir.join("../Cargo.toml");
     let output = Command::new(&cargo)
         .args([
             "metadata",

@@ -103,6 +103,12 @@ impl From<AppError> for ControlError {
     }
 }
 
+impl From<pincer_learning::LearningError> for ControlError {
+    fn from(error: pincer_learning::LearningError) -> Self {
+        Self::from(AppError::from(error))
+    }
+}
+
 impl App {
     /// The app at a glance.
     pub fn app_info(&self) -> AppInfo {
@@ -236,27 +242,42 @@ pub async fn dispatch(
                 .await?,
         ),
         "memory_download_embedder" => json(app.download_embedder().await?),
-        "data_overview" => json(app.data_overview().await?),
-        "set_consent" => json(app.set_consent(request(command, a)?).await?),
-        "list_trajectories" => json(app.list_trajectories(request(command, a)?).await?),
-        "open_trajectory" => json(
-            app.open_trajectory(request::<TrajectoryRef>(command, a)?.id)
+        "data_overview" => json(app.learning().data_overview().await?),
+        "set_consent" => json(app.learning().set_consent(request(command, a)?).await?),
+        "list_trajectories" => json(
+            app.learning()
+                .list_trajectories(request(command, a)?)
                 .await?,
         ),
-        "delete_training_data" => json(app.delete_training_data(request(command, a)?).await?),
-        "give_feedback" => json(app.give_feedback(request(command, a)?).await?),
-        "training_status" => json(app.training_status().await?),
-        "start_training" => json(app.start_training().await?),
+        "open_trajectory" => json(
+            app.learning()
+                .open_trajectory(request::<TrajectoryRef>(command, a)?.id)
+                .await?,
+        ),
+        "delete_training_data" => json(
+            app.learning()
+                .delete_training_data(request(command, a)?)
+                .await?,
+        ),
+        "give_feedback" => json(app.learning().give_feedback(request(command, a)?).await?),
+        "training_status" => json(app.learning().training_status().await?),
+        "start_training" => json(app.learning().start_training().await?),
         "pause_training" => {
-            app.pause_training();
-            json(app.training_status().await?)
+            app.learning().pause_training();
+            json(app.learning().training_status().await?)
         }
-        "set_training_schedule" => json(app.set_training_schedule(request(command, a)?).await?),
-        "list_adapters" => json(app.adapter_history().await?),
+        "set_training_schedule" => json(
+            app.learning()
+                .set_training_schedule(request(command, a)?)
+                .await?,
+        ),
+        "list_adapters" => json(app.learning().adapter_history().await?),
         "rollback_adapter" => {
             let version = request::<RollbackRequest>(command, a)?.version;
-            app.rollback_adapter(version.map(|v| v as i64)).await?;
-            json(app.adapter_history().await?)
+            app.learning()
+                .rollback_adapter(version.map(|v| v as i64))
+                .await?;
+            json(app.learning().adapter_history().await?)
         }
         other => Err(ControlError::new(
             ErrorKind::NotFound,

@@ -3,40 +3,34 @@
 //! CLI) calls, so each behaves the same.
 #![deny(missing_docs)]
 
-mod chat;
 mod control;
+mod hosts;
 pub mod ipc;
-mod judging;
-mod learning;
 pub mod logging;
 mod maintenance;
 mod memory;
 mod memory_guard;
 mod models;
 mod paths;
-mod schedule;
 mod sessions;
 mod settings;
 mod soul;
-mod training;
-mod training_data;
-mod training_status;
-mod training_view;
 mod trust;
 mod turns;
 
-pub use chat::{ChatCall, ChatStream, Saved};
 pub use control::{dispatch, EventSink, COMMANDS};
 pub use maintenance::Maintenance;
 pub use memory::find_embedder;
 pub use paths::resolve_data_dir;
+pub use pincer_agent::{Agent, ChatCall, ChatStream, Saved};
 pub use pincer_inference as inference;
+pub use pincer_learning::{
+    client_source, Learning, RoundReport, TrainOptions, TrainingData, APP_SOURCE,
+};
 pub use pincer_store as store;
 pub use pincer_trust::{open_vault, Action, Actor};
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
 pub use settings::Settings;
-pub use training::{RoundReport, TrainOptions};
-pub use training_data::{client_source, TrainingData, APP_SOURCE};
 
 use ipc::AppMode;
 use pincer_inference::{Engine, EngineOptions, InferenceError, ModelSource};
@@ -201,8 +195,8 @@ struct Inner {
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
     turns: turns::Turns,
-    judging: Arc<judging::Judging>,
-    training: training_status::TrainingState,
+    learning: Learning,
+    agent: Agent,
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
@@ -220,8 +214,35 @@ impl App {
             trust.clone(),
             settings.get().seal_protected_files,
         )?;
-        let app = Self {
-            inner: Arc::new(Inner {
+        let power = pincer_schedule::PowerReader::new(
+            config
+                .power_supply
+                .unwrap_or_else(|| pincer_schedule::SYSFS_POWER_SUPPLY.into()),
+        );
+        let idle = config
+            .idle_bus
+            .map_or_else(pincer_schedule::IdleReader::session, |address| {
+                pincer_schedule::IdleReader::at_address(address)
+            });
+        let inner = Arc::new_cyclic(|host: &std::sync::Weak<Inner>| {
+            let learning = Learning::new(pincer_learning::LearningParts {
+                store: store.clone(),
+                trust: trust.clone(),
+                data_dir: config.data_dir.clone(),
+                engine_options: config.engine.clone(),
+                power,
+                idle,
+                host: host.clone(),
+            });
+            let agent = Agent::new(pincer_agent::AgentParts {
+                trust: trust.clone(),
+                protected: protected.clone(),
+                learning: learning.clone(),
+                host: host.clone(),
+            });
+            Inner {
+                learning,
+                agent,
                 store,
                 data_dir: config.data_dir,
                 mode: config.mode,
@@ -232,30 +253,35 @@ impl App {
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 turns: turns::Turns::default(),
-                judging: Arc::default(),
-                training: training_status::TrainingState::new(
-                    pincer_schedule::PowerReader::new(
-                        config
-                            .power_supply
-                            .unwrap_or_else(|| pincer_schedule::SYSFS_POWER_SUPPLY.into()),
-                    ),
-                    config
-                        .idle_bus
-                        .map_or_else(pincer_schedule::IdleReader::session, |address| {
-                            pincer_schedule::IdleReader::at_address(address)
-                        }),
-                ),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),
                 pairing: Mutex::new(None),
-            }),
-        };
+            }
+        });
+        let app = Self { inner };
         app.start_memory_in_background(config.embedder).await;
         if let Some(model) = config.model {
             app.load_engine(model, config.model_id).await?;
         }
         Ok(app)
+    }
+
+    /// The learning loop: consent and records, the judge, training rounds
+    /// and the nightly schedule.
+    pub fn learning(&self) -> &Learning {
+        &self.inner.learning
+    }
+
+    /// The agent: a chat turn with the soul files, memory and recording.
+    pub fn agent(&self) -> &Agent {
+        &self.inner.agent
+    }
+
+    /// Starts a chat turn (see [`Agent::chat`]). Fails at once when the
+    /// engine is busy or the request is invalid.
+    pub async fn chat(&self, call: ChatCall) -> Result<ChatStream> {
+        Ok(self.inner.agent.chat(call).await?)
     }
 
     /// The database.
@@ -425,7 +451,7 @@ impl App {
     pub fn halt(&self) {
         self.inner.halted.store(true, Ordering::SeqCst);
         self.inner.turns.stop_all();
-        self.inner.judging.interrupt();
+        self.inner.learning.halted();
         self.record(
             Actor::Owner,
             Action::AgentHalt,
@@ -438,7 +464,7 @@ impl App {
     /// Lets the agent answer again after [`App::halt`].
     pub fn resume(&self) {
         self.inner.halted.store(false, Ordering::SeqCst);
-        self.inner.judging.wake();
+        self.inner.learning.resumed();
         self.record(
             Actor::Owner,
             Action::AgentResume,

@@ -55,14 +55,13 @@ impl Maintenance {
     pub fn training_data(&self) -> Result<crate::TrainingData> {
         let samples = crate::settings::SettingsFile::load(&self.data_dir)?
             .get()
-            .judge_samples
-            .clamp(1, 9);
+            .learning
+            .samples();
         Ok(crate::TrainingData::new(
             self.trust.store().clone(),
             self.trust.clone(),
             "cli",
-            u32::from(samples),
-            Default::default(),
+            samples,
         ))
     }
 

@@ -36,7 +36,7 @@ impl App {
         id: Option<String>,
     ) -> Result<ActiveModel> {
         let mut options = self.inner.engine_options.clone();
-        options.adapter = self.adapter_for(&source);
+        options.adapter = self.inner.learning.adapter_for(&source);
         let mut engine = Engine::load(source, options).await?;
         if let Some(id) = id {
             engine.set_id(id);

@@ -24,68 +24,10 @@ pub struct Settings {
     pub last_model: Option<PathBuf>,
     /// Keep the protected files and their history sealed at rest.
     pub seal_protected_files: bool,
-    /// Samples the judge takes per turn (1–9; a majority decides).
-    pub judge_samples: u8,
-    /// A local model (.gguf file or folder) that judges turns instead of the
-    /// serving model; loaded beside it on the judge's first turn.
-    pub judge_model: Option<PathBuf>,
-    /// "Train tonight while charging": armed or not, the window and thresholds.
-    pub training: crate::training_status::TrainingSchedule,
-    /// The trainer's settings the owner changed (the rest keep defaults).
-    pub trainer: TrainerSettings,
-}
-
-/// The trainer's settings an owner may change in `settings.json`, e.g.
-/// `"trainer": {"rank": 8, "alpha": 16, "learningRate": 0.0002, "epochs": 3}`.
-/// A field left out keeps its default; a bad value stops the next round
-/// with a message naming it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct TrainerSettings {
-    /// LoRA rank, 1–256 (default 16).
-    pub rank: Option<usize>,
-    /// LoRA alpha: the update is scaled by alpha / rank (default 32).
-    pub alpha: Option<f64>,
-    /// AdamW's learning rate, above 0 and below 0.1 (default 1e-4).
-    pub learning_rate: Option<f64>,
-    /// Passes over a round's turns, 1–20 (default 2).
-    pub epochs: Option<usize>,
-}
-
-impl TrainerSettings {
-    /// `options` with these settings applied, or which one is wrong.
-    pub(crate) fn apply(&self, mut options: crate::TrainOptions) -> Result<crate::TrainOptions> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(AppError::InvalidInput(format!(
-                "settings.json: trainer.{field} is {value}; it must be {allowed}. Fix it in the data folder's settings.json"
-            )))
-        };
-        if let Some(rank) = self.rank {
-            if !(1..=256).contains(&rank) {
-                return bad("rank", rank.to_string(), "between 1 and 256");
-            }
-            options.settings.lora.rank = rank;
-        }
-        if let Some(alpha) = self.alpha {
-            if !(alpha.is_finite() && alpha > 0.0) {
-                return bad("alpha", alpha.to_string(), "a positive number");
-            }
-            options.settings.lora.alpha = alpha;
-        }
-        if let Some(rate) = self.learning_rate {
-            if !(rate > 0.0 && rate < 0.1) {
-                return bad("learningRate", rate.to_string(), "above 0 and below 0.1");
-            }
-            options.settings.optimizer.learning_rate = rate;
-        }
-        if let Some(epochs) = self.epochs {
-            if !(1..=20).contains(&epochs) {
-                return bad("epochs", epochs.to_string(), "between 1 and 20");
-            }
-            options.settings.epochs = epochs;
-        }
-        Ok(options)
-    }
+    /// The learning loop's settings (`judgeSamples`, `judgeModel`,
+    /// `training`, `trainer`), at the top level of the file.
+    #[serde(flatten)]
+    pub learning: pincer_learning::LearningSettings,
 }
 
 impl Default for Settings {
@@ -95,10 +37,7 @@ impl Default for Settings {
             gateway_port: DEFAULT_GATEWAY_PORT,
             last_model: None,
             seal_protected_files: false,
-            judge_samples: pincer_training::judge::DEFAULT_SAMPLES as u8,
-            judge_model: None,
-            training: Default::default(),
-            trainer: TrainerSettings::default(),
+            learning: Default::default(),
         }
     }
 }
@@ -326,39 +265,18 @@ mod tests {
     use super::{inline_secret, Settings};
 
     #[test]
-    fn the_owners_trainer_settings_apply_and_bad_ones_are_named() {
+    fn the_learning_settings_stay_at_the_top_level_of_the_file() {
         let settings: Settings = serde_json::from_str(
-            r#"{"trainer": {"rank": 8, "alpha": 16, "learningRate": 0.0005, "epochs": 3}}"#,
+            r#"{"gatewayPort": 9000, "judgeSamples": 5, "trainer": {"rank": 8}}"#,
         )
         .unwrap();
-        let options = settings.trainer.apply(Default::default()).unwrap();
-        assert_eq!(options.settings.lora.rank, 8);
-        assert_eq!(options.settings.lora.alpha, 16.0);
-        assert_eq!(options.settings.optimizer.learning_rate, 0.0005);
-        assert_eq!(options.settings.epochs, 3);
-        let defaults = Settings::default()
-            .trainer
-            .apply(Default::default())
-            .unwrap();
-        assert_eq!(
-            defaults.settings.lora.rank, 16,
-            "unset fields keep their defaults"
-        );
-        for (json, named) in [
-            (r#"{"rank": 0}"#, "trainer.rank is 0"),
-            (r#"{"learningRate": 2.0}"#, "trainer.learningRate is 2"),
-            (r#"{"alpha": -1}"#, "trainer.alpha is -1"),
-            (r#"{"epochs": 99}"#, "trainer.epochs is 99"),
-        ] {
-            let settings: Settings =
-                serde_json::from_str(&format!(r#"{{"trainer": {json}}}"#)).unwrap();
-            let error = settings
-                .trainer
-                .apply(Default::default())
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains(named), "{error}");
-        }
+        assert_eq!(settings.gateway_port, 9000);
+        assert_eq!(settings.learning.judge_samples, 5);
+        assert_eq!(settings.learning.trainer.rank, Some(8));
+        let written = serde_json::to_value(&settings).unwrap();
+        assert_eq!(written["judgeSamples"], 5);
+        assert_eq!(written["trainer"]["rank"], 8);
+        assert!(written.get("learning").is_none(), "{written}");
     }
 
     #[test]

@@ -1,41 +1,13 @@
 //! The protected files as the app's commands see them: read, save with
-//! history, restore, changes waiting for the owner, sealed mode, and the
-//! system prompt the soul files go into on every turn.
+//! history, restore, changes waiting for the owner, and sealed mode (the
+//! system prompt they go into is built by pincer-agent's `prompt.rs`).
 
 use crate::ipc::{SoulChange, SoulDecision, SoulFile, SoulVersionView};
 use crate::{blocking, Action, Actor, App, AppError, Result};
 use pincer_store::{SoulProposal, SoulVersion};
-use pincer_workspace::{MEMORY_FILE, PROTECTED_FILES, SOUL_FILES};
+use pincer_workspace::{MEMORY_FILE, PROTECTED_FILES};
 
 impl App {
-    /// The system prompt built from the accepted soul files. A file changed
-    /// on disk by another program is held for the owner and its last
-    /// accepted version is used; so is the last version of a file that
-    /// cannot be read (not UTF-8, permissions).
-    /// In sealed mode `MEMORY.md` is kept out of the memory index and goes
-    /// into the prompt instead.
-    pub async fn soul_prompt(&self) -> Option<String> {
-        let app = self.clone();
-        let texts = blocking(move || {
-            let mut texts = Vec::new();
-            let memory = app.inner.protected.sealed().then_some(MEMORY_FILE);
-            for &file in SOUL_FILES.iter().chain(memory.iter()) {
-                texts.push((file, app.accepted_soul_text(file)?.0));
-            }
-            Ok(texts)
-        })
-        .await;
-        match texts {
-            Ok(texts) => {
-                pincer_workspace::system_prompt(texts.iter().map(|(f, t)| (*f, t.as_str())))
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot read the soul files; answering without them");
-                None
-            }
-        }
-    }
-
     /// The accepted text of `file` and whether the disk differs from it
     /// (a difference is held for the owner).
     fn accepted_soul_text(&self, file: &str) -> Result<(String, bool)> {

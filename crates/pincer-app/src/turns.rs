@@ -1,11 +1,11 @@
 //! The app's own chat turns: continue a session with the owner's message,
 //! stream the answer to the UI, and stop it on request.
 
-use crate::chat::ChatCall;
 use crate::control::EventSink;
 use crate::ipc::{AnswerStats, ChatEvent, ControlError, SendMessage, TurnSummary};
 use crate::{blocking, App, AppError, Result};
 use futures::StreamExt;
+use pincer_agent::ChatCall;
 use pincer_inference::{
     ChatMessage, GenerationEvent, GenerationParams, GenerationRequest, GenerationStats, Role,
 };
@@ -99,7 +99,7 @@ impl App {
         self.refresh_secrets();
         let engine = self.engine().ok_or(AppError::NoModel)?;
         let store = self.store().clone();
-        let title = crate::chat::title_from(&text);
+        let title = pincer_agent::title_from(&text);
         let (session, history) = blocking(move || {
             let session = match request.session_id {
                 Some(id) => store.session(&id)?,
@@ -209,7 +209,7 @@ impl App {
 /// or the sink's reader goes away. Dropping the stream cancels generation and
 /// saves what was written as `canceled`.
 async fn stream_answer(
-    mut stream: crate::ChatStream,
+    mut stream: pincer_agent::ChatStream,
     sink: &mut EventSink,
     stopped: &mut oneshot::Receiver<()>,
     model: &str,

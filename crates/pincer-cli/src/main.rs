@@ -213,10 +213,10 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
         tracing::warn!("memory is off: {error}");
     }
     // Scores consented turns in the background, only while nobody chats.
-    app.start_judging();
+    app.learning().start_judging();
     // Runs an armed round in its window, on power, while the owner is away.
-    app.start_training_schedule();
-    let mut ends = app.training_ends();
+    app.learning().start_training_schedule();
+    let mut ends = app.learning().training_ends();
     tokio::spawn(async move {
         while let Ok(summary) = ends.recv().await {
             let (title, body) = summary.notification();

@@ -50,7 +50,7 @@ fn arg<T: std::str::FromStr>(args: &[String], index: usize, name: &str) -> T {
         })
 }
 
-fn main() -> candle_core::Result<()> {
+fn main() -> pincer_training::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench` passes `--bench`; ignore flags.
     let args: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();

@@ -7,8 +7,10 @@
 //! - `checkpoints/latest`: the name of the newest complete checkpoint,
 //!   replaced by a rename, so it always names a whole one.
 
+use crate::error::{load_safetensors, save_safetensors, to_json};
 use crate::optimizer::AdamW;
-use candle_core::{Result, Tensor, Var};
+use crate::{Result, TrainingError};
+use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,15 +50,17 @@ pub fn save(
     let name = format!("step-{step:06}");
     let dir = root.join(&name);
     if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| TrainingError::io(format!("cannot remove {}", dir.display()), e))?;
     }
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| TrainingError::io(format!("cannot create {}", dir.display()), e))?;
     let adapter: HashMap<String, Tensor> = vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().detach()))
         .collect();
-    candle_core::safetensors::save(&adapter, dir.join("adapter_model.safetensors"))?;
-    candle_core::safetensors::save(&optimizer.moments(), dir.join("optimizer.safetensors"))?;
+    save_safetensors(&adapter, &dir.join("adapter_model.safetensors"))?;
+    save_safetensors(&optimizer.moments(), &dir.join("optimizer.safetensors"))?;
     write_json(
         &dir.join("state.json"),
         &State {
@@ -66,10 +70,12 @@ pub fn save(
     )?;
     sync_dir(&dir);
     let partial = root.join("latest.partial");
-    std::fs::write(&partial, &name)?;
-    std::fs::rename(&partial, root.join("latest"))?;
+    write(&partial, name.as_bytes())?;
+    rename(&partial, &root.join("latest"))?;
     sync_dir(&root);
-    for entry in std::fs::read_dir(&root)?.flatten() {
+    let entries = std::fs::read_dir(&root)
+        .map_err(|e| TrainingError::io(format!("cannot list {}", root.display()), e))?;
+    for entry in entries.flatten() {
         let other = entry.file_name().to_string_lossy().into_owned();
         if other.starts_with("step-") && other != name {
             let _ = std::fs::remove_dir_all(entry.path());
@@ -96,33 +102,54 @@ pub fn restore(
     optimizer: &mut AdamW,
     step: usize,
 ) -> Result<()> {
-    crate::adapter::load_into(dir, vars)?;
+    crate::adapter::load_checked(dir, vars, |problem| {
+        TrainingError::Damaged(format!(
+            "the checkpoint does not fit its run ({problem}); start the run again"
+        ))
+    })?;
     let device = vars
         .first()
         .map_or(candle_core::Device::Cpu, |(_, v)| v.device().clone());
-    let moments = candle_core::safetensors::load(dir.join("optimizer.safetensors"), &device)?;
+    let path = dir.join("optimizer.safetensors");
+    let moments = load_safetensors(&path, &device, |e| {
+        TrainingError::Damaged(format!(
+            "{} is damaged ({e}); start the run again",
+            path.display()
+        ))
+    })?;
     optimizer.restore(&moments, step)
 }
 
 /// Writes JSON through a temporary name and a rename.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let partial = path.with_extension("json.partial");
-    std::fs::write(
-        &partial,
-        serde_json::to_vec(value).map_err(candle_core::Error::wrap)?,
-    )?;
-    std::fs::rename(&partial, path)?;
-    Ok(())
+    write(&partial, &to_json(path, value, false)?)?;
+    rename(&partial, path)
+}
+
+/// Writes `bytes` to `path`, naming it on failure.
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| TrainingError::io(format!("cannot write {}", path.display()), e))
+}
+
+/// Renames `from` to `to`, naming both on failure.
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).map_err(|e| {
+        TrainingError::io(
+            format!("cannot rename {} to {}", from.display(), to.display()),
+            e,
+        )
+    })
 }
 
 /// Reads JSON, naming the file when it is not what was written.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        candle_core::Error::Msg(format!(
-            "{} is damaged ({e}); start the run again",
-            path.display()
-        ))
+    let bytes = std::fs::read(path)
+        .map_err(|e| TrainingError::io(format!("cannot read {}", path.display()), e))?;
+    serde_json::from_slice(&bytes).map_err(|source| TrainingError::Json {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

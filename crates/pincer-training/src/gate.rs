@@ -21,7 +21,8 @@
 
 use crate::qwen3::Qwen3;
 use crate::trainer::{logprobs, Example};
-use candle_core::{Result, D};
+use crate::Result;
+use candle_core::D;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -197,11 +198,11 @@ fn drift(model: &Qwen3, base: &Qwen3, sequence: &Sequence) -> Result<Vec<f64>> {
         .collect();
     let (start, count) = (sequence.prompt.len() - 1, sequence.answer.len());
     let log_softmax = |m: &Qwen3| -> Result<candle_core::Tensor> {
-        candle_nn::ops::log_softmax(
+        Ok(candle_nn::ops::log_softmax(
             &m.forward(&tokens[..tokens.len() - 1])?
                 .narrow(0, start, count)?,
             D::Minus1,
-        )
+        )?)
     };
     let (own, bare) = (log_softmax(model)?, log_softmax(base)?);
     let kl = (own.exp()? * (&own - &bare)?)?.sum(D::Minus1)?;

@@ -3,7 +3,8 @@
 //! fresh adapter changes nothing; `scale = alpha / rank`). Written here
 //! because `candle-lora` pins candle 0.2 (NOTES.md).
 
-use candle_core::{DType, Device, Result, Tensor, Var};
+use crate::Result;
+use candle_core::{DType, Device, Tensor, Var};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -109,7 +110,7 @@ impl LoraLinear {
             Some(adapter) => {
                 let low = x.broadcast_matmul(&adapter.a.as_tensor().t()?)?;
                 let update = low.broadcast_matmul(&adapter.b.as_tensor().t()?)?;
-                base + (update * adapter.scale)?
+                Ok((base + (update * adapter.scale)?)?)
             }
         }
     }
@@ -121,7 +122,7 @@ impl LoraLinear {
 /// and a weight-sized buffer per layer (measured on the Qwen3-0.6B shape:
 /// the backward pass 2.4× the forward's). On the CPU this op computes only
 /// the input's gradient; elsewhere the plain matmul serves.
-pub(crate) fn frozen_matmul(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+pub(crate) fn frozen_matmul(x: &Tensor, weight: &Tensor) -> candle_core::Result<Tensor> {
     if x.device().is_cpu() && x.rank() == 2 && x.dtype() == weight.dtype() {
         x.apply_op1(FrozenMatmul {
             weight: weight.clone(),
@@ -146,7 +147,7 @@ impl candle_core::CustomOp1 for FrozenMatmul {
         &self,
         storage: &candle_core::CpuStorage,
         layout: &candle_core::Layout,
-    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         use candle_core::backend::BackendStorage;
         let transposed = self.weight.t()?;
         let (weight_storage, weight_layout) = transposed.storage_and_layout();
@@ -162,7 +163,12 @@ impl candle_core::CustomOp1 for FrozenMatmul {
         Ok((product, candle_core::Shape::from((m, n))))
     }
 
-    fn bwd(&self, _x: &Tensor, _result: &Tensor, gradient: &Tensor) -> Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _result: &Tensor,
+        gradient: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(gradient.matmul(&self.weight)?))
     }
 }
@@ -174,7 +180,7 @@ pub fn seeded(seed: u64) -> StdRng {
 
 /// Reads a weight as `dtype` on `device` (dequantised upstream when needed).
 pub(crate) fn to(weight: Tensor, dtype: DType, device: &Device) -> Result<Tensor> {
-    weight.to_device(device)?.to_dtype(dtype)
+    Ok(weight.to_device(device)?.to_dtype(dtype)?)
 }
 
 #[cfg(test)]

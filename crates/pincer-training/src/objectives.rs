@@ -11,7 +11,8 @@
 //! An optional KL penalty to the base model uses the k3 estimator
 //! (`exp(r) − r − 1` with `r = base − policy`), which is never negative.
 
-use candle_core::{Result, Tensor};
+use crate::Result;
+use candle_core::Tensor;
 
 /// How the objectives are weighed and clipped.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -64,13 +65,13 @@ pub fn clipped(
     let ratio = (policy - served)?.exp()?;
     let unclipped = (&ratio * advantage)?;
     let clipped = (ratio.clamp(1.0 - config.clip_low, 1.0 + config.clip_high)? * advantage)?;
-    unclipped.minimum(&clipped)?.mean_all()?.neg()
+    Ok(unclipped.minimum(&clipped)?.mean_all()?.neg()?)
 }
 
 /// The k3 estimate of KL(policy ‖ base), averaged over tokens.
 pub fn kl_to_base(policy: &Tensor, base: &Tensor) -> Result<Tensor> {
     let r = (base - policy)?;
-    ((r.exp()? - &r)? - 1.0)?.mean_all()
+    Ok(((r.exp()? - &r)? - 1.0)?.mean_all()?)
 }
 
 /// The loss for one response: the weighted binary-RL and OPD terms, plus

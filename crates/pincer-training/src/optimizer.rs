@@ -3,7 +3,8 @@
 //! because a checkpoint must hold the moments, and candle's `AdamW` keeps
 //! them private; a run resumed from its moments continues exactly.
 
-use candle_core::{Result, Tensor, Var};
+use crate::{Result, TrainingError};
+use candle_core::{Tensor, Var};
 use std::collections::HashMap;
 
 /// AdamW's settings (the decoupled weight decay of Loshchilov & Hutter).
@@ -52,7 +53,7 @@ impl AdamW {
         let first = vars
             .iter()
             .map(|(_, v)| v.as_tensor().zeros_like())
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<candle_core::Result<Vec<_>>>()?;
         let second = first.clone();
         Ok(Self {
             config,
@@ -91,7 +92,7 @@ impl AdamW {
             .0
             .into_iter()
             .map(|g| g.map(|g| g * scale).transpose())
-            .collect::<Result<_>>()?;
+            .collect::<candle_core::Result<_>>()?;
         let mut squares = 0.0;
         for grad in grads.iter().flatten() {
             squares += grad
@@ -142,8 +143,8 @@ impl AdamW {
                 ("second", &mut self.second[i]),
             ] {
                 let saved = moments.get(&format!("{kind}.{name}")).ok_or_else(|| {
-                    candle_core::Error::Msg(format!(
-                        "the checkpoint has no {kind} moment for {name}"
+                    TrainingError::Damaged(format!(
+                        "the checkpoint has no {kind} moment for {name}; start the run again"
                     ))
                 })?;
                 *slot = saved.to_device(var.device())?.to_dtype(var.dtype())?;

@@ -7,7 +7,8 @@
 use crate::gate::{self, Decision, GateBounds, GateSet, Metrics, Sequence};
 use crate::qwen3::Qwen3;
 use crate::trainer::{logprobs, Example, Outcome, Progress, TrainSettings, Trainer};
-use candle_core::{DType, Device, Result};
+use crate::Result;
+use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,10 @@
 //! projections, and only ops with a backward pass (`rms_norm_slow`,
 //! `rope_slow`, `softmax` written out; candle's fused kernels have none).
 
+use crate::error::load_safetensors;
 use crate::lora::{to, LoraConfig, LoraLinear};
-use candle_core::{DType, Device, Result, Tensor, Var, D};
+use crate::{Result, TrainingError};
+use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::ops::{rms_norm_slow, softmax};
 use candle_nn::rotary_emb::rope_slow;
 use serde::Deserialize;
@@ -63,26 +65,45 @@ pub struct Qwen3 {
     dtype: DType,
 }
 
+/// What to do about a model folder that is not a Qwen3 safetensors model.
+const PASS_THE_FOLDER: &str = "pass the model's Hugging Face folder";
+
 /// Every tensor of the model in `dir`: `model.safetensors`, or the shards
 /// `model.safetensors.index.json` names (how models above a few GB ship).
 fn load_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
+    let weights = |path: &Path| {
+        load_safetensors(path, &Device::Cpu, |e| {
+            TrainingError::InvalidInput(format!(
+                "{} is not a safetensors file ({e}); {PASS_THE_FOLDER}",
+                path.display()
+            ))
+        })
+    };
     let single = dir.join("model.safetensors");
     if single.is_file() {
-        return candle_core::safetensors::load(single, &Device::Cpu);
+        return weights(&single);
     }
     let index_path = dir.join("model.safetensors.index.json");
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(&index_path).map_err(|e| {
-        candle_core::Error::Msg(format!(
-            "{} has neither model.safetensors nor model.safetensors.index.json ({e}); pass the model's Hugging Face folder",
+    let bytes = std::fs::read(&index_path).map_err(|e| {
+        TrainingError::InvalidInput(format!(
+            "{} has neither model.safetensors nor model.safetensors.index.json ({e}); {PASS_THE_FOLDER}",
             dir.display()
         ))
-    })?)
-    .map_err(|e| candle_core::Error::Msg(format!("{} is not valid JSON: {e}", index_path.display())))?;
+    })?;
+    let index: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        TrainingError::InvalidInput(format!(
+            "{} is not valid JSON: {e}; {PASS_THE_FOLDER}",
+            index_path.display()
+        ))
+    })?;
     let mut shards: Vec<&str> = index
         .get("weight_map")
         .and_then(|m| m.as_object())
         .ok_or_else(|| {
-            candle_core::Error::Msg(format!("{} has no weight_map", index_path.display()))
+            TrainingError::InvalidInput(format!(
+                "{} has no weight_map; {PASS_THE_FOLDER}",
+                index_path.display()
+            ))
         })?
         .values()
         .filter_map(|v| v.as_str())
@@ -91,10 +112,7 @@ fn load_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
     shards.dedup();
     let mut tensors = HashMap::new();
     for shard in shards {
-        tensors.extend(candle_core::safetensors::load(
-            dir.join(shard),
-            &Device::Cpu,
-        )?);
+        tensors.extend(weights(&dir.join(shard))?);
     }
     Ok(tensors)
 }
@@ -111,12 +129,26 @@ impl Qwen3 {
         lora: Option<&LoraConfig>,
         seed: u64,
     ) -> Result<Self> {
-        let config: Qwen3Config = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)
-            .map_err(candle_core::Error::wrap)?;
+        let config_path = dir.join("config.json");
+        let bytes = std::fs::read(&config_path).map_err(|e| {
+            TrainingError::InvalidInput(format!(
+                "{} cannot be read ({e}); {PASS_THE_FOLDER}",
+                config_path.display()
+            ))
+        })?;
+        let config: Qwen3Config = serde_json::from_slice(&bytes).map_err(|e| {
+            TrainingError::InvalidInput(format!(
+                "{} is not a Qwen3 config ({e}); {PASS_THE_FOLDER}",
+                config_path.display()
+            ))
+        })?;
         let mut tensors = load_weights(dir)?;
         let mut take = |name: &str| -> Result<Tensor> {
             let tensor = tensors.remove(name).ok_or_else(|| {
-                candle_core::Error::Msg(format!("{} has no tensor {name}", dir.display()))
+                TrainingError::InvalidInput(format!(
+                    "{} has no tensor {name}; pass the Hugging Face folder of a Qwen3 model",
+                    dir.display()
+                ))
             })?;
             to(tensor, dtype, device)
         };
@@ -261,7 +293,7 @@ impl Qwen3 {
         let q = rope_slow(&rms_norm_slow(&q, &block.q_norm, eps)?, cos, sin)?;
         let k = rope_slow(&rms_norm_slow(&k, &block.k_norm, eps)?, cos, sin)?;
         let group = c.num_attention_heads / c.num_key_value_heads;
-        let repeat = |t: Tensor| -> Result<Tensor> {
+        let repeat = |t: Tensor| -> candle_core::Result<Tensor> {
             t.unsqueeze(2)?
                 .broadcast_as((1, c.num_key_value_heads, group, seq, c.head_dim))?
                 .reshape((1, c.num_attention_heads, seq, c.head_dim))
@@ -284,7 +316,7 @@ impl Qwen3 {
 
     /// The vocabulary projection of final hidden states (`n × hidden`).
     fn head(&self, hidden: &Tensor) -> Result<Tensor> {
-        crate::lora::frozen_matmul(hidden, &self.lm_head)
+        Ok(crate::lora::frozen_matmul(hidden, &self.lm_head)?)
     }
 
     /// The final, normalised hidden state at every position (`seq × hidden`).
@@ -313,14 +345,17 @@ impl Qwen3 {
                 .forward(&(block.gate.forward(&h)?.silu()? * block.up.forward(&h)?)?)?;
             x = (x + mlp)?;
         }
-        rms_norm_slow(&x, &self.norm, eps)
+        Ok(rms_norm_slow(&x, &self.norm, eps)?)
     }
 
     /// The log-probability of each of `tokens[start..]` given the tokens
     /// before it: the per-token quantity every objective is built from.
     pub fn token_logprobs(&self, tokens: &[u32], start: usize) -> Result<Tensor> {
         if start == 0 || start >= tokens.len() {
-            candle_core::bail!("token_logprobs needs a prompt and at least one response token (start {start} of {})", tokens.len());
+            return Err(TrainingError::InvalidInput(format!(
+                "token_logprobs needs a prompt and at least one response token (start {start} of {}); pass a non-empty prompt and answer",
+                tokens.len()
+            )));
         }
         // Only the positions that predict a response token go through the
         // vocabulary projection (a quarter of the model's work at 150k words).
@@ -328,6 +363,6 @@ impl Qwen3 {
         let logits = self.head(&hidden.narrow(0, start - 1, tokens.len() - start)?)?;
         let logprobs = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
         let targets = Tensor::new(&tokens[start..], &self.device)?.unsqueeze(1)?;
-        logprobs.gather(&targets, 1)?.squeeze(1)
+        Ok(logprobs.gather(&targets, 1)?.squeeze(1)?)
     }
 }

@@ -10,7 +10,8 @@ use crate::lora::LoraConfig;
 use crate::objectives::{loss, ObjectiveConfig, TokenTerms};
 use crate::optimizer::{AdamW, AdamWConfig};
 use crate::qwen3::Qwen3;
-use candle_core::{DType, Device, Result, Tensor};
+use crate::{Result, TrainingError};
+use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -142,12 +143,13 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self> {
         if dir.join("run.json").exists() {
-            candle_core::bail!(
+            return Err(TrainingError::InvalidInput(format!(
                 "{} already holds a run; resume it or remove it",
                 dir.display()
-            );
+            )));
         }
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TrainingError::io(format!("cannot create {}", dir.display()), e))?;
         let fits = |e: &Example| {
             !e.response.is_empty()
                 && e.served.len() == e.response.len()
@@ -364,9 +366,9 @@ fn joined(prompt: &[u32], response: &[u32]) -> Vec<u32> {
 
 /// The response's logprobs after `prompt`, without gradients.
 pub fn logprobs(model: &Qwen3, prompt: &[u32], response: &[u32]) -> Result<Vec<f32>> {
-    model
+    Ok(model
         .token_logprobs(&joined(prompt, response), prompt.len())?
         .detach()
         .to_dtype(DType::F32)?
-        .to_vec1::<f32>()
+        .to_vec1::<f32>()?)
 }

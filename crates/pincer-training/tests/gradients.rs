@@ -6,21 +6,24 @@ use candle_core::{DType, Device, Tensor, Var};
 use pincer_training::lora::LoraConfig;
 use pincer_training::qwen3::Qwen3;
 
+/// Tests mix candle's errors, the trainer's and the file system's.
+type TestResult<T> = Result<T, Box<dyn std::error::Error>>;
+
 const TOKENS: [u32; 9] = [3, 41, 7, 200, 15, 99, 64, 8, 120];
 
-fn loss(model: &Qwen3) -> candle_core::Result<Tensor> {
-    model.token_logprobs(&TOKENS, 4)?.mean_all()?.neg()
+fn loss(model: &Qwen3) -> TestResult<Tensor> {
+    Ok(model.token_logprobs(&TOKENS, 4)?.mean_all()?.neg()?)
 }
 
-fn nudge(var: &Var, index: usize, by: f64) -> candle_core::Result<()> {
+fn nudge(var: &Var, index: usize, by: f64) -> TestResult<()> {
     let shape = var.as_tensor().shape().clone();
     let mut values = var.as_tensor().flatten_all()?.to_vec1::<f64>()?;
     values[index] += by;
-    var.set(&Tensor::from_vec(values, shape, &Device::Cpu)?)
+    Ok(var.set(&Tensor::from_vec(values, shape, &Device::Cpu)?)?)
 }
 
 #[test]
-fn adapter_gradients_match_finite_differences() -> candle_core::Result<()> {
+fn adapter_gradients_match_finite_differences() -> TestResult<()> {
     let dir = xtask::shared_tiny_model();
     let config = LoraConfig {
         rank: 4,
@@ -83,7 +86,7 @@ fn adapter_gradients_match_finite_differences() -> candle_core::Result<()> {
 }
 
 #[test]
-fn a_fresh_adapter_leaves_the_base_model_unchanged() -> candle_core::Result<()> {
+fn a_fresh_adapter_leaves_the_base_model_unchanged() -> TestResult<()> {
     let dir = xtask::shared_tiny_model();
     let base = Qwen3::load(dir, DType::F32, &Device::Cpu, None, 0)?;
     let adapted = Qwen3::load(
@@ -102,7 +105,7 @@ fn a_fresh_adapter_leaves_the_base_model_unchanged() -> candle_core::Result<()> 
 
 /// Mean log-probability of the response after `steps` AdamW steps of the
 /// binary-RL objective with `score`, and before.
-fn train(score: f64, steps: usize) -> candle_core::Result<(f32, f32)> {
+fn train(score: f64, steps: usize) -> TestResult<(f32, f32)> {
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};
     use pincer_training::objectives::{loss, ObjectiveConfig, TokenTerms};
     let model = Qwen3::load(
@@ -151,7 +154,7 @@ fn train(score: f64, steps: usize) -> candle_core::Result<(f32, f32)> {
 }
 
 #[test]
-fn a_few_steps_move_the_answer_the_way_its_score_says() -> candle_core::Result<()> {
+fn a_few_steps_move_the_answer_the_way_its_score_says() -> TestResult<()> {
     let (before, after) = train(1.0, 5)?;
     assert!(
         after > before + 0.5,
@@ -166,7 +169,7 @@ fn a_few_steps_move_the_answer_the_way_its_score_says() -> candle_core::Result<(
 }
 
 #[test]
-fn a_trained_adapter_saves_in_the_peft_layout_and_loads_back_exactly() -> candle_core::Result<()> {
+fn a_trained_adapter_saves_in_the_peft_layout_and_loads_back_exactly() -> TestResult<()> {
     use pincer_training::adapter;
     let dir = xtask::shared_tiny_model();
     let config = LoraConfig {
@@ -232,7 +235,7 @@ fn a_trained_adapter_saves_in_the_peft_layout_and_loads_back_exactly() -> candle
 }
 
 #[test]
-fn a_sharded_model_loads_like_its_single_file() -> candle_core::Result<()> {
+fn a_sharded_model_loads_like_its_single_file() -> TestResult<()> {
     let single = xtask::shared_tiny_model();
     let sharded = tempfile::tempdir()?;
     let tensors = candle_core::safetensors::load(single.join("model.safetensors"), &Device::Cpu)?;

@@ -24,11 +24,11 @@ pub use models::*;
 pub use settings::*;
 pub use soul::*;
 
-pub use crate::training_status::{
+pub use pincer_learning::{
     AdapterView, ConditionCheck, RollbackRequest, RoundSummary, TrainingPhase, TrainingProgress,
     TrainingSchedule, TrainingStatus,
 };
-pub use crate::training_view::{
+pub use pincer_learning::{
     ConsentView, DataOverview, DeleteTrainingData, GiveFeedback, RecordMessage, SetConsent,
     SourceData, TrajectoryQuery, TrajectoryRef, TrajectorySummary, TrajectoryView, VoteView,
 };

@@ -28,13 +28,14 @@ async fn turn(app: &App, session: Option<String>, text: &str) -> (String, i64, b
 }
 
 async fn consent(app: &App, source: &str, granted: bool) {
-    app.set_consent(SetConsent {
-        source: source.into(),
-        purpose: None,
-        granted,
-    })
-    .await
-    .unwrap();
+    app.learning()
+        .set_consent(SetConsent {
+            source: source.into(),
+            purpose: None,
+            granted,
+        })
+        .await
+        .unwrap();
 }
 
 fn audited(app: &App, action: &str) -> Vec<(String, String)> {
@@ -52,7 +53,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     let app = start(data.path(), true).await;
 
     // Off by default: nothing is kept, and the first-run question is open.
-    assert!(!app.data_overview().await.unwrap().asked);
+    assert!(!app.learning().data_overview().await.unwrap().asked);
     let (_, off_id, learnable) = turn(&app, None, "Hello").await;
     assert!(!learnable);
     assert!(app
@@ -61,6 +62,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         .unwrap()
         .is_none());
     let refused = app
+        .learning()
         .give_feedback(GiveFeedback {
             message_id: off_id as f64,
             feedback: "up".into(),
@@ -73,7 +75,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         .contains("Turn it on in Training data"));
 
     consent(&app, "app", true).await;
-    assert!(app.data_overview().await.unwrap().asked);
+    assert!(app.learning().data_overview().await.unwrap().asked);
     let (session, first, learnable) = turn(&app, None, "What is 2+2?").await;
     assert!(learnable);
     let record = app
@@ -138,7 +140,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     // The judge takes three samples of the tiny model (noise: each a
     // malformed answer, so a 0 vote, never a crash), once.
     assert_eq!(
-        app.judge_pending(10).await.unwrap(),
+        app.learning().judge_pending(10).await.unwrap(),
         1,
         "only the answer with a next state waits"
     );
@@ -161,7 +163,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     };
     assert_eq!(judged.score, expected, "{judged:?}");
     assert_eq!(
-        app.judge_pending(10).await.unwrap(),
+        app.learning().judge_pending(10).await.unwrap(),
         0,
         "a judged turn is not judged again"
     );
@@ -170,6 +172,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     // An edit overrides the vote and becomes the hint; the teacher context
     // carries it.
     let edited = app
+        .learning()
         .give_feedback(GiveFeedback {
             message_id: first as f64,
             feedback: "edit".into(),
@@ -182,7 +185,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         (Some(-1), Some("edit"))
     );
     assert!(edited.hint.as_deref().unwrap().contains("4."));
-    let opened = app.open_trajectory(edited.id).await.unwrap();
+    let opened = app.learning().open_trajectory(edited.id).await.unwrap();
     let teacher = opened
         .teacher
         .expect("a hinted record has a teacher context");
@@ -197,14 +200,15 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     assert_eq!(opened.tokens as usize, record.turn.tokens.len());
 
     // Thumbs up is the second answer's next state and fixes its score.
-    app.give_feedback(GiveFeedback {
-        message_id: second as f64,
-        feedback: "up".into(),
-        edited_answer: None,
-    })
-    .await
-    .unwrap();
-    assert_eq!(app.judge_pending(10).await.unwrap(), 1);
+    app.learning()
+        .give_feedback(GiveFeedback {
+            message_id: second as f64,
+            feedback: "up".into(),
+            edited_answer: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.learning().judge_pending(10).await.unwrap(), 1);
     assert_eq!(
         app.store()
             .trajectory_for_message(second)
@@ -228,7 +232,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     );
 
     // Export: one line per record, with its consent and teacher context.
-    let exported = app.training_data("ui").export(None).unwrap();
+    let exported = app.learning().training_data("ui").export(None).unwrap();
     let lines: Vec<serde_json::Value> = exported
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -243,7 +247,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
     assert!(app.store().training_set(10).unwrap().is_empty());
     let (_, _, learnable) = turn(&app, Some(session.clone()), "Thanks").await;
     assert!(!learnable);
-    let overview = app.data_overview().await.unwrap();
+    let overview = app.learning().data_overview().await.unwrap();
     let source = overview.sources.iter().find(|s| s.source == "app").unwrap();
     assert_eq!(
         (source.training, source.total, source.judged, source.hinted),
@@ -259,6 +263,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
 
     // Deleting: one record, then the source; both audited.
     let bad = app
+        .learning()
         .delete_training_data(DeleteTrainingData {
             id: None,
             source: None,
@@ -267,6 +272,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         .unwrap_err();
     assert!(bad.to_string().contains("name either one record"));
     let removed = app
+        .learning()
         .delete_training_data(DeleteTrainingData {
             id: Some(edited.id),
             source: None,
@@ -275,6 +281,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         .unwrap();
     assert_eq!(removed, 1);
     let removed = app
+        .learning()
         .delete_training_data(DeleteTrainingData {
             id: None,
             source: Some("app".into()),
@@ -283,6 +290,7 @@ async fn consented_conversations_become_judged_and_hinted_records() {
         .unwrap();
     assert_eq!(removed, 1);
     assert!(app
+        .learning()
         .list_trajectories(TrajectoryQuery {
             source: None,
             limit: None
@@ -337,7 +345,7 @@ async fn the_judge_gives_way_to_chat_and_resumes_after_a_restart() {
         .await
         .unwrap();
     assert_eq!(
-        app.judge_pending(10).await.unwrap(),
+        app.learning().judge_pending(10).await.unwrap(),
         0,
         "the judge waits while a chat runs"
     );
@@ -348,14 +356,14 @@ async fn the_judge_gives_way_to_chat_and_resumes_after_a_restart() {
     // Nor while the agent is halted.
     app.halt();
     assert_eq!(
-        app.judge_pending(10).await.unwrap(),
+        app.learning().judge_pending(10).await.unwrap(),
         0,
         "a halted agent does not judge"
     );
     app.resume();
 
     // One turn judged, then the process goes away.
-    assert_eq!(app.judge_pending(1).await.unwrap(), 1);
+    assert_eq!(app.learning().judge_pending(1).await.unwrap(), 1);
     let first = app
         .store()
         .trajectories(None, 10)
@@ -372,7 +380,7 @@ async fn the_judge_gives_way_to_chat_and_resumes_after_a_restart() {
         2,
         "the queue survives the restart"
     );
-    assert_eq!(app.judge_pending(10).await.unwrap(), 2);
+    assert_eq!(app.learning().judge_pending(10).await.unwrap(), 2);
     let again = app.store().trajectory(first[0].id).unwrap();
     assert_eq!(
         again.judgment, first[0].judgment,
@@ -435,6 +443,7 @@ async fn side_turns_and_other_sources_follow_their_own_consent() {
     while futures::StreamExt::next(&mut chat).await.is_some() {}
     assert!(!saved.await.learnable);
     let bad = app
+        .learning()
         .set_consent(SetConsent {
             source: "everyone".into(),
             purpose: None,

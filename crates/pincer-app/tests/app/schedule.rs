@@ -51,7 +51,7 @@ fn condition<'a>(status: &'a TrainingStatus, name: &str) -> &'a pincer_app::ipc:
 async fn wait_for(app: &App, what: &str, done: impl Fn(&TrainingStatus) -> bool) -> TrainingStatus {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let status = app.training_status().await.unwrap();
+        let status = app.learning().training_status().await.unwrap();
         if done(&status) {
             return status;
         }
@@ -73,7 +73,7 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     let bus = xtask::desktop::PrivateBus::start().unwrap();
     let monitor = xtask::desktop::IdleMonitor::serve(&bus, 90 * 60 * 1000).unwrap();
     let app = start_with(data.path(), Some(power.path()), Some(bus.address())).await;
-    app.set_training_options(options());
+    app.learning().set_training_options(options());
     let base = Qwen3::load(
         xtask::shared_tiny_model(),
         DType::F32,
@@ -84,10 +84,11 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     .unwrap();
     prefer_short_answers(&app, &base).await;
 
-    let status = app.training_status().await.unwrap();
+    let status = app.learning().training_status().await.unwrap();
     assert_eq!((status.ready_records, status.new_records), (30, 30));
     assert!(!status.schedule.armed && status.phase == TrainingPhase::Idle);
     let bad = app
+        .learning()
         .set_training_schedule(TrainingSchedule {
             window: "tonight".into(),
             ..Default::default()
@@ -104,7 +105,11 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         min_idle_minutes: 0,
         min_new_records: 20,
     };
-    let status = app.set_training_schedule(armed.clone()).await.unwrap();
+    let status = app
+        .learning()
+        .set_training_schedule(armed.clone())
+        .await
+        .unwrap();
     assert!(status.schedule.armed && status.next_window.is_some());
     let power_check = condition(&status, "power");
     assert!(!power_check.ok);
@@ -119,10 +124,14 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
             status.conditions
         );
     }
-    assert!(!app.training_tick().await.unwrap(), "no round on battery");
+    assert!(
+        !app.learning().training_tick().await.unwrap(),
+        "no round on battery"
+    );
 
     // The owner must have been away: a minute's idleness is not there yet.
     let status = app
+        .learning()
         .set_training_schedule(TrainingSchedule {
             min_idle_minutes: 60,
             ..armed.clone()
@@ -141,7 +150,7 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     );
     // Typing in another program shows at once.
     monitor.set_idle_ms(2_000);
-    let status = app.training_status().await.unwrap();
+    let status = app.learning().training_status().await.unwrap();
     assert!(
         condition(&status, "idle")
             .detail
@@ -149,12 +158,18 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         "{:?}",
         status.conditions
     );
-    app.set_training_schedule(armed.clone()).await.unwrap();
+    app.learning()
+        .set_training_schedule(armed.clone())
+        .await
+        .unwrap();
 
     // Plugged in: the tick starts the round.
-    let mut ends = app.training_ends();
+    let mut ends = app.learning().training_ends();
     laptop(power.path(), true);
-    assert!(app.training_tick().await.unwrap(), "every condition holds");
+    assert!(
+        app.learning().training_tick().await.unwrap(),
+        "every condition holds"
+    );
     let running = wait_for(&app, "two steps", |s| {
         s.progress.as_ref().is_some_and(|p| p.step >= 2)
     })
@@ -183,19 +198,22 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         "{:?}",
         paused.reasons
     );
-    let status = app.training_status().await.unwrap();
+    let status = app.learning().training_status().await.unwrap();
     assert_eq!(status.phase, TrainingPhase::Paused);
     assert!(status.round_waiting && status.schedule.armed, "still armed");
     assert_eq!(
         condition(&status, "records").detail,
         "a paused round waits to resume"
     );
-    assert!(!app.training_tick().await.unwrap(), "still on battery");
+    assert!(
+        !app.learning().training_tick().await.unwrap(),
+        "still on battery"
+    );
 
     // Power returns: the round resumes from its checkpoint; halting the
     // agent pauses it again, and resuming the agent lets it finish.
     laptop(power.path(), true);
-    assert!(app.training_tick().await.unwrap());
+    assert!(app.learning().training_tick().await.unwrap());
     let resumed_at = paused.steps;
     wait_for(&app, "a step past the pause", |s| {
         s.progress.as_ref().is_some_and(|p| p.step > resumed_at)
@@ -209,9 +227,12 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
         "{:?}",
         halted.reasons
     );
-    assert!(!app.training_tick().await.unwrap(), "not while halted");
+    assert!(
+        !app.learning().training_tick().await.unwrap(),
+        "not while halted"
+    );
     app.resume();
-    assert!(app.training_tick().await.unwrap());
+    assert!(app.learning().training_tick().await.unwrap());
     let finished = ends.recv().await.unwrap();
     assert!(!finished.paused && !finished.failed, "{finished:?}");
     assert_eq!(finished.steps, total);
@@ -223,7 +244,7 @@ async fn an_armed_round_waits_for_power_pauses_on_unplug_and_resumes() {
     );
     assert!(body.contains(&format!("{total} steps")), "{body}");
 
-    let status = app.training_status().await.unwrap();
+    let status = app.learning().training_status().await.unwrap();
     assert_eq!(status.phase, TrainingPhase::Idle);
     assert!(
         !status.schedule.armed,

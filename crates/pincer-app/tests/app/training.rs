@@ -228,14 +228,19 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         served_likelihood(&app, &unseen, LONG).await,
     );
 
-    let refused = app.train_now(options()).await.unwrap_err().to_string();
+    let refused = app
+        .learning()
+        .train_now(options())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         refused.contains("0 judged turns with consent") && refused.contains("at least 10"),
         "{refused}"
     );
 
     prefer_short_answers(&app, &base).await;
-    let report = app.train_now(options()).await.unwrap();
+    let report = app.learning().train_now(options()).await.unwrap();
     assert!(
         report.promoted,
         "the consistent round passes the gate: {report:?}"
@@ -321,7 +326,7 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
             .await;
         }
     }
-    let poisoned = app.train_now(options()).await.unwrap();
+    let poisoned = app.learning().train_now(options()).await.unwrap();
     eprintln!(
         "poisoned round: promoted {}, {:?}",
         poisoned.promoted, poisoned.reasons
@@ -335,7 +340,7 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
         "because it breaks the soul's rules: {:?}",
         poisoned.reasons
     );
-    let versions = app.adapter_versions().await.unwrap();
+    let versions = app.learning().adapter_versions().await.unwrap();
     assert_eq!(
         versions
             .iter()
@@ -350,14 +355,17 @@ async fn feedback_trains_a_gated_adapter_poison_is_rejected_and_rollback_is_exac
     );
 
     // Rollback: to the bare base, then back to the clean adapter, exactly.
-    app.rollback_adapter(None).await.unwrap();
+    app.learning().rollback_adapter(None).await.unwrap();
     assert_eq!(app.engine().unwrap().adapter(), None);
     assert_eq!(
         answers(&app, &unseen).await,
         base_answers,
         "the bare base answers as before any training"
     );
-    app.rollback_adapter(Some(clean.id)).await.unwrap();
+    app.learning()
+        .rollback_adapter(Some(clean.id))
+        .await
+        .unwrap();
     assert_eq!(answers(&app, &unseen).await, clean_answers);
     let audit = app.store().audit_records(0, 100_000).unwrap();
     let actions: Vec<(&str, &str)> = audit

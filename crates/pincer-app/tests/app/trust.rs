@@ -365,7 +365,7 @@ async fn sealed_mode_leaves_nothing_readable_at_rest() {
     .await
     .unwrap();
     assert!(anywhere(data.path(), "zebrafin") && anywhere(data.path(), "quokkabank"));
-    let plain_prompt = app.soul_prompt().await.unwrap();
+    let plain_prompt = app.agent().soul_prompt().await.unwrap();
 
     app.set_soul_sealed(true).await.unwrap();
     for word in ["zebrafin", "quokkabank"] {
@@ -382,7 +382,7 @@ async fn sealed_mode_leaves_nothing_readable_at_rest() {
     );
     // The agent still reads them: the soul as before, and MEMORY.md in the
     // prompt, since its text no longer sits in the search index.
-    let sealed_prompt = app.soul_prompt().await.unwrap();
+    let sealed_prompt = app.agent().soul_prompt().await.unwrap();
     assert!(
         sealed_prompt.starts_with(plain_prompt.as_str())
             && sealed_prompt.contains("Quokkabank savings"),
@@ -429,7 +429,11 @@ async fn sealed_mode_leaves_nothing_readable_at_rest() {
         "{error}"
     );
     assert!(
-        app.soul_prompt().await.unwrap().contains("Zebrafin"),
+        app.agent()
+            .soul_prompt()
+            .await
+            .unwrap()
+            .contains("Zebrafin"),
         "answers fall back to the accepted text"
     );
     app.save_soul_file("USER.md".into(), "# User\n\nMy bank is Zebrafin.\n".into())
@@ -442,6 +446,7 @@ async fn sealed_mode_leaves_nothing_readable_at_rest() {
     assert!(
         app.soul_sealed()
             && app
+                .agent()
                 .soul_prompt()
                 .await
                 .unwrap()

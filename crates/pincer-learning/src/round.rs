@@ -1,23 +1,19 @@
-//! Training rounds as the owner sees them: collect the consented, judged
-//! turns, rebuild each as the token ids that were served (the engine's own
-//! tokenizer and chat template), train and gate in `data/training/round`,
+//! Training rounds as the owner sees them: take the round's inputs
+//! (`inputs.rs`: the consented, judged turns as served token ids), train
+//! and gate in `data/training/round`,
 //! keep every adapter under `data/adapters/`, serve the one that passes,
 //! and roll back to any version or to the bare base. Every step is audited.
 
-use crate::training_status::{RoundSummary, TrainingPhase, TrainingProgress};
-use crate::{blocking, Action, Actor, App, AppError, Result};
-use pincer_inference::{ChatMessage, Engine, ModelSource, Role};
-use pincer_store::{AdapterVersion, NewAdapter, Trajectory};
-use pincer_training::gate::{regression_items, GateBounds, Sequence};
-use pincer_training::judge::{teacher_messages, Message};
-use pincer_training::pipeline::{Round, RoundEnd, RoundInputs};
-use pincer_training::trainer::Progress;
-use pincer_training::trainer::{Example, TrainSettings};
+use crate::status::{RoundSummary, TrainingPhase, TrainingProgress};
+use crate::{blocking, Learning, LearningError, Result};
+use pincer_inference::ModelSource;
+use pincer_store::{AdapterVersion, NewAdapter};
+use pincer_training::gate::GateBounds;
+use pincer_training::pipeline::{Round, RoundEnd};
+use pincer_training::trainer::{Progress, TrainSettings};
+use pincer_trust::{Action, Actor};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-
-/// One turn in this many is held out of training for the gate.
-const HOLD_OUT_EVERY: usize = 5;
 
 /// How a round trains and how strict its gate is.
 #[derive(Clone, Debug)]
@@ -64,10 +60,10 @@ pub struct RoundReport {
     pub paused: bool,
 }
 
-impl App {
+impl Learning {
     /// Runs a training round now (or resumes the one a kill or a pause
     /// left), gates the adapter and serves it if it passes. Sleep is held
-    /// off meanwhile; the end is broadcast to [`App::training_ends`].
+    /// off meanwhile; the end is broadcast to [`Learning::training_ends`].
     pub async fn train_now(&self, options: TrainOptions) -> Result<RoundReport> {
         self.run_round(options, false).await
     }
@@ -82,7 +78,7 @@ impl App {
     ) -> Result<RoundReport> {
         let state = &self.inner.training;
         if state.running.swap(true, Ordering::SeqCst) {
-            return Err(AppError::Unavailable(
+            return Err(LearningError::Unavailable(
                 "a training round is already running; wait for it or pause it".into(),
             ));
         }
@@ -126,7 +122,7 @@ impl App {
     }
 
     /// Asks a running round to pause at the next example; it checkpoints
-    /// and [`App::train_now`] resumes it.
+    /// and [`Learning::train_now`] resumes it.
     pub fn pause_training(&self) {
         self.inner.training.pause.store(true, Ordering::SeqCst);
     }
@@ -159,7 +155,7 @@ impl App {
 
     /// The adapter to serve on `source`: the serving version, when it was
     /// trained on this model's folder.
-    pub(crate) fn adapter_for(&self, source: &ModelSource) -> Option<PathBuf> {
+    pub fn adapter_for(&self, source: &ModelSource) -> Option<PathBuf> {
         let ModelSource::Safetensors { dir, .. } = source else {
             return None;
         };
@@ -168,12 +164,13 @@ impl App {
     }
 
     async fn reload_with_serving_adapter(&self) -> Result<()> {
-        let Some(engine) = self.engine() else {
+        if self.engine().is_none() {
             return Ok(());
-        };
-        self.load_engine(engine.source().clone(), Some(engine.id().to_string()))
+        }
+        let host = self.host().ok_or(LearningError::Closing)?;
+        host.reload_serving_engine()
             .await
-            .map(|_| ())
+            .map_err(LearningError::Host)
     }
 
     async fn train_round(&self, options: TrainOptions, scheduled: bool) -> Result<RoundReport> {
@@ -211,10 +208,10 @@ impl App {
                 eta_seconds: None,
             });
         }
-        let app = self.clone();
+        let learning = self.clone();
         let (end, round) = blocking(move || {
-            let pause = || app.pause_reason(scheduled).is_some();
-            let mut progress = |p: &Progress| app.note_progress(p);
+            let pause = || learning.pause_reason(scheduled).is_some();
+            let mut progress = |p: &Progress| learning.note_progress(p);
             let end = round.run(&pause, &mut progress).map_err(training_error)?;
             Ok((end, round))
         })
@@ -299,130 +296,10 @@ impl App {
             }
         }
     }
-
-    /// The round's data: judged, consented turns as served token ids, one in
-    /// [`HOLD_OUT_EVERY`] held out, and the regression set tokenised.
-    async fn round_inputs(&self, options: &TrainOptions) -> Result<RoundInputs> {
-        let engine = self.engine().ok_or(AppError::NoModel)?;
-        let ModelSource::Safetensors { dir, .. } = engine.source().clone() else {
-            return Err(AppError::Unavailable("training needs the model as a safetensors folder (mistral.rs cannot serve an adapter on a Qwen3 GGUF file); load the model's folder in Models".into()));
-        };
-        let store = self.store().clone();
-        let turns = blocking(move || Ok(store.training_set(100_000)?)).await?;
-        if turns.len() < options.min_records {
-            return Err(too_few_turns(turns.len(), options.min_records));
-        }
-        let (mut train, mut held_out) = (Vec::new(), Vec::new());
-        for (index, turn) in turns.iter().enumerate() {
-            let Some(example) = example(&engine, turn).await? else {
-                continue;
-            };
-            if index % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 {
-                held_out.push(example)
-            } else {
-                train.push(example)
-            }
-        }
-        Ok(RoundInputs {
-            base_model: dir,
-            serving_adapter: engine.adapter().map(Path::to_path_buf),
-            train,
-            held_out,
-            regression: regression(&engine).await?,
-            settings: options.settings.clone(),
-            bounds: options.bounds.clone(),
-        })
-    }
-}
-
-/// Why a round cannot start yet, and what to do about it.
-pub(crate) fn too_few_turns(ready: usize, needed: usize) -> AppError {
-    AppError::Unavailable(format!(
-        "{ready} judged turns with consent are ready; a round needs at least {needed}. Chat more, or give feedback, and try again"
-    ))
-}
-
-/// A stored turn as the token ids that were served; `None` when its tokens
-/// carry no ids (recorded before ids were kept) or it has no score.
-async fn example(engine: &Engine, turn: &Trajectory) -> Result<Option<Example>> {
-    let Some(judgment) = &turn.judgment else {
-        return Ok(None);
-    };
-    let Some(response) = turn
-        .turn
-        .tokens
-        .iter()
-        .map(|t| t.id)
-        .collect::<Option<Vec<u32>>>()
-    else {
-        return Ok(None);
-    };
-    let messages = crate::training_data::prompt_messages(turn);
-    let prompt = engine.tokenize_chat(&chat(&messages)).await?;
-    let teacher_prompt = match &judgment.hint {
-        Some(hint) => Some(
-            engine
-                .tokenize_chat(&chat(&teacher_messages(&messages, hint)))
-                .await?,
-        ),
-        None => None,
-    };
-    Ok(Some(Example {
-        trajectory_id: turn.id,
-        prompt,
-        response,
-        served: turn.turn.tokens.iter().map(|t| t.logprob).collect(),
-        score: f64::from(judgment.score),
-        teacher_prompt,
-    }))
-}
-
-async fn regression(engine: &Engine) -> Result<Vec<Sequence>> {
-    let mut sequences = Vec::new();
-    for item in regression_items() {
-        let (prompt, answer) = match (&item.text, &item.answer) {
-            (Some(text), _) => {
-                let tokens = engine.tokenize_text(text).await?;
-                (tokens[..1].to_vec(), tokens[1..].to_vec())
-            }
-            (None, Some(answer)) => {
-                let messages: Vec<Message> =
-                    serde_json::from_value(serde_json::Value::Array(item.messages.clone()))
-                        .unwrap_or_default();
-                (
-                    engine.tokenize_chat(&chat(&messages)).await?,
-                    engine.tokenize_text(answer).await?,
-                )
-            }
-            (None, None) => continue,
-        };
-        sequences.push(Sequence {
-            kind: item.kind,
-            name: item.name,
-            prompt,
-            answer,
-        });
-    }
-    Ok(sequences)
-}
-
-fn chat(messages: &[Message]) -> Vec<ChatMessage> {
-    messages
-        .iter()
-        .map(|m| ChatMessage {
-            role: match m.role.as_str() {
-                "system" => Role::System,
-                "assistant" => Role::Assistant,
-                "tool" => Role::Tool,
-                _ => Role::User,
-            },
-            content: m.content.clone(),
-        })
-        .collect()
 }
 
 fn move_adapter(from: &Path, to: &Path) -> Result<()> {
-    let io = |source| AppError::Io {
+    let io = |source| LearningError::Io {
         context: format!("keeping the adapter in {}", to.display()),
         source,
     };
@@ -434,11 +311,11 @@ fn candle_device() -> candle_core::Device {
     candle_core::Device::Cpu
 }
 
-fn training_error(error: candle_core::Error) -> AppError {
-    AppError::Training(error.to_string())
+fn training_error(error: impl std::fmt::Display) -> LearningError {
+    LearningError::Training(error.to_string())
 }
 
-impl App {
+impl Learning {
     /// A finished step: the pane's progress, and the gate's turn after the last.
     fn note_progress(&self, progress: &Progress) {
         let mut live = self.inner.training.live();

@@ -1,12 +1,13 @@
-//! Chat: run a generation and record the exchange as a session.
+//! A turn: run a generation for one chat request and record the exchange
+//! as a session (and as a learning record when the owner consented).
 
-use crate::judging::ChatInProgress;
-use crate::learning::{record_turn, TurnRecording};
-use crate::{blocking, App, AppError, Result};
+use crate::prompt::blocking;
+use crate::{Agent, AgentError, Result};
 use futures::{Stream, StreamExt};
 use pincer_inference::{
     ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role,
 };
+use pincer_learning::{record_turn, ChatInProgress, TurnRecording};
 use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, TokenRecord};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub struct ChatCall {
     /// the system prompt; the answer records those chunks as its sources.
     pub with_memory: bool,
     /// Whose training consent decides whether the turn is kept for
-    /// learning: [`crate::APP_SOURCE`] or [`crate::client_source`].
+    /// learning: [`pincer_learning::APP_SOURCE`] or [`pincer_learning::client_source`].
     pub learning_source: String,
     /// A side turn (`x-turn-type: side`: a title, a summary) is never
     /// training data and is no answer's next state.
@@ -101,18 +102,17 @@ impl Stream for ChatStream {
     }
 }
 
-impl App {
+impl Agent {
     /// Starts a chat. Fails at once when the engine is busy or the request is invalid.
     pub async fn chat(&self, mut call: ChatCall) -> Result<ChatStream> {
         if self.is_halted() {
-            return Err(AppError::Halted);
+            return Err(AgentError::Halted);
         }
         // From here until the exchange is saved the judge keeps off the
         // engine (one it is running now is dropped).
-        self.note_owner_activity();
-        let chatting = self.inner.judging.chat_started();
+        let chatting = self.inner.learning.chat_started();
         self.refresh_secrets();
-        let engine = self.engine().ok_or(AppError::NoModel)?;
+        let engine = self.engine().ok_or(AgentError::NoModel)?;
         let store = Arc::clone(self.store());
         let key = call.session_key.clone();
         let source = call.source.clone();
@@ -124,18 +124,20 @@ impl App {
             .map(|m| title_from(&m.content));
         let existing = call.session_id.clone();
         let session = blocking(move || match existing {
-            Some(id) => Ok(store.session(&id)?),
-            None => Ok(store.create_session(NewSession {
+            Some(id) => store.session(&id),
+            None => store.create_session(NewSession {
                 client_key: key,
                 source,
                 title,
-            })?),
+            }),
         })
         .await?;
         let learning = match call.side_turn {
             true => None,
             false => {
-                self.begin_learning(&session.id, &call.learning_source, &call.request.messages)
+                self.inner
+                    .learning
+                    .begin_learning(&session.id, &call.learning_source, &call.request.messages)
                     .await
             }
         };
@@ -221,7 +223,7 @@ impl App {
 }
 
 /// A session title from the first words of a message.
-pub(crate) fn title_from(text: &str) -> String {
+pub fn title_from(text: &str) -> String {
     let line = text
         .lines()
         .map(str::trim)

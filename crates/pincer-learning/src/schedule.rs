@@ -5,18 +5,17 @@
 //! round pauses in its checkpoint when any of these stops holding
 //! (checked before every example) and resumes when they hold again.
 
-use crate::training_status::{
-    AdapterView, ConditionCheck, RoundSummary, TrainingSchedule, TrainingStatus,
-};
-use crate::{blocking, Action, Actor, App, AppError, Result, TrainOptions};
+use crate::status::{AdapterView, ConditionCheck, RoundSummary, TrainingSchedule, TrainingStatus};
+use crate::{blocking, Learning, LearningError, Result, TrainOptions};
 use pincer_schedule::TimeWindow;
+use pincer_trust::{Action, Actor};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How often the schedule looks at its conditions while armed.
 const TICK: Duration = Duration::from_secs(30);
 
-impl App {
+impl Learning {
     /// The owner did something (a chat turn): idleness counts from now, and
     /// a scheduled round gives way.
     pub fn note_owner_activity(&self) {
@@ -94,12 +93,15 @@ impl App {
         &self,
         schedule: TrainingSchedule,
     ) -> Result<TrainingStatus> {
-        let window: TimeWindow = schedule
-            .window
-            .parse()
-            .map_err(|e: pincer_schedule::ScheduleError| AppError::InvalidInput(e.to_string()))?;
+        let window: TimeWindow =
+            schedule
+                .window
+                .parse()
+                .map_err(|e: pincer_schedule::ScheduleError| {
+                    LearningError::InvalidInput(e.to_string())
+                })?;
         if schedule.min_new_records == 0 {
-            return Err(AppError::InvalidInput(
+            return Err(LearningError::InvalidInput(
                 "a round needs at least 1 new judged turn; set minNewRecords to 1 or more".into(),
             ));
         }
@@ -107,9 +109,8 @@ impl App {
             window: window.to_string(),
             ..schedule
         };
-        let app = self.clone();
         let saved = schedule.clone();
-        blocking(move || app.inner.settings.update(|s| s.training = saved)).await?;
+        self.update_settings(move |s| s.training = saved).await?;
         self.record(
             Actor::Owner,
             if schedule.armed {
@@ -168,22 +169,22 @@ impl App {
     }
 
     /// "Train now": checks that a round can start, then runs it in the
-    /// background (the pane follows it through [`App::training_status`]).
+    /// background (the pane follows it through [`Learning::training_status`]).
     pub async fn start_training(&self) -> Result<TrainingStatus> {
         if self.inner.training.running.load(Ordering::SeqCst) {
-            return Err(AppError::Unavailable(
+            return Err(LearningError::Unavailable(
                 "a training round is already running; wait for it or pause it".into(),
             ));
         }
         if self.is_halted() {
-            return Err(AppError::Halted);
+            return Err(LearningError::Halted);
         }
         let options = self.training_options()?;
         if !self.round_waiting() {
             let store = self.store().clone();
             let (ready, _) = blocking(move || Ok(store.training_ready()?)).await?;
             if (ready as usize) < options.min_records {
-                return Err(crate::training::too_few_turns(
+                return Err(crate::inputs::too_few_turns(
                     ready as usize,
                     options.min_records,
                 ));
@@ -195,10 +196,10 @@ impl App {
 
     fn spawn_round(&self, options: TrainOptions, scheduled: bool) {
         // Marked at once, so the status the caller reads next shows it.
-        self.inner.training.live().phase = crate::training_status::TrainingPhase::Preparing;
-        let app = self.clone();
+        self.inner.training.live().phase = crate::status::TrainingPhase::Preparing;
+        let learning = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = app.run_round(options, scheduled).await {
+            if let Err(error) = learning.run_round(options, scheduled).await {
                 tracing::warn!(%error, "the training round stopped");
             }
         });
@@ -206,7 +207,7 @@ impl App {
 
     /// Looks at the schedule once: starts (or resumes) the armed round in
     /// the background when every condition holds. Returns whether it did.
-    /// [`App::start_training_schedule`] calls it every 30 s.
+    /// [`Learning::start_training_schedule`] calls it every 30 s.
     pub async fn training_tick(&self) -> Result<bool> {
         let schedule = self.settings().training;
         if !schedule.armed || self.inner.training.running.load(Ordering::SeqCst) {
@@ -233,12 +234,14 @@ impl App {
         {
             return;
         }
-        let app = std::sync::Arc::downgrade(&self.inner);
+        let learning = std::sync::Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(TICK).await;
-                let Some(inner) = app.upgrade() else { return };
-                if let Err(error) = (App { inner }).training_tick().await {
+                let Some(inner) = learning.upgrade() else {
+                    return;
+                };
+                if let Err(error) = (Learning { inner }).training_tick().await {
                     tracing::warn!(%error, "the training schedule could not check its conditions");
                 }
             }
@@ -250,9 +253,7 @@ impl App {
         if !end.scheduled || end.paused {
             return;
         }
-        let app = self.clone();
-        let result =
-            blocking(move || app.inner.settings.update(|s| s.training.armed = false)).await;
+        let result = self.update_settings(|s| s.training.armed = false).await;
         if let Err(error) = result {
             tracing::warn!(%error, "could not disarm the training schedule");
         }

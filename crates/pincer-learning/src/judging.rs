@@ -5,7 +5,7 @@
 //! queue in the database, so a restart resumes without judging a turn twice.
 
 use crate::training_data::prompt_messages;
-use crate::{blocking, Action, Actor, App, AppError, Result};
+use crate::{blocking, Learning, LearningError, Result};
 use futures::StreamExt;
 use pincer_inference::{
     ChatMessage, Engine, GenerationEvent, GenerationParams, GenerationRequest, InferenceError,
@@ -13,6 +13,7 @@ use pincer_inference::{
 };
 use pincer_store::{Judgment, Trajectory, Vote};
 use pincer_training::judge;
+use pincer_trust::{Action, Actor};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -45,7 +46,8 @@ pub(crate) struct Judging {
 }
 
 /// Held while a chat turn runs; the judge waits until none is held.
-pub(crate) struct ChatInProgress(Arc<Judging>);
+#[must_use = "the judge waits only while this is held"]
+pub struct ChatInProgress(Arc<Judging>);
 
 impl Drop for ChatInProgress {
     fn drop(&mut self) {
@@ -103,32 +105,34 @@ fn role(name: &str) -> Role {
     }
 }
 
-impl App {
+impl Learning {
     /// Samples the judge takes per turn (`judgeSamples` in settings.json, 1–9).
     pub(crate) fn judge_samples(&self) -> u32 {
-        u32::from(self.settings().judge_samples.clamp(1, 9))
+        self.settings().samples()
     }
 
     /// Starts the background judge once (the shells call this; tests call
-    /// [`App::judge_pending`] instead). It waits 15 s after each answer
+    /// [`Learning::judge_pending`] instead). It waits 15 s after each answer
     /// (`QUIET_AFTER_CHAT`), and holds no reference that keeps the app alive.
     pub fn start_judging(&self) {
         let judging = Arc::clone(&self.inner.judging);
         if judging.started.swap(true, Ordering::SeqCst) {
             return;
         }
-        let app = Arc::downgrade(&self.inner);
+        let learning = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             loop {
                 while let Some(left) = judging.quiet_left() {
                     tokio::time::sleep(left).await;
                 }
-                let Some(inner) = app.upgrade() else { return };
-                let app = App { inner };
-                if let Err(error) = app.judge_pending(usize::MAX).await {
+                let Some(inner) = learning.upgrade() else {
+                    return;
+                };
+                let learning = Learning { inner };
+                if let Err(error) = learning.judge_pending(usize::MAX).await {
                     tracing::warn!(%error, "the judge stopped; it tries again when woken");
                 }
-                drop(app);
+                drop(learning);
                 tokio::select! {
                     _ = judging.wake.notified() => {}
                     _ = tokio::time::sleep(IDLE_RECHECK) => {}
@@ -169,7 +173,7 @@ impl App {
     /// serving model.
     async fn judge_engine(&self) -> Result<Arc<Engine>> {
         let Some(path) = self.settings().judge_model else {
-            return self.engine().ok_or(AppError::NoModel);
+            return self.engine().ok_or(LearningError::NoModel);
         };
         let mut cached = self.inner.judging.engine.lock().await;
         if let Some((loaded, engine)) = cached.as_ref() {
@@ -222,11 +226,13 @@ impl App {
                 Ok(None) => return Ok(None),
                 // A turn the judge model cannot take (its prompt does not
                 // fit) is a 0 vote, so it never blocks the queue.
-                Err(AppError::Inference(InferenceError::InvalidRequest(why))) => votes.push(Vote {
-                    score: 0,
-                    reasoning: format!("the judge could not take this turn: {why}"),
-                    hint: None,
-                }),
+                Err(LearningError::Inference(InferenceError::InvalidRequest(why))) => {
+                    votes.push(Vote {
+                        score: 0,
+                        reasoning: format!("the judge could not take this turn: {why}"),
+                        hint: None,
+                    })
+                }
                 Err(error) => return Err(error),
             }
         }

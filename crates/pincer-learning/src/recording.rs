@@ -4,28 +4,28 @@
 //! supplies the next state the judge scores it by.
 
 use crate::training_data::TrainingData;
-use crate::training_view::{
+use crate::view::{
     DataOverview, DeleteTrainingData, GiveFeedback, SetConsent, TrajectoryQuery, TrajectorySummary,
     TrajectoryView,
 };
-use crate::{blocking, App, Result};
+use crate::{blocking, Learning, Result};
 use pincer_inference::{ChatMessage, Role};
 use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
 
 /// What a consented turn needs to be recorded once its answer is saved.
-pub(crate) struct TurnRecording {
+pub struct TurnRecording {
     /// The grant it is taken under.
-    pub(crate) consent: Consent,
+    pub consent: Consent,
     /// Its consent source (`app`, `client:<name>`).
-    pub(crate) source: String,
+    pub source: String,
     /// SHA-256 of the soul text in its system prompt.
-    pub(crate) soul_sha256: Option<String>,
+    pub soul_sha256: Option<String>,
     /// The prompt as the model saw it (system prompt included, secrets
     /// scrubbed).
-    pub(crate) prompt: serde_json::Value,
+    pub prompt: serde_json::Value,
     /// The adapter folder the engine served it with (the version trained
     /// on it can be told from the base's turns).
-    pub(crate) adapter: Option<String>,
+    pub adapter: Option<String>,
 }
 
 /// The next state a request carries for the answer before it: the owner's
@@ -52,7 +52,7 @@ fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, &str)> {
 
 /// Saves a finished turn as a trajectory; failures are logged, never
 /// surfaced (the answer itself is saved already).
-pub(crate) fn record_turn(
+pub fn record_turn(
     store: &Store,
     recording: TurnRecording,
     session_id: &str,
@@ -77,12 +77,12 @@ pub(crate) fn record_turn(
     }
 }
 
-impl App {
+impl Learning {
     /// At the start of a main turn in `session_id`: hands the request's
     /// next state to the session's previous turn (and wakes the judge), and
     /// returns the grant this turn is recorded under, if training consent is
     /// in force for the session or, failing a decision there, for `source`.
-    pub(crate) async fn begin_learning(
+    pub async fn begin_learning(
         &self,
         session_id: &str,
         source: &str,
@@ -116,8 +116,8 @@ impl App {
             self.inner.trust.clone(),
             by,
             self.judge_samples(),
-            self.inner.judging.verdicts.clone(),
         )
+        .sharing_verdicts(self.inner.judging.verdicts.clone())
     }
 
     /// Runs one of the UI's training-data operations off the async threads.

@@ -3,13 +3,13 @@
 //! feedback on an answer. One implementation behind the UI, the control API
 //! and `pincer data`, and every change lands in the audit chain.
 
-use crate::{AppError, Result};
+use crate::{LearningError, Result};
 use pincer_store::{purpose, Consent, Store, Trajectory};
 use pincer_training::judge;
 use pincer_trust::{Action, Actor, Trust};
 use std::sync::Arc;
 
-use crate::training_view::*;
+use crate::view::*;
 
 /// The app's own chat, as a consent source.
 pub const APP_SOURCE: &str = "app";
@@ -49,7 +49,7 @@ fn checked_source(source: &str) -> Result<&str> {
             .strip_prefix("session:")
             .is_some_and(|n| !n.is_empty() && n.len() <= 200);
     if !valid {
-        return Err(AppError::InvalidInput(format!(
+        return Err(LearningError::InvalidInput(format!(
             "{source:?} is not a consent source; use `app` (the app's chat), `client:<name>` (a gateway client) or `session:<id>` (one chat)"
         )));
     }
@@ -60,7 +60,7 @@ fn checked_purpose(purpose: Option<&str>) -> Result<&'static str> {
     match purpose.unwrap_or(purpose::TRAINING) {
         purpose::TRAINING => Ok(purpose::TRAINING),
         purpose::CLOUD_JUDGE => Ok(purpose::CLOUD_JUDGE),
-        other => Err(AppError::InvalidInput(format!(
+        other => Err(LearningError::InvalidInput(format!(
             "{other:?} is not a consent purpose; use `training` or `cloud-judge`"
         ))),
     }
@@ -68,7 +68,9 @@ fn checked_purpose(purpose: Option<&str>) -> Result<&'static str> {
 
 fn checked_id(id: f64) -> Result<i64> {
     if id.fract() != 0.0 || !(1.0..9.0e15).contains(&id) {
-        return Err(AppError::InvalidInput(format!("{id} is not a record id")));
+        return Err(LearningError::InvalidInput(format!(
+            "{id} is not a record id"
+        )));
     }
     Ok(id as i64)
 }
@@ -126,20 +128,23 @@ pub struct TrainingData {
 }
 
 impl TrainingData {
-    pub(crate) fn new(
-        store: Arc<Store>,
-        trust: Arc<Trust>,
-        by: &'static str,
-        judge_samples: u32,
-        verdicts: VerdictLock,
-    ) -> Self {
+    /// The operations as `by` does them, with `judge_samples` per turn
+    /// shown in the overview. A process that runs no judge (the CLI) uses
+    /// this alone; [`crate::Learning::training_data`] shares its judge's
+    /// verdict lock.
+    pub fn new(store: Arc<Store>, trust: Arc<Trust>, by: &'static str, judge_samples: u32) -> Self {
         Self {
             store,
             trust,
             by,
             judge_samples,
-            verdicts,
+            verdicts: VerdictLock::default(),
         }
+    }
+
+    /// Serialises verdicts with this judge's.
+    pub(crate) fn sharing_verdicts(self, verdicts: VerdictLock) -> Self {
+        Self { verdicts, ..self }
     }
 
     fn audit(&self, action: Action, target: &str, decision: &str, details: serde_json::Value) {
@@ -276,7 +281,7 @@ impl TrainingData {
             (Some(id), None) => (Some(checked_id(id)?), None),
             (None, Some(source)) => (None, Some(checked_source(source)?)),
             _ => {
-                return Err(AppError::InvalidInput(
+                return Err(LearningError::InvalidInput(
                     "name either one record (`id`) or one source (`source`) to delete".into(),
                 ))
             }
@@ -317,7 +322,7 @@ impl TrainingData {
             let hint = t.judgment.as_ref().and_then(|j| j.hint.clone());
             let teacher = hint.map(|h| judge::teacher_messages(&prompt_messages(t), &h));
             let mut line =
-                serde_json::to_value(t).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+                serde_json::to_value(t).map_err(|e| LearningError::InvalidInput(e.to_string()))?;
             line["consent"] = serde_json::json!(consents.get(&t.consent_id));
             line["teacher"] = serde_json::json!(teacher);
             out.push_str(&line.to_string());
@@ -345,21 +350,21 @@ impl TrainingData {
                     .map(str::trim)
                     .unwrap_or_default();
                 if text.is_empty() || text.chars().count() > MAX_EDIT_CHARS {
-                    return Err(AppError::InvalidInput(format!(
+                    return Err(LearningError::InvalidInput(format!(
                         "an edited answer needs 1 to {MAX_EDIT_CHARS} characters"
                     )));
                 }
                 Some(text.to_string())
             }
             other => {
-                return Err(AppError::InvalidInput(format!(
+                return Err(LearningError::InvalidInput(format!(
                     "{other:?} is not feedback; use `up`, `down` or `edit`"
                 )))
             }
         };
         let message_id = checked_id(request.message_id)?;
         let Some(turn) = self.store.trajectory_for_message(message_id)? else {
-            return Err(AppError::InvalidInput(
+            return Err(LearningError::InvalidInput(
                 "this answer is not a training record: training data was off for its chat. Turn it on in Training data to let feedback teach Pincer".into(),
             ));
         };

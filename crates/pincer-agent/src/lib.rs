@@ -1,0 +1,132 @@
+//! The agent's turn: one chat request from any transport becomes a
+//! generation with the soul files as the system prompt, memory found for
+//! the question (untrusted text fenced as data, [`prompt`]), secrets
+//! scrubbed from what the model sees, and the exchange recorded as a
+//! session, with the turn kept for learning when the owner consented
+//! ([`turn`]). The agent loop with tools grows here. The app around it is
+//! reached only through [`Host`].
+#![deny(missing_docs)]
+
+mod prompt;
+mod turn;
+
+pub use turn::{title_from, ChatCall, ChatStream, Saved};
+
+use pincer_inference::{Engine, InferenceError};
+use pincer_learning::Learning;
+use pincer_memory::Memory;
+use pincer_store::{Store, StoreError};
+use pincer_trust::{Protected, Trust};
+use std::sync::{Arc, Weak};
+
+/// What a turn needs from the app around it: the serving model, whether
+/// the owner halted the agent, and memory once its embedder has loaded.
+/// The app implements it; [`Agent`] holds it weakly.
+pub trait Host: Send + Sync + 'static {
+    /// The model serving chat now, if one is loaded.
+    fn serving_engine(&self) -> Option<Arc<Engine>>;
+    /// Whether the owner halted the agent.
+    fn is_halted(&self) -> bool;
+    /// Memory, when it is on and ready.
+    fn memory(&self) -> Option<Arc<Memory>>;
+}
+
+/// Everything a turn can fail with before its stream starts.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// From the database (the session to continue does not exist, …).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// From the model (busy, a request it cannot take).
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+    /// No model is loaded.
+    #[error(
+        "no model is loaded; open Models to load a local .gguf file or folder, or download one"
+    )]
+    NoModel,
+    /// The owner halted the agent.
+    #[error(
+        "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
+    )]
+    Halted,
+}
+
+/// The agent's result type.
+pub type Result<T> = std::result::Result<T, AgentError>;
+
+/// What [`Agent`] is built from.
+pub struct AgentParts {
+    /// The audit log and the leak detector (secrets set since are picked up
+    /// before each turn).
+    pub trust: Arc<Trust>,
+    /// The soul files the system prompt is built from.
+    pub protected: Arc<Protected>,
+    /// The learning loop: consent, the judge's pause, the turn's record.
+    pub learning: Learning,
+    /// The app around the agent.
+    pub host: Weak<dyn Host>,
+}
+
+/// The agent's handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    trust: Arc<Trust>,
+    protected: Arc<Protected>,
+    learning: Learning,
+    host: Weak<dyn Host>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// The agent, ready for turns.
+    pub fn new(parts: AgentParts) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                trust: parts.trust,
+                protected: parts.protected,
+                learning: parts.learning,
+                host: parts.host,
+            }),
+        }
+    }
+
+    fn store(&self) -> &Arc<Store> {
+        self.inner.trust.store()
+    }
+
+    fn host(&self) -> Option<Arc<dyn Host>> {
+        self.inner.host.upgrade()
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        self.host().and_then(|host| host.serving_engine())
+    }
+
+    /// Halted, or the app is going away.
+    fn is_halted(&self) -> bool {
+        self.host().is_none_or(|host| host.is_halted())
+    }
+
+    fn memory(&self) -> Option<Arc<Memory>> {
+        self.host().and_then(|host| host.memory())
+    }
+
+    /// Picks up secrets set or deleted since the leak detector was built (by
+    /// `pincer secrets` in another process), before text is written or sent.
+    fn refresh_secrets(&self) {
+        if let Err(error) = self.inner.trust.refresh_if_secrets_changed() {
+            tracing::warn!(%error, "could not check the vault for new secrets");
+        }
+    }
+}
