@@ -72,9 +72,30 @@ before(async () => {
 });
 
 after(async () => {
-  await driver?.quit().catch(() => {});
+  await driver?.quit().catch((error) => console.error(`# the driver could not close the app window: ${error.message}`));
   tauriDriver?.kill("SIGTERM");
+  stopStrayApp();
 });
+
+// The app this file launched, if the driver left it running (seen once after
+// every flow had passed): it inherits the driver's output pipes, so it would
+// keep this test process waiting for ever. Only a process started for this
+// run's data folder is stopped, never an owner's own Pincer.
+function stopStrayApp() {
+  for (const pid of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    let environ, exe;
+    try {
+      environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    if (environ.includes(`PINCER_DATA_DIR=${files?.dataDir}`) && exe.endsWith("pincer-desktop")) {
+      console.error(`# the app (pid ${pid}) was still running after the driver quit; stopping it`);
+      process.kill(Number(pid), "SIGTERM");
+    }
+  }
+}
 
 test("chat streams an answer from the tiny model in the app window", () => chatFlow(adapter(driver), { model: "model" }));
 test("stop generation in the app window", () => stopFlow(adapter(driver)));

@@ -19,11 +19,11 @@ const LAYERS: &[(&str, &str)] = &[
     ),
     (
         "capability",
-        "one thing the assistant can do on its own: inference, memory, training",
+        "one thing the assistant can do on its own: inference, memory, training (later sandbox, mcp)",
     ),
     (
         "service",
-        "behaviour that combines capabilities: agent, learning, policy, router, federated",
+        "behaviour that combines capabilities: agent, learning (later policy, router, federated)",
     ),
     (
         "composition",

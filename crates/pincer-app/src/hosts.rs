@@ -41,14 +41,11 @@ impl pincer_agent::Host for Inner {
 
 impl pincer_learning::Host for Inner {
     fn serving_engine(&self) -> Option<Arc<Engine>> {
-        self.engine
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        Inner::serving_engine(self)
     }
 
     fn is_halted(&self) -> bool {
-        self.halted.load(Ordering::SeqCst)
+        Inner::is_halted(self)
     }
 
     fn learning_settings(&self) -> LearningSettings {

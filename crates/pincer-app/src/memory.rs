@@ -6,8 +6,8 @@ use crate::ipc::{MemoryHitView, MemorySearch, MemorySourceView, MemoryStatus, Re
 use crate::{blocking, Action, Actor, App, AppError, Result};
 use pincer_inference::hub::{self, HubConfig, HubFile};
 use pincer_memory::{
-    ChunkOptions, Embedder, EmbedderOptions, Hit, Memory, MemoryError, MemoryOptions,
-    MemoryWatcher, Provenance, SearchOptions,
+    ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryError, MemoryOptions, MemoryWatcher,
+    Provenance, SearchOptions,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,6 +86,9 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             app.start_memory(embedder).await;
+            // The app first, so whoever waited in `memory_ready` holds the
+            // last reference once it wakes.
+            drop(app);
             drop(starting);
         });
     }
@@ -397,37 +400,5 @@ impl App {
             path: path.display().to_string(),
             line: line as u32,
         })
-    }
-}
-
-impl From<pincer_memory::Source> for MemorySourceView {
-    fn from(source: pincer_memory::Source) -> Self {
-        MemorySourceView {
-            id: source.id as u32,
-            path: source.path,
-            kind: source.kind,
-            provenance: source.provenance.as_str().into(),
-            files: source.files as u32,
-            chunks: source.chunks as u32,
-        }
-    }
-}
-
-impl From<Hit> for MemoryHitView {
-    fn from(hit: Hit) -> Self {
-        MemoryHitView {
-            chunk_id: hit.chunk_id as u32,
-            path: hit.path,
-            start_line: hit.start_line as u32,
-            end_line: hit.end_line as u32,
-            heading_path: hit.heading_path,
-            text: hit.text,
-            provenance: hit.provenance.as_str().into(),
-            day: hit.day,
-            score: f64::from(hit.score),
-            vector_rank: hit.vector_rank.map(|r| r as u32),
-            keyword_rank: hit.keyword_rank.map(|r| r as u32),
-            terms: hit.terms,
-        }
     }
 }

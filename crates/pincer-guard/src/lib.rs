@@ -1,3 +1,7 @@
+//! Long because the detector's types, its one scan, redaction and the
+//! per-destination policy read best together; the disguised forms and the
+//! credential shapes are apart, in `forms.rs` and `patterns.rs`.
+//!
 //! Leak detection: finds the vault's secrets (as stored and disguised) and
 //! common credential shapes in text about to leave the process (a request
 //! to another host, a database row, a log line, an export) and blocks,

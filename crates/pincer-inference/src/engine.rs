@@ -1,3 +1,7 @@
+//! Long because loading, admission and the pump that turns one mistral.rs
+//! stream into ours (token names, logprobs, stop strings, cancellation)
+//! share the engine's state; sampling and stop strings are apart.
+//!
 //! The local engine: a loaded mistral.rs model, admission control, and
 //! streaming generation that stops when its reader goes away.
 

@@ -1,3 +1,6 @@
+//! Long because each format's header (GGUF, safetensors) is checked field
+//! by field against the file's size, in one place.
+//!
 //! Recognising and checking a model on disk before mistral.rs sees it.
 //!
 //! mistral.rs assumes well-formed files: a truncated GGUF fails deep in the

@@ -137,6 +137,11 @@ impl Learning {
         self.host().and_then(|host| host.serving_engine())
     }
 
+    /// The app this loop served is gone (it is shutting down).
+    fn closing(&self) -> bool {
+        self.inner.host.strong_count() == 0
+    }
+
     /// Halted, or the app is going away: nothing new starts.
     fn is_halted(&self) -> bool {
         self.host().is_none_or(|host| host.is_halted())

@@ -176,6 +176,9 @@ impl Learning {
                 "a training round is already running; wait for it or pause it".into(),
             ));
         }
+        if self.closing() {
+            return Err(LearningError::Closing);
+        }
         if self.is_halted() {
             return Err(LearningError::Halted);
         }
@@ -269,6 +272,9 @@ impl Learning {
     pub(crate) fn pause_reason(&self, scheduled: bool) -> Option<String> {
         if self.inner.training.pause.load(Ordering::SeqCst) {
             return Some("the owner paused it".into());
+        }
+        if self.closing() {
+            return Some("Pincer is shutting down".into());
         }
         if self.is_halted() {
             return Some("the agent is halted".into());

@@ -1,3 +1,5 @@
+//! Long because of its tests; the chunker itself is about 320 lines.
+//!
 //! Chunking markdown by headings and paragraphs under a token budget.
 //!
 //! A file is read as blocks: headings, fenced code (kept whole while it

@@ -1,3 +1,7 @@
+//! Long because sources, sync and reading back run through `Memory`'s one
+//! connection and in-memory codes (chunking, indexing, vectors and search
+//! are apart); the sync loop is the next part to move out.
+//!
 //! [`Memory`]: sources, syncing files into the index, and reading back.
 
 use crate::files::{self, SourceKind};

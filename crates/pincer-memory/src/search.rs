@@ -1,3 +1,6 @@
+//! Long because the stages of one search (filters, the vector shortlist,
+//! the exact rescore, keywords, fusion, recency, MMR) run over the same hits.
+//!
 //! Hybrid search: meaning (vectors) and words (FTS5 with BM25), fused by
 //! reciprocal rank, then optionally weighted towards recent notes and
 //! diversified with maximal marginal relevance.

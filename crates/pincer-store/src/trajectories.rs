@@ -1,3 +1,6 @@
+//! Long because consent and trajectories are one ledger: every read of a
+//! record goes through the consent in force for its source.
+//!
 //! The learning signal's records: consent per source, and every consented
 //! assistant turn (a trajectory) with its full prompt, the response and its
 //! token log-probabilities under the serving model, the next state that

@@ -14,11 +14,13 @@ use candle_core::{Device, Tensor};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainingError {
-    /// candle failed while computing (shapes, dtypes, the device, memory).
-    #[error("training computation failed: {0}; check that the model folder's config.json matches its weights and that the device has memory free")]
+    /// candle failed while computing (shapes, dtypes, the device, memory);
+    /// its own message, as before this crate had its own error.
+    #[error(transparent)]
     Tensor(#[from] candle_core::Error),
-    /// A file or folder could not be read or written.
-    #[error("{context}: {source}; check that the path exists, that Pincer may read and write it and that the disk has room")]
+    /// A file or folder could not be read or written (the context names
+    /// the path, the file system's error says why).
+    #[error("{context}: {source}")]
     Io {
         /// What was being done, naming the path.
         context: String,

@@ -1,4 +1,5 @@
-//! Memory: its state, sources, searches and hits, and notes to remember.
+//! Memory: its state, sources, searches and hits, and notes to remember,
+//! and how memory's own types become them.
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -145,4 +146,36 @@ pub struct RememberedNote {
     pub path: String,
     /// The line, 1-based.
     pub line: u32,
+}
+
+impl From<pincer_memory::Source> for MemorySourceView {
+    fn from(source: pincer_memory::Source) -> Self {
+        MemorySourceView {
+            id: source.id as u32,
+            path: source.path,
+            kind: source.kind,
+            provenance: source.provenance.as_str().into(),
+            files: source.files as u32,
+            chunks: source.chunks as u32,
+        }
+    }
+}
+
+impl From<pincer_memory::Hit> for MemoryHitView {
+    fn from(hit: pincer_memory::Hit) -> Self {
+        MemoryHitView {
+            chunk_id: hit.chunk_id as u32,
+            path: hit.path,
+            start_line: hit.start_line as u32,
+            end_line: hit.end_line as u32,
+            heading_path: hit.heading_path,
+            text: hit.text,
+            provenance: hit.provenance.as_str().into(),
+            day: hit.day,
+            score: f64::from(hit.score),
+            vector_rank: hit.vector_rank.map(|r| r as u32),
+            keyword_rank: hit.keyword_rank.map(|r| r as u32),
+            terms: hit.terms,
+        }
+    }
 }

@@ -453,3 +453,21 @@ async fn side_turns_and_other_sources_follow_their_own_consent() {
         .unwrap_err();
     assert!(bad.to_string().contains("not a consent source"), "{bad}");
 }
+
+/// The learning loop holds the app only weakly: once the last `App` is
+/// dropped nothing keeps it alive (its trust base flushes the audit anchor
+/// when it goes), and the loop says Pincer is shutting down instead of
+/// starting a round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_learning_loop_does_not_keep_the_app_alive() {
+    let data = tempfile::tempdir().unwrap();
+    let app = super::start(data.path(), true).await;
+    let _ = app.memory_ready().await;
+    let learning = app.learning().clone();
+    drop(app);
+    let error = learning.start_training().await.unwrap_err();
+    assert!(
+        matches!(error, pincer_learning::LearningError::Closing),
+        "{error}"
+    );
+}
