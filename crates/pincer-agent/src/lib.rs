@@ -1,15 +1,19 @@
 //! The agent's turn: one chat request from any transport becomes a
 //! generation with the soul files as the system prompt, memory found for
-//! the question (untrusted text fenced as data, [`prompt`]), secrets
+//! the question (untrusted text fenced as data, `prompt.rs`), secrets
 //! scrubbed from what the model sees, and the exchange recorded as a
 //! session, with the turn kept for learning when the owner consented
-//! ([`turn`]). The agent loop with tools grows here. The app around it is
+//! (`turn.rs`). The owner's own chat continues a session, files "remember
+//! that …" notes and can be stopped (`conversation.rs`). The agent loop with
+//! tools grows here. The app around it is
 //! reached only through [`Host`].
 #![deny(missing_docs)]
 
+mod conversation;
 mod prompt;
 mod turn;
 
+pub use conversation::{OwnerMessage, TurnEnd, TurnEvent};
 pub use turn::{title_from, ChatCall, ChatStream, Saved};
 
 use pincer_inference::{Engine, InferenceError};
@@ -51,6 +55,13 @@ pub enum AgentError {
         "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
     )]
     Halted,
+    /// A message the owner sent cannot be taken (empty, too long, an
+    /// answer still being written in its chat).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// From memory (filing a "remember that …" note).
+    #[error(transparent)]
+    Memory(#[from] pincer_memory::MemoryError),
 }
 
 /// The agent's result type.
@@ -80,6 +91,7 @@ struct Inner {
     protected: Arc<Protected>,
     learning: Learning,
     host: Weak<dyn Host>,
+    turns: conversation::Turns,
 }
 
 impl std::fmt::Debug for Agent {
@@ -97,6 +109,7 @@ impl Agent {
                 protected: parts.protected,
                 learning: parts.learning,
                 host: parts.host,
+                turns: conversation::Turns::default(),
             }),
         }
     }

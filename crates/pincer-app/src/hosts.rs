@@ -104,6 +104,8 @@ impl From<AgentError> for AppError {
             AgentError::Inference(error) => Self::Inference(error),
             AgentError::NoModel => Self::NoModel,
             AgentError::Halted => Self::Halted,
+            AgentError::InvalidInput(text) => Self::InvalidInput(text),
+            AgentError::Memory(error) => Self::from(error),
             other => Self::Unavailable(other.to_string()),
         }
     }

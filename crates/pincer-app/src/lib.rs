@@ -9,10 +9,8 @@ mod control;
 mod error;
 mod hosts;
 pub mod ipc;
-pub mod logging;
 mod maintenance;
 mod memory;
-mod memory_guard;
 mod models;
 mod paths;
 mod sessions;
@@ -33,7 +31,7 @@ pub use pincer_learning::{
     client_source, Learning, RoundReport, TrainOptions, TrainingData, APP_SOURCE,
 };
 pub use pincer_store as store;
-pub use pincer_trust::{open_vault, Action, Actor};
+pub use pincer_trust::{logging, open_vault, Action, Actor};
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
 pub use settings::Settings;
 
@@ -87,13 +85,11 @@ struct Inner {
     protected: Arc<pincer_trust::Protected>,
     settings: settings::SettingsFile,
     gateway_status: Mutex<settings::GatewayStatus>,
-    turns: turns::Turns,
     learning: Learning,
     agent: Agent,
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
-    pairing: Mutex<Option<(pincer_vault::Secret, std::time::Instant)>>,
 }
 
 impl App {
@@ -145,11 +141,9 @@ impl App {
                 protected,
                 settings,
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
-                turns: turns::Turns::default(),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),
-                pairing: Mutex::new(None),
             }
         });
         let app = Self { inner };
@@ -221,59 +215,20 @@ impl App {
         self.inner.trust.token().matches(presented)
     }
 
-    /// The API token's text, for the owner to copy into a client.
+    /// The API token's text, for the owner to copy into a client (audited).
     pub fn reveal_token(&self) -> String {
-        self.record(
-            Actor::Owner,
-            Action::SecretUse,
-            pincer_vault::names::GATEWAY_TOKEN,
-            "revealed",
-            serde_json::json!({}),
-        );
-        self.inner.trust.token().expose().to_string()
+        self.inner.trust.reveal_token()
     }
 
     /// A one-time code that a browser trades for the token (`POST
     /// /api/pair`), so the address `pincer serve` prints carries no secret.
-    /// It works once, for ten minutes; a new one replaces the last.
     pub fn new_pairing_code(&self) -> String {
-        let code = pincer_vault::Secret::random_hex("", 12);
-        let text = code.expose().to_string();
-        let expires = std::time::Instant::now() + std::time::Duration::from_secs(600);
-        *self.inner.pairing.lock().unwrap_or_else(|e| e.into_inner()) = Some((code, expires));
-        text
+        self.inner.trust.new_pairing_code()
     }
 
-    /// Trades a pairing code for the token; the code is used up either way
-    /// when it matches, and a wrong one is audited.
+    /// Trades a pairing code for the token (see [`pincer_trust::Trust`]).
     pub fn redeem_pairing_code(&self, presented: &str) -> Result<String> {
-        let mut pairing = self.inner.pairing.lock().unwrap_or_else(|e| e.into_inner());
-        let valid = pairing.as_ref().is_some_and(|(code, expires)| {
-            code.matches(presented) && std::time::Instant::now() < *expires
-        });
-        if !valid {
-            drop(pairing);
-            self.record(
-                Actor::Client,
-                Action::GatewayPair,
-                "pairing code",
-                "denied",
-                serde_json::json!({}),
-            );
-            return Err(AppError::InvalidInput(
-                "this pairing code is wrong, used or expired; restart `pincer serve` for a new address, or paste the token `pincer token` prints".into(),
-            ));
-        }
-        *pairing = None;
-        drop(pairing);
-        self.record(
-            Actor::Client,
-            Action::GatewayPair,
-            "pairing code",
-            "allowed",
-            serde_json::json!({}),
-        );
-        Ok(self.inner.trust.token().expose().to_string())
+        Ok(self.inner.trust.redeem_pairing_code(presented)?)
     }
 
     /// Replaces the API token; the old one stops working at once.
@@ -296,14 +251,6 @@ impl App {
         self.inner
             .trust
             .record(actor, action, target, decision, details);
-    }
-
-    /// Picks up secrets set or deleted since the leak detector was built (by
-    /// `pincer secrets` in another process), before text is written or sent.
-    pub(crate) fn refresh_secrets(&self) {
-        if let Err(error) = self.inner.trust.refresh_if_secrets_changed() {
-            tracing::warn!(%error, "could not check the vault for new secrets");
-        }
     }
 
     /// Signs the audit chain's head now (at shutdown and before an export),
@@ -343,7 +290,7 @@ impl App {
     /// canceled) and no new one starts until [`App::resume`].
     pub fn halt(&self) {
         self.inner.halted.store(true, Ordering::SeqCst);
-        self.inner.turns.stop_all();
+        self.inner.agent.stop_all();
         self.inner.learning.halted();
         self.record(
             Actor::Owner,

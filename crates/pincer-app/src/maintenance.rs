@@ -43,7 +43,7 @@ impl Maintenance {
             .seal_protected_files;
         let workspace = self.data_dir.join("workspace");
         let protected = Protected::open(&workspace, self.trust.clone(), sealed)?;
-        Ok(crate::memory_guard::for_memory(&protected))
+        Ok(pincer_memory::protected_files(&protected))
     }
 
     /// The database.

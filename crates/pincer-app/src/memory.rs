@@ -113,7 +113,7 @@ impl App {
         };
         let store = self.store().clone();
         let workspace = self.workspace().dir().to_path_buf();
-        let guard = crate::memory_guard::for_memory(&self.inner.protected);
+        let guard = pincer_memory::protected_files(&self.inner.protected);
         let opened = blocking(move || {
             let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
             let options = MemoryOptions {
@@ -381,21 +381,13 @@ impl App {
         blocking(move || Ok(memory.get(&path, 1, usize::MAX)?)).await
     }
 
-    /// Appends to today's daily note ("remember that …").
+    /// Appends to today's daily note ("remember that …"; the agent files
+    /// it, with its secrets scrubbed, and audits it).
     pub async fn memory_remember(&self, text: String) -> Result<RememberedNote> {
-        let memory = self.memory()?;
-        // Notes are plain files anyone with file access can read: a secret
-        // never goes into one.
-        self.refresh_secrets();
-        let text = self.store().scrub("memory note", &text).into_owned();
-        let (path, line) = blocking(move || Ok(memory.remember(&text)?)).await?;
-        self.record(
-            Actor::Agent,
-            Action::MemoryRemember,
-            &path.display().to_string(),
-            "done",
-            serde_json::json!({"line": line}),
-        );
+        self.memory()?;
+        let (path, line) = self.inner.agent.remember(text).await?.ok_or_else(|| {
+            AppError::Unavailable("memory is still starting; try again in a moment".into())
+        })?;
         Ok(RememberedNote {
             path: path.display().to_string(),
             line: line as u32,

@@ -22,7 +22,7 @@ mod watch;
 
 pub use chunk::{chunk_markdown, Chunk, ChunkOptions, Provenance};
 pub use embed::{dot, Embedder, EmbedderOptions};
-pub use guard::{Guarded, ProtectedFiles};
+pub use guard::{protected_files, Guarded, ProtectedFiles};
 pub use memory::{Memory, MemoryOptions, MemoryStats, Progress, Source, SyncReport};
 pub use notes::remember_request;
 pub use search::{Hit, SearchOptions};

@@ -8,12 +8,16 @@
 mod action;
 mod anchor;
 mod audit;
+mod config;
 mod keys;
+pub mod logging;
 mod outbound;
+mod pairing;
 mod protected;
 mod redactor;
 
 pub use action::{Action, Actor};
+pub use config::inline_secret;
 pub use keys::{open_vault, LEGACY_TOKEN_FILE};
 pub use protected::Protected;
 
@@ -79,6 +83,7 @@ pub struct Trust {
     anchor: Arc<anchor::Anchorer>,
     /// The newest `secret.set`/`secret.delete` record the detector knows.
     secrets_seen: Mutex<i64>,
+    pairing: pairing::Pairing,
 }
 
 impl std::fmt::Debug for Trust {
@@ -109,6 +114,7 @@ impl Trust {
             detector: Arc::new(SharedDetector::default()),
             anchor,
             secrets_seen,
+            pairing: Default::default(),
         });
         if created {
             trust.record(
