@@ -19,6 +19,10 @@ fn sink(channel: Channel<ChatEvent>) -> EventSink {
     Box::new(move |event| channel.send(event).is_ok())
 }
 
+/// The commands the desktop adds side effects to, by name (the contract
+/// test checks each is in the table, so a rename cannot drop one silently).
+pub const WITH_SIDE_EFFECTS: &[&str] = &["app_info", "send_message", "halt_agent", "resume_agent"];
+
 /// What the desktop does as a command starts.
 fn before(command: &str) {
     // The UI's first call: the window is drawn, its code runs and IPC works.

@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &str)] = &[
     ),
     (
         "trust",
-        "pincer-trust: keys, the typed audit log, protected files, the outbound check",
+        "pincer-trust: keys, the typed audit log, protected files, the outbound check, pairing, secret-free configs and logs",
     ),
     (
         "capability",

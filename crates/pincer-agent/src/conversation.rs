@@ -74,7 +74,8 @@ pub struct TurnEnd {
     pub model: String,
     /// Why it ended (`stop`, `length`, `canceled`, `error`).
     pub finish_reason: String,
-    /// Text pieces handed over (the token count when the engine gave none).
+    /// Text pieces handed over before it ended (the token count when the
+    /// engine gave none).
     pub deltas: u32,
     /// The engine's figures (zeros when it was stopped or failed).
     pub stats: GenerationStats,

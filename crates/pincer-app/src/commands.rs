@@ -7,6 +7,13 @@ use crate::ipc::*;
 use crate::{App, EventSink};
 use serde_json::Value;
 
+/// A streaming command's name (its events group names the sink).
+macro_rules! streaming_name {
+    ($name:ident, $events:ident) => {
+        stringify!($name)
+    };
+}
+
 macro_rules! app_commands {
     ($(
         $(#[doc = $doc:literal])*
@@ -15,6 +22,10 @@ macro_rules! app_commands {
     )*) => {
         /// Every command's name, as in `ui/src/bindings.ts`.
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// The commands that stream events (`send_message`): the control
+        /// API answers them as JSON lines.
+        pub const STREAMING: &[&str] = &[$($(streaming_name!($name, $events),)?)*];
 
         $(
             $(#[doc = $doc])*

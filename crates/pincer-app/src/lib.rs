@@ -19,7 +19,7 @@ mod soul;
 mod trust;
 mod turns;
 
-pub use commands::{dispatch, COMMANDS};
+pub use commands::{dispatch, COMMANDS, STREAMING};
 pub use control::EventSink;
 pub use error::{AppError, ErrorCode, Result};
 pub use maintenance::Maintenance;

@@ -114,7 +114,7 @@ pub(crate) async fn run_command(
             }
         }
     };
-    if command != "send_message" {
+    if !pincer_app::STREAMING.contains(&command.as_str()) {
         return match pincer_app::dispatch(&state.app, &command, args, None).await {
             Ok(value) => Json(value).into_response(),
             Err(error) => control_error_response(error),
@@ -129,7 +129,7 @@ pub(crate) async fn run_command(
     });
     let app = state.app.clone();
     tokio::spawn(async move {
-        let last = match pincer_app::dispatch(&app, "send_message", args, Some(sink)).await {
+        let last = match pincer_app::dispatch(&app, &command, args, Some(sink)).await {
             Ok(result) => json!({ "result": result }),
             Err(error) => json!({ "error": error }),
         };

@@ -1,8 +1,10 @@
 //! The trust base every capability can see: the vault's keys (gateway
 //! token, master key and what is derived from it), the audit log as a typed
 //! API ([`Action`], [`Actor`]) with signed checkpoints and a keychain anchor
-//! that follows its head, the protected workspace files, and the outbound
-//! leak check. Nothing here knows the app that composes it.
+//! that follows its head, the protected workspace files, the outbound leak
+//! check, the token handed to clients (pairing codes), the inline-secret
+//! check for config files and the redacting log writer. Nothing here knows
+//! the app that composes it.
 #![deny(missing_docs)]
 
 mod action;
