@@ -46,14 +46,10 @@ pub enum AgentError {
     #[error(transparent)]
     Inference(#[from] InferenceError),
     /// No model is loaded.
-    #[error(
-        "no model is loaded; open Models to load a local .gguf file or folder, or download one"
-    )]
+    #[error("{}", pincer_trust::refusals::NO_MODEL)]
     NoModel,
     /// The owner halted the agent.
-    #[error(
-        "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
-    )]
+    #[error("{}", pincer_trust::refusals::HALTED)]
     Halted,
     /// A message the owner sent cannot be taken (empty, too long, an
     /// answer still being written in its chat).

@@ -21,14 +21,10 @@ pub enum AppError {
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     /// Chat was asked for with no model loaded.
-    #[error(
-        "no model is loaded; open Models to load a local .gguf file or folder, or download one"
-    )]
+    #[error("{}", pincer_trust::refusals::NO_MODEL)]
     NoModel,
     /// The owner halted the agent from the tray or the UI.
-    #[error(
-        "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
-    )]
+    #[error("{}", pincer_trust::refusals::HALTED)]
     Halted,
     /// A value the caller sent is out of range.
     #[error("{0}")]

@@ -33,6 +33,14 @@ pub(crate) struct MemoryState {
 }
 
 impl MemoryState {
+    /// Why memory is off or what went wrong starting it, if anything.
+    fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Memory, when it is on and ready.
     pub(crate) fn current(&self) -> Option<Arc<Memory>> {
         self.memory
@@ -188,15 +196,11 @@ impl App {
     /// Memory, or why it is off.
     pub fn memory(&self) -> Result<Arc<Memory>> {
         self.inner.memory.current().ok_or_else(|| {
-            let problem = self
-                .inner
-                .memory
-                .problem
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
             AppError::Unavailable(
-                problem.unwrap_or_else(|| "memory is still starting; try again in a moment".into()),
+                self.inner
+                    .memory
+                    .problem()
+                    .unwrap_or_else(|| "memory is still starting; try again in a moment".into()),
             )
         })
     }
@@ -230,13 +234,7 @@ impl App {
 
     /// Memory's state for the Memory pane.
     pub fn memory_status(&self) -> Result<MemoryStatus> {
-        let problem = self
-            .inner
-            .memory
-            .problem
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let problem = self.inner.memory.problem();
         let Ok(memory) = self.memory() else {
             return Ok(MemoryStatus {
                 available: false,

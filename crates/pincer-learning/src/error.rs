@@ -20,14 +20,10 @@ pub enum LearningError {
     #[error(transparent)]
     Inference(#[from] InferenceError),
     /// No model is loaded to judge or train with.
-    #[error(
-        "no model is loaded; open Models to load a local .gguf file or folder, or download one"
-    )]
+    #[error("{}", pincer_trust::refusals::NO_MODEL)]
     NoModel,
     /// The owner halted the agent.
-    #[error(
-        "the agent is halted; choose Resume agent in the tray menu or the status bar to continue"
-    )]
+    #[error("{}", pincer_trust::refusals::HALTED)]
     Halted,
     /// A value the caller sent is out of range.
     #[error("{0}")]

@@ -255,7 +255,7 @@ impl Learning {
         })
         .await?;
         if stored {
-            self.record(
+            self.inner.trust.record(
                 Actor::Judge,
                 Action::LearningJudge,
                 &format!("trajectory:{id}"),

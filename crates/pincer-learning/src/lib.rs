@@ -36,7 +36,7 @@ pub use view::{
 use futures::future::BoxFuture;
 use pincer_inference::{Engine, EngineOptions};
 use pincer_store::Store;
-use pincer_trust::{Action, Actor, Trust};
+use pincer_trust::Trust;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
@@ -163,19 +163,6 @@ impl Learning {
                 .map_err(LearningError::Host)
         })
         .await
-    }
-
-    fn record(
-        &self,
-        actor: Actor,
-        action: Action,
-        target: &str,
-        decision: &str,
-        details: serde_json::Value,
-    ) {
-        self.inner
-            .trust
-            .record(actor, action, target, decision, details);
     }
 
     /// A chat turn starts: a running judge sample is dropped at once, and

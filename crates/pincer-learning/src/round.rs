@@ -97,7 +97,7 @@ impl Learning {
         drop(hold);
         state.running.store(false, Ordering::SeqCst);
         if let Err(error) = &result {
-            self.record(
+            self.inner.trust.record(
                 Actor::Owner,
                 Action::TrainingRound,
                 "adapter",
@@ -143,7 +143,7 @@ impl Learning {
         };
         blocking(move || Ok(store.serve_adapter(version, &reason)?)).await?;
         self.reload_with_serving_adapter().await?;
-        self.record(
+        self.inner.trust.record(
             Actor::Owner,
             Action::AdapterRollback,
             "adapter",
@@ -184,7 +184,7 @@ impl Learning {
         } else {
             let _ = std::fs::remove_dir_all(&dir);
             let inputs = self.round_inputs(&options).await?;
-            self.record(
+            self.inner.trust.record(
                 Actor::Owner,
                 Action::TrainingStart,
                 "adapter",
@@ -237,7 +237,7 @@ impl Learning {
                     "paused after step {step}: {why}; it resumes from its checkpoint"
                 ));
                 report.paused = true;
-                self.record(
+                self.inner.trust.record(
                     if scheduled {
                         Actor::System
                     } else {
@@ -287,7 +287,7 @@ impl Learning {
                 } else {
                     "rejected"
                 };
-                self.record(Actor::System, Action::TrainingRound, &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}));
+                self.inner.trust.record(Actor::System, Action::TrainingRound, &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}));
                 let _ = std::fs::remove_dir_all(&dir);
                 if report.promoted {
                     self.reload_with_serving_adapter().await?;

@@ -111,7 +111,7 @@ impl Learning {
         };
         let saved = schedule.clone();
         self.update_settings(move |s| s.training = saved).await?;
-        self.record(
+        self.inner.trust.record(
             Actor::Owner,
             if schedule.armed {
                 Action::TrainingArm

@@ -17,6 +17,7 @@ mod outbound;
 mod pairing;
 mod protected;
 mod redactor;
+pub mod refusals;
 
 pub use action::{Action, Actor};
 pub use config::inline_secret;
