@@ -246,6 +246,11 @@ impl Agent {
             stream_answer(stream, &mut sink, &mut stopped).await;
         let saved = saved.await;
         turns.end(&session.id, turn);
+        // The owner saw an answer that is not in the database: say so, and
+        // let them send it again once the cause is gone.
+        if let Some(problem) = saved.problem {
+            return Err(AgentError::NotSaved(problem));
+        }
         Ok(TurnEnd {
             session_id: session.id,
             answer,

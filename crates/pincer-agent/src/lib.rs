@@ -55,6 +55,10 @@ pub enum AgentError {
     /// answer still being written in its chat).
     #[error("{0}")]
     InvalidInput(String),
+    /// The exchange could not be saved (a full disk, a damaged database);
+    /// the text names the cause and what to do.
+    #[error("{0}")]
+    NotSaved(String),
     /// From memory (filing a "remember that …" note).
     #[error(transparent)]
     Memory(#[from] pincer_memory::MemoryError),

@@ -8,7 +8,9 @@ use pincer_inference::{
     ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role,
 };
 use pincer_learning::{record_turn, ChatInProgress, TurnRecording};
-use pincer_store::{MessageSource, MessageStats, NewMessage, NewSession, Store, TokenRecord};
+use pincer_store::{
+    MessageSource, MessageStats, NewMessage, NewSession, Store, StoreCondition, TokenRecord,
+};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -42,12 +44,14 @@ pub struct ChatCall {
 }
 
 /// What [`ChatStream::saved`] reports once the exchange is in the database.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Saved {
     /// The answer's message id (`None` if saving failed).
     pub message_id: Option<i64>,
     /// Whether the turn was kept as a training record (feedback on it teaches).
     pub learnable: bool,
+    /// Why the exchange was not saved, when it was not.
+    pub problem: Option<String>,
 }
 
 /// The events of one chat; dropping it cancels generation, and what was
@@ -87,7 +91,10 @@ impl ChatStream {
         let saved = self.saved.take();
         async move {
             match saved {
-                Some(saved) => saved.await.unwrap_or_default(),
+                Some(saved) => saved.await.unwrap_or_else(|_| Saved {
+                    problem: Some("the exchange's recorder stopped before saving it".into()),
+                    ..Saved::default()
+                }),
                 None => Saved::default(),
             }
         }
@@ -108,6 +115,7 @@ impl Agent {
         if self.is_halted() {
             return Err(AgentError::Halted);
         }
+        refuse_when_unsaveable(self.store())?;
         // From here until the exchange is saved the judge keeps off the
         // engine (one it is running now is dropped).
         let chatting = self.inner.learning.chat_started();
@@ -351,6 +359,7 @@ impl Recorder {
             Ok::<_, pincer_store::StoreError>(Saved {
                 message_id: Some(message_id),
                 learnable,
+                problem: None,
             })
         })
         .await;
@@ -358,11 +367,17 @@ impl Recorder {
             Ok(Ok(saved)) => saved,
             Ok(Err(error)) => {
                 tracing::error!(%error, "could not record a chat exchange");
-                Saved::default()
+                Saved {
+                    problem: Some(error.to_string()),
+                    ..Saved::default()
+                }
             }
             Err(join) => {
                 tracing::error!(%join, "recording a chat exchange panicked");
-                Saved::default()
+                Saved {
+                    problem: Some(format!("saving the exchange failed ({join})")),
+                    ..Saved::default()
+                }
             }
         };
         // The judge may start once the exchange is saved, not before.
@@ -370,3 +385,28 @@ impl Recorder {
         let _ = saved_signal.send(saved);
     }
 }
+
+/// Refuses a turn before anything is generated when the store cannot save
+/// it: a damaged database (writes are stopped), or a full disk that is
+/// still full (once space is back, the turn goes ahead and its save clears
+/// the condition).
+fn refuse_when_unsaveable(store: &Store) -> Result<()> {
+    match store.condition() {
+        StoreCondition::Damaged { cause } => Err(AgentError::NotSaved(format!(
+            "nothing was sent or saved: {cause}"
+        ))),
+        StoreCondition::Degraded { cause } => {
+            let folder = store.path().parent().unwrap_or(store.path());
+            match pincer_store::free_bytes(folder) {
+                Some(free) if free < MIN_FREE_TO_ANSWER => Err(AgentError::NotSaved(format!(
+                    "nothing was sent or saved: {cause}"
+                ))),
+                _ => Ok(()),
+            }
+        }
+        StoreCondition::Healthy => Ok(()),
+    }
+}
+
+/// Free space a turn needs to be worth generating on a disk that filled up.
+const MIN_FREE_TO_ANSWER: u64 = 1_000_000;

@@ -36,7 +36,7 @@ impl From<&AppError> for ControlError {
                 ErrorCode::InvalidRequest => ErrorKind::InvalidInput,
                 ErrorCode::NotFound => ErrorKind::NotFound,
                 ErrorCode::Busy => ErrorKind::Busy,
-                ErrorCode::Internal => ErrorKind::Internal,
+                ErrorCode::Internal | ErrorCode::NotSaved => ErrorKind::Internal,
             },
         };
         ControlError::new(kind, error.to_string())

@@ -29,6 +29,10 @@ pub enum AppError {
     /// A value the caller sent is out of range.
     #[error("{0}")]
     InvalidInput(String),
+    /// Nothing could be saved (a full disk, a damaged database); the text
+    /// names the cause and what to do.
+    #[error("{0}")]
+    NotSaved(String),
     /// Not possible in this mode.
     #[error("{0}")]
     Unavailable(String),
@@ -87,6 +91,9 @@ pub enum ErrorCode {
     NotFound,
     /// Try again shortly.
     Busy,
+    /// Nothing could be saved (a full disk, a damaged database); the
+    /// message names the cause and what to do.
+    NotSaved,
     /// Anything else: a bug or the machine's trouble.
     Internal,
 }
@@ -98,6 +105,8 @@ impl AppError {
             Self::Inference(InferenceError::InvalidRequest(_)) => ErrorCode::InvalidRequest,
             Self::Inference(InferenceError::Busy { .. }) => ErrorCode::Busy,
             Self::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
+            Self::Store(error) if error.is_not_saved() => ErrorCode::NotSaved,
+            Self::NotSaved(_) => ErrorCode::NotSaved,
             Self::InvalidInput(_)
             | Self::Workspace(WorkspaceError::UnknownFile(_) | WorkspaceError::TooLarge { .. }) => {
                 ErrorCode::InvalidRequest

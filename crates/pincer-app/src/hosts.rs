@@ -105,6 +105,7 @@ impl From<AgentError> for AppError {
             AgentError::NoModel => Self::NoModel,
             AgentError::Halted => Self::Halted,
             AgentError::InvalidInput(text) => Self::InvalidInput(text),
+            AgentError::NotSaved(text) => Self::NotSaved(text),
             AgentError::Memory(error) => Self::from(error),
             other => Self::Unavailable(other.to_string()),
         }

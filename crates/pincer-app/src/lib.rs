@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod command_table;
+mod backups;
 pub mod commands;
 mod control;
 mod error;
@@ -19,7 +20,9 @@ mod soul;
 mod trust;
 mod turns;
 
+pub use backups::{restore_backup, BACKUP_EVERY};
 pub use commands::{dispatch, COMMANDS, STREAMING};
+pub use pincer_trust::backups::{Backup, BackupCheck, Backups, Restored};
 pub use control::EventSink;
 pub use error::{AppError, ErrorCode, Result};
 pub use maintenance::Maintenance;
@@ -90,11 +93,21 @@ struct Inner {
     downloads: models::Downloads,
     halted: AtomicBool,
     memory: memory::MemoryState,
+    /// Held while this app runs on the data folder, so a restore waits
+    /// for it to quit (`None` when another Pincer already holds it).
+    _serving_lock: Option<std::fs::File>,
 }
 
 impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
+        let serving_lock = pincer_trust::backups::lock_data_dir(&config.data_dir)?;
+        if serving_lock.is_none() {
+            tracing::warn!(
+                "another Pincer is running on {}; both write the same database",
+                config.data_dir.display()
+            );
+        }
         let store = Arc::new(Store::open_in(&config.data_dir)?);
         let trust = pincer_trust::Trust::open(&config.data_dir, &store)?;
         let settings = settings::SettingsFile::load(&config.data_dir)?;
@@ -144,8 +157,10 @@ impl App {
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
                 memory: memory::MemoryState::default(),
+                _serving_lock: serving_lock,
             }
         });
+        backups::schedule(Arc::downgrade(&inner));
         let app = Self { inner };
         app.start_memory_in_background(config.embedder).await;
         if let Some(model) = config.model {

@@ -46,6 +46,16 @@ impl Maintenance {
         Ok(pincer_memory::protected_files(&protected))
     }
 
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The trust base.
+    pub(crate) fn trust(&self) -> &Arc<Trust> {
+        &self.trust
+    }
+
     /// The database.
     pub fn store(&self) -> &Arc<Store> {
         self.trust.store()

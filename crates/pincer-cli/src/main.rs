@@ -1,6 +1,7 @@
 //! `pincer`: the headless gateway and the maintenance commands.
 
 mod audit_cmd;
+mod backup_cmd;
 mod bench;
 mod data_cmd;
 mod memory_cmd;
@@ -47,7 +48,15 @@ enum Command {
     /// List the model catalog and what fits this machine.
     Models,
     /// Check the data folder, database and machine.
-    Doctor,
+    Doctor {
+        /// Run SQLite's full integrity check (the start-up check looks for
+        /// at most two seconds).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Backups of the database and the workspace: now, list, verify, restore.
+    #[command(subcommand)]
+    Backup(backup_cmd::BackupCommand),
     /// Measure prefill and decode speed of a model run in-process (JSON).
     Bench(bench::BenchArgs),
     /// The audit log: verify its chain, list, export.
@@ -172,7 +181,8 @@ async fn run(cli: Cli) -> Result<()> {
             model_choice::print_catalog();
             Ok(())
         }
-        Command::Doctor => doctor(&data_dir),
+        Command::Doctor { check } => doctor(&data_dir, check),
+        Command::Backup(command) => backup_cmd::run(&data_dir, command),
         Command::Bench(args) => bench::run(args).await,
     }
 }
@@ -302,15 +312,29 @@ async fn shutdown_signal() {
     }
 }
 
-fn doctor(data_dir: &std::path::Path) -> Result<()> {
+fn doctor(data_dir: &std::path::Path, full_check: bool) -> Result<()> {
+    use pincer_store::{human_bytes, CheckDepth, StoreCondition};
     println!("data folder:      {}", data_dir.display());
+    match pincer_store::free_bytes(data_dir) {
+        Some(free) => println!("free disk:        {}", human_bytes(free)),
+        None => println!("free disk:        unknown"),
+    }
     let store = pincer_store::Store::open_in(data_dir)?;
     println!(
         "database:         {} (schema v{})",
         store.path().display(),
         store.schema_version()?
     );
+    if full_check {
+        let found = store.check_integrity(CheckDepth::Full)?;
+        println!(
+            "integrity:        {} ({} ms, full check)",
+            found.problem().unwrap_or_else(|| "ok".into()),
+            found.took_ms
+        );
+    }
     println!("sqlite-vec:       {}", store.sqlite_vec_version()?);
+    let mut condition = store.condition();
     match Maintenance::open(data_dir) {
         Ok(admin) => {
             let names: Vec<String> = admin.secrets()?.into_iter().map(|s| s.name).collect();
@@ -319,6 +343,10 @@ fn doctor(data_dir: &std::path::Path) -> Result<()> {
                 admin.vault_backend(),
                 names.join(", ")
             );
+            // The trust base compares the log with its keychain anchor at open.
+            if condition == StoreCondition::Healthy {
+                condition = admin.store().condition();
+            }
             let audit = admin.verify_audit()?;
             match audit.broken_at {
                 None => println!(
@@ -333,6 +361,16 @@ fn doctor(data_dir: &std::path::Path) -> Result<()> {
         }
         Err(error) => println!("vault:            unavailable: {error}"),
     }
+    let backups = pincer_app::Backups::new(data_dir).list().unwrap_or_default();
+    match backups.last() {
+        Some(newest) => println!("backups:          {} (newest {})", backups.len(), newest.id),
+        None => println!("backups:          none yet (`pincer backup now`)"),
+    }
+    match &condition {
+        StoreCondition::Healthy => println!("store:            ok"),
+        StoreCondition::Degraded { cause } => println!("store:            DEGRADED: {cause}"),
+        StoreCondition::Damaged { cause } => println!("store:            DAMAGED: {cause}"),
+    }
     let memory = catalog::Memory::current();
     println!(
         "memory:           {:.1} GB total, {:.1} GB available",
@@ -345,6 +383,9 @@ fn doctor(data_dir: &std::path::Path) -> Result<()> {
             entry.id, entry.description
         ),
         None => println!("no catalog model fits the memory free now"),
+    }
+    if let StoreCondition::Damaged { cause } = condition {
+        anyhow::bail!("the database is damaged: {cause}");
     }
     Ok(())
 }

@@ -142,6 +142,7 @@ async fn complete(
     meta: Meta,
     wants_logprobs: bool,
 ) -> Result<Json<Value>, ApiError> {
+    let saved = chat.saved();
     let mut content = String::new();
     let mut logprobs: Option<ChoiceLogprobs> = None;
     let mut finish: Option<(FinishReason, GenerationStats)> = None;
@@ -164,6 +165,8 @@ async fn complete(
             "the engine stopped without finishing".into(),
         ))
     })?;
+    let mut provenance = json!(Provenance::local(&meta.session_id, &stats));
+    mark_saved(&mut provenance, saved.await);
     Ok(Json(json!({
         "id": meta.id,
         "object": "chat.completion",
@@ -177,8 +180,18 @@ async fn complete(
             "finish_reason": reason.as_str(),
         }],
         "usage": Usage::from(&stats),
-        "pincer": Provenance::local(&meta.session_id, &stats),
+        "pincer": provenance,
     })))
+}
+
+/// Says in the answer's `pincer` provenance whether the exchange is in the
+/// database: `"saved": false` with `"notSaved"` naming the cause (a full
+/// disk) when the answer came but could not be kept.
+fn mark_saved(provenance: &mut Value, saved: pincer_app::Saved) {
+    provenance["saved"] = json!(saved.problem.is_none());
+    if let Some(problem) = saved.problem {
+        provenance["notSaved"] = json!(problem);
+    }
 }
 
 fn chunk(meta: &Meta, delta: Value, logprobs: Option<Value>, finish_reason: Option<&str>) -> Value {
@@ -211,8 +224,10 @@ fn sse_events(
         None,
         None,
     ));
-    let state = (chat, meta, false);
-    let body = futures::stream::unfold(state, move |(mut chat, meta, finished)| async move {
+    let mut chat = chat;
+    let saved = chat.saved();
+    let state = (chat, meta, false, Some(saved));
+    let body = futures::stream::unfold(state, move |(mut chat, meta, finished, mut saved)| async move {
         if finished {
             return None;
         }
@@ -234,6 +249,11 @@ fn sse_events(
             Some(Ok(GenerationEvent::Finished { reason, stats })) => {
                 let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
                 last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));
+                // The finish chunk waits for the save (milliseconds), so it
+                // can say whether the exchange was kept.
+                if let Some(saved) = saved.take() {
+                    mark_saved(&mut last["pincer"], saved.await);
+                }
                 let mut events = vec![data(&last)];
                 if include_usage {
                     let mut usage = chunk(&meta, json!({}), None, None);
@@ -256,7 +276,7 @@ fn sse_events(
             }
             None => (vec![Event::default().data("[DONE]")], true),
         };
-        Some((futures::stream::iter(events), (chat, meta, done)))
+        Some((futures::stream::iter(events), (chat, meta, done, saved)))
     });
     futures::stream::once(async move { first })
         .chain(body.flatten())

@@ -152,6 +152,16 @@ impl From<AppError> for ApiError {
                 param: None,
                 code: Some("engine_overloaded"),
             },
+            // Before generating: an OpenAI client sees a server error whose
+            // message names the cause; nothing was generated or saved.
+            ErrorCode::NotSaved => Self {
+                status: StatusCode::INSUFFICIENT_STORAGE,
+                retry_after_seconds: 0,
+                message,
+                kind: "server_error",
+                param: None,
+                code: Some("not_saved"),
+            },
             ErrorCode::Internal => {
                 tracing::error!(%error, "internal error while serving a request");
                 Self {

@@ -270,8 +270,11 @@ async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
 
 async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {
     let (busy, capacity) = state.app.engine_load();
+    // `status` is `ok`, or `degraded` / `damaged` with the store's cause:
+    // answers still come, but what is not saved is said so.
+    let store = state.app.store().condition();
     Json(
-        json!({"status": "ok", "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}),
+        json!({"status": store.as_str(), "store": store, "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}),
     )
 }
 

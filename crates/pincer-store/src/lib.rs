@@ -17,7 +17,10 @@ mod adapters;
 mod audit;
 mod audit_query;
 mod checkpoint;
+pub mod backup;
 mod connection;
+mod health;
+mod integrity;
 mod migrations;
 mod proposals;
 mod redact;
@@ -32,7 +35,10 @@ pub use audit::{
 };
 pub use audit_query::AuditFilter;
 pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
+pub use backup::{BackupCopy, KeptFile};
 pub use connection::Store;
+pub use health::{free_bytes, human_bytes, StoreCondition, RESTORE_ADVICE};
+pub use integrity::{CheckDepth, Integrity, QUICK_CHECK_BUDGET};
 pub use migrations::SCHEMA_VERSION;
 pub use proposals::SoulProposal;
 pub use redact::Redactor;
@@ -54,6 +60,43 @@ pub enum StoreError {
         /// The SQLite error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The disk is full: nothing of this write was saved, and what was saved
+    /// before is intact.
+    #[error("nothing was saved while {context}: {cause}")]
+    DiskFull {
+        /// What the store was doing.
+        context: &'static str,
+        /// Where, how much is free, and what to do.
+        cause: String,
+    },
+    /// The database file is damaged; writes are stopped until a restore.
+    #[error("nothing was saved while {context}: {cause}")]
+    Damaged {
+        /// What the store was doing.
+        context: &'static str,
+        /// What was found and the way out.
+        cause: String,
+    },
+    /// A backup that cannot be used: missing, changed since it was taken,
+    /// damaged, or its audit chain broken.
+    #[error("the backup {folder} cannot be used: {problem}")]
+    Backup {
+        /// The backup folder.
+        folder: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A file the store writes beside the database could not be written.
+    #[error("{context} ({path}): {source}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// The database folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
@@ -106,8 +149,19 @@ pub(crate) trait SqliteContext<T> {
 }
 
 impl<T> SqliteContext<T> for std::result::Result<T, rusqlite::Error> {
+    /// Names what failed; a full disk or damage is noted against the store
+    /// this thread holds and returned as its own error, naming the cause.
     fn context(self, context: &'static str) -> Result<T> {
-        self.map_err(|source| StoreError::Sqlite { context, source })
+        self.map_err(|source| health::classify(context, source))
+    }
+}
+
+impl StoreError {
+    /// Whether nothing could be saved because of the store's condition (a
+    /// full disk, damage) rather than the request: the caller says so and
+    /// keeps what it was given.
+    pub fn is_not_saved(&self) -> bool {
+        matches!(self, Self::DiskFull { .. } | Self::Damaged { .. })
     }
 }
 

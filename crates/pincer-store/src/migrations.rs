@@ -208,10 +208,15 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-pub(crate) fn apply(connection: &mut Connection, path: &Path) -> Result<()> {
-    let found: i64 = connection
+/// The schema version recorded in the file (0: a new file).
+pub(crate) fn version(connection: &Connection) -> Result<i64> {
+    connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .context("reading the schema version")?;
+        .context("reading the schema version")
+}
+
+pub(crate) fn apply(connection: &mut Connection, path: &Path) -> Result<()> {
+    let found = version(connection)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
             path: path.to_path_buf(),

@@ -71,17 +71,15 @@ impl Store {
         }
         let content = self.seal_text(TABLE, file, &self.scrub("soul proposals", content));
         let reason = self.seal_text(REASON, file, &self.scrub("soul proposals", reason));
-        let proposal = self
-            .lock()
-            .query_row(
-                &format!(
-                    "INSERT INTO soul_proposals (file, content, sha256, origin, reason, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
-                ),
-                params![file, content, sha256, origin, reason, unix_now()],
-                from_row,
-            )
-            .context("recording a proposed change")?;
+        let proposal = self.write_row(
+            &format!(
+                "INSERT INTO soul_proposals (file, content, sha256, origin, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
+            ),
+            params![file, content, sha256, origin, reason, unix_now()],
+            from_row,
+            "recording a proposed change",
+        )?;
         self.opened_proposal(proposal)
     }
 

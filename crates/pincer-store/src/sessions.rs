@@ -137,18 +137,17 @@ impl Store {
         };
         let id = uuid::Uuid::new_v4().to_string();
         let title = new.title.map(|t| self.scrub("sessions", &t).into_owned());
-        self.lock()
-            .query_row(
-                &format!(
-                    "INSERT INTO sessions (id, client_key, source, title, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                     ON CONFLICT(client_key) DO UPDATE SET updated_at = excluded.updated_at
-                     RETURNING {SESSION_COLUMNS}"
-                ),
-                params![id, new.client_key, source, title, now],
-                session_from_row,
-            )
-            .context("creating a session")
+        self.write_row(
+            &format!(
+                "INSERT INTO sessions (id, client_key, source, title, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT(client_key) DO UPDATE SET updated_at = excluded.updated_at
+                 RETURNING {SESSION_COLUMNS}"
+            ),
+            params![id, new.client_key, source, title, now],
+            session_from_row,
+            "creating a session",
+        )
     }
 
     /// The session with this id.

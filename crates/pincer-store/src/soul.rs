@@ -64,17 +64,15 @@ impl Store {
         }
         let content = self.scrub("soul history", content);
         let content = self.seal_text(TABLE, file, &content);
-        let version = self
-            .lock()
-            .query_row(
-                &format!(
-                    "INSERT INTO soul_versions (file, content, sha256, origin, saved_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {COLUMNS}"
-                ),
-                params![file, content, sha256, origin, unix_now()],
-                from_row,
-            )
-            .context("recording a soul version")?;
+        let version = self.write_row(
+            &format!(
+                "INSERT INTO soul_versions (file, content, sha256, origin, saved_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {COLUMNS}"
+            ),
+            params![file, content, sha256, origin, unix_now()],
+            from_row,
+            "recording a soul version",
+        )?;
         self.opened_version(version)
     }
 

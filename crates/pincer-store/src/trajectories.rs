@@ -215,14 +215,13 @@ impl Store {
         granted: bool,
         by: &str,
     ) -> Result<Consent> {
-        self.lock()
-            .query_row(
-                "INSERT INTO consent (source, purpose, granted, by, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-                 RETURNING id, source, purpose, granted, by, at_ms",
-                params![source, purpose, granted, by, unix_now_ms()],
-                consent_from_row,
-            )
-            .context("recording consent")
+        self.write_row(
+            "INSERT INTO consent (source, purpose, granted, by, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             RETURNING id, source, purpose, granted, by, at_ms",
+            params![source, purpose, granted, by, unix_now_ms()],
+            consent_from_row,
+            "recording consent",
+        )
     }
 
     /// The consent in force for the first of `sources` that has a decision
@@ -291,8 +290,7 @@ impl Store {
         let response = self.scrub("trajectories", &turn.response).into_owned();
         let tokens = serde_json::to_string(&turn.tokens).unwrap_or_else(|_| "[]".into());
         let tokens = self.scrub("trajectories", &tokens).into_owned();
-        self.lock()
-            .query_row(
+        self.write_row(
                 "INSERT INTO trajectories (session_id, source, consent_id, model, adapter, soul_sha256, prompt, response, tokens, created_at_ms, message_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
                 params![
@@ -309,23 +307,21 @@ impl Store {
                     turn.message_id
                 ],
                 |r| r.get(0),
+                "recording a trajectory",
             )
-            .context("recording a trajectory")
     }
 
     /// Attaches what followed the session's newest turn that has no next
     /// state yet. Returns that turn's id, if there was one.
     pub fn set_next_state(&self, session_id: &str, kind: &str, text: &str) -> Result<Option<i64>> {
         let text = self.scrub("trajectories", text).into_owned();
-        self.lock()
-            .query_row(
-                "UPDATE trajectories SET next_kind = ?2, next_text = ?3, next_at_ms = ?4
-                 WHERE id = (SELECT max(id) FROM trajectories WHERE session_id = ?1) AND next_kind IS NULL RETURNING id",
-                params![session_id, kind, text, unix_now_ms()],
-                |r| r.get(0),
-            )
-            .optional()
-            .context("recording a next state")
+        self.write_returning(
+            "UPDATE trajectories SET next_kind = ?2, next_text = ?3, next_at_ms = ?4
+             WHERE id = (SELECT max(id) FROM trajectories WHERE session_id = ?1) AND next_kind IS NULL RETURNING id",
+            params![session_id, kind, text, unix_now_ms()],
+            |r| r.get(0),
+            "recording a next state",
+        )
     }
 
     /// Explicit feedback on a turn (`up`, `down`, or `edit` with the corrected

@@ -36,6 +36,10 @@ actions! {
     AuditExport => "audit.export",
     /// Old audit records were pruned (retention).
     AuditPrune => "audit.prune",
+    /// A backup of the database and the workspace's markdown was taken.
+    BackupTake => "backup.take",
+    /// A backup was restored over the data folder.
+    BackupRestore => "backup.restore",
     /// The gateway's settings changed.
     ConfigGateway => "config.gateway",
     /// A gateway request was refused or throttled for its token.

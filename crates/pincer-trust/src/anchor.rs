@@ -24,6 +24,39 @@ use pincer_store::{AuditAnchor, Store};
 use pincer_vault::{names, Secret, Vault, VaultBackend};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
+/// Marks `store` damaged when its audit log no longer reaches the record
+/// the keychain anchors: records the database had committed are gone (its
+/// write-ahead log was lost, or an older copy of the file put in its place).
+/// Writes stop and the owner is told to restore, instead of Pincer serving
+/// on over the gap.
+pub(crate) fn check_nothing_lost(store: &Store, vault: &Vault) {
+    if vault.backend() != VaultBackend::Keychain || store.condition() != pincer_store::StoreCondition::Healthy {
+        return;
+    }
+    let anchor = match vault.get(names::AUDIT_ANCHOR) {
+        Ok(Some(text)) => AuditAnchor::decode(text.expose()),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the audit anchor to check the database at start");
+            None
+        }
+    };
+    let Some(anchor) = anchor else {
+        return;
+    };
+    match store.audit_extends(anchor.seq, &anchor.hash) {
+        Ok(true) => {}
+        Ok(false) => {
+            let head = store.audit_head().ok().flatten().map_or(0, |(seq, _)| seq);
+            store.mark_damaged(&format!(
+                "its audit log ends at record {head}, but the OS keychain remembers record {}: records it had saved are gone (a lost write-ahead log, or an older copy of the file)",
+                anchor.seq
+            ));
+        }
+        Err(error) => tracing::warn!(%error, "could not check the audit log against its anchor at start"),
+    }
+}
+
 /// Moves the keychain anchor with the head, off the caller's thread.
 pub(crate) struct Anchorer {
     vault: Vault,

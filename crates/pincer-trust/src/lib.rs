@@ -17,6 +17,7 @@ mod outbound;
 mod pairing;
 mod protected;
 mod redactor;
+pub mod backups;
 pub mod refusals;
 
 pub use action::{Action, Actor};
@@ -107,6 +108,9 @@ impl Trust {
         let (master_key, created) =
             vault.get_or_create(names::MASTER_KEY, || Secret::random_hex("", 32))?;
         let secrets_seen = Mutex::new(audit::last_secret_change(store)?);
+        if !store.created_now() {
+            anchor::check_nothing_lost(store, &vault);
+        }
         // Started once nothing can fail: it anchors what came before too.
         let anchor = anchor::Anchorer::start(store, &vault);
         let trust = Arc::new(Self {

@@ -152,7 +152,7 @@ impl Vault {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .map(Secret::new)),
-            VaultBackend::Keychain => match self.entry(name)?.get_password() {
+            VaultBackend::Keychain => match retried(|| self.entry(name)?.get_password()) {
                 Ok(value) => Ok(Some(Secret::new(value))),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(error) => Err(self.platform_error(name, error)),
@@ -181,9 +181,7 @@ impl Vault {
                 name: name.into(),
                 var: names::env_var(name),
             }),
-            VaultBackend::Keychain => self
-                .entry(name)?
-                .set_password(value.expose())
+            VaultBackend::Keychain => retried(|| self.entry(name)?.set_password(value.expose()))
                 .map_err(|error| self.platform_error(name, error)),
         }
     }
@@ -196,7 +194,7 @@ impl Vault {
                 name: name.into(),
                 var: names::env_var(name),
             }),
-            VaultBackend::Keychain => match self.entry(name)?.delete_credential() {
+            VaultBackend::Keychain => match retried(|| self.entry(name)?.delete_credential()) {
                 Ok(()) => Ok(true),
                 Err(keyring_core::Error::NoEntry) => Ok(false),
                 Err(error) => Err(self.platform_error(name, error)),
@@ -248,7 +246,7 @@ impl Vault {
 
     fn search(&self) -> Result<Vec<String>> {
         let spec = HashMap::from([("service", self.service.as_str())]);
-        let entries = keyring_core::Entry::search(&spec).map_err(|error| match error {
+        let entries = retried(|| keyring_core::Entry::search(&spec)).map_err(|error| match error {
             keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked {
                 name: "(list)".into(),
                 cause: cause.to_string(),
@@ -264,14 +262,13 @@ impl Vault {
             .collect())
     }
 
-    fn entry(&self, name: &str) -> Result<keyring_core::Entry> {
+    fn entry(&self, name: &str) -> keyring_core::Result<keyring_core::Entry> {
         let label = format!(
             "Pincer {}: {name}",
             self.service.trim_start_matches("pincer:")
         );
         let modifiers = HashMap::from([("label", label.as_str())]);
         keyring_core::Entry::new_with_modifiers(&self.service, name, &modifiers)
-            .map_err(|error| self.platform_error(name, error))
     }
 
     fn platform_error(&self, name: &str, error: keyring_core::Error) -> VaultError {
@@ -289,5 +286,20 @@ impl Vault {
                 cause: other.to_string(),
             },
         }
+    }
+}
+
+/// Runs one keychain call, and once more when the keychain's daemon failed
+/// mid-call. GNOME Keyring has known crashes (a client that vanishes while
+/// its request is handled); the session bus starts it again on the next
+/// call, so one retry turns a daemon restart into a pause instead of a
+/// refused secret. A locked keychain or a missing item is not retried.
+fn retried<T>(call: impl Fn() -> keyring_core::Result<T>) -> keyring_core::Result<T> {
+    match call() {
+        Err(keyring_core::Error::PlatformFailure(cause)) => {
+            tracing::warn!(%cause, "the OS keychain failed mid-call; trying once more");
+            call()
+        }
+        other => other,
     }
 }

@@ -2,6 +2,7 @@
 
 mod adapters;
 mod audit;
+mod data_safety;
 mod redact;
 mod seal;
 mod trajectories;
