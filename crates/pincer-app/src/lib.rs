@@ -3,8 +3,8 @@
 //! CLI) calls, so each behaves the same.
 #![deny(missing_docs)]
 
-mod command_table;
 mod backups;
+mod command_table;
 pub mod commands;
 mod control;
 mod error;
@@ -22,7 +22,6 @@ mod turns;
 
 pub use backups::{restore_backup, BACKUP_EVERY};
 pub use commands::{dispatch, COMMANDS, STREAMING};
-pub use pincer_trust::backups::{Backup, BackupCheck, Backups, Restored};
 pub use control::EventSink;
 pub use error::{AppError, ErrorCode, Result};
 pub use maintenance::Maintenance;
@@ -34,6 +33,7 @@ pub use pincer_learning::{
     client_source, Learning, RoundReport, TrainOptions, TrainingData, APP_SOURCE,
 };
 pub use pincer_store as store;
+pub use pincer_trust::backups::{Backup, BackupCheck, Backups, Restored};
 pub use pincer_trust::{logging, open_vault, Action, Actor};
 pub use pincer_vault::{Secret, SecretInfo, VaultBackend, VaultError};
 pub use settings::Settings;

@@ -33,11 +33,12 @@ pub fn run(data_dir: &Path, command: BackupCommand) -> Result<()> {
         let restored = pincer_app::restore_backup(data_dir, &when)?;
         println!(
             "restored {} ({}, audit log up to record {})",
-            restored.backup.id,
-            restored.backup.copy.reason,
-            restored.audit_seq
+            restored.backup.id, restored.backup.copy.reason, restored.audit_seq
         );
-        println!("the replaced files are kept in {}", restored.kept_aside.display());
+        println!(
+            "the replaced files are kept in {}",
+            restored.kept_aside.display()
+        );
         return Ok(());
     }
     let admin = Maintenance::open(data_dir)?;

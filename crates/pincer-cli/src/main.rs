@@ -361,7 +361,9 @@ fn doctor(data_dir: &std::path::Path, full_check: bool) -> Result<()> {
         }
         Err(error) => println!("vault:            unavailable: {error}"),
     }
-    let backups = pincer_app::Backups::new(data_dir).list().unwrap_or_default();
+    let backups = pincer_app::Backups::new(data_dir)
+        .list()
+        .unwrap_or_default();
     match backups.last() {
         Some(newest) => println!("backups:          {} (newest {})", backups.len(), newest.id),
         None => println!("backups:          none yet (`pincer backup now`)"),

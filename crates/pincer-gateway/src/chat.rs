@@ -227,57 +227,60 @@ fn sse_events(
     let mut chat = chat;
     let saved = chat.saved();
     let state = (chat, meta, false, Some(saved));
-    let body = futures::stream::unfold(state, move |(mut chat, meta, finished, mut saved)| async move {
-        if finished {
-            return None;
-        }
-        let (events, done): (Vec<Event>, bool) = match chat.next().await {
-            Some(Ok(GenerationEvent::Delta { text, logprob })) => {
-                let logprobs = logprob
-                    .filter(|_| wants_logprobs)
-                    .map(|l| json!({"content": [l]}));
-                (
-                    vec![data(&chunk(
-                        &meta,
-                        json!({"content": text}),
-                        logprobs,
-                        None,
-                    ))],
-                    false,
-                )
+    let body = futures::stream::unfold(
+        state,
+        move |(mut chat, meta, finished, mut saved)| async move {
+            if finished {
+                return None;
             }
-            Some(Ok(GenerationEvent::Finished { reason, stats })) => {
-                let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
-                last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));
-                // The finish chunk waits for the save (milliseconds), so it
-                // can say whether the exchange was kept.
-                if let Some(saved) = saved.take() {
-                    mark_saved(&mut last["pincer"], saved.await);
+            let (events, done): (Vec<Event>, bool) = match chat.next().await {
+                Some(Ok(GenerationEvent::Delta { text, logprob })) => {
+                    let logprobs = logprob
+                        .filter(|_| wants_logprobs)
+                        .map(|l| json!({"content": [l]}));
+                    (
+                        vec![data(&chunk(
+                            &meta,
+                            json!({"content": text}),
+                            logprobs,
+                            None,
+                        ))],
+                        false,
+                    )
                 }
-                let mut events = vec![data(&last)];
-                if include_usage {
-                    let mut usage = chunk(&meta, json!({}), None, None);
-                    usage["choices"] = json!([]);
-                    usage["usage"] = json!(Usage::from(&stats));
-                    events.push(data(&usage));
+                Some(Ok(GenerationEvent::Finished { reason, stats })) => {
+                    let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
+                    last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));
+                    // The finish chunk waits for the save (milliseconds), so it
+                    // can say whether the exchange was kept.
+                    if let Some(saved) = saved.take() {
+                        mark_saved(&mut last["pincer"], saved.await);
+                    }
+                    let mut events = vec![data(&last)];
+                    if include_usage {
+                        let mut usage = chunk(&meta, json!({}), None, None);
+                        usage["choices"] = json!([]);
+                        usage["usage"] = json!(Usage::from(&stats));
+                        events.push(data(&usage));
+                    }
+                    events.push(Event::default().data("[DONE]"));
+                    (events, true)
                 }
-                events.push(Event::default().data("[DONE]"));
-                (events, true)
-            }
-            Some(Err(error)) => {
-                let error = generation_error(error);
-                (
-                    vec![
-                        Event::default().data(error.to_json()),
-                        Event::default().data("[DONE]"),
-                    ],
-                    true,
-                )
-            }
-            None => (vec![Event::default().data("[DONE]")], true),
-        };
-        Some((futures::stream::iter(events), (chat, meta, done, saved)))
-    });
+                Some(Err(error)) => {
+                    let error = generation_error(error);
+                    (
+                        vec![
+                            Event::default().data(error.to_json()),
+                            Event::default().data("[DONE]"),
+                        ],
+                        true,
+                    )
+                }
+                None => (vec![Event::default().data("[DONE]")], true),
+            };
+            Some((futures::stream::iter(events), (chat, meta, done, saved)))
+        },
+    );
     futures::stream::once(async move { first })
         .chain(body.flatten())
         .map(Ok)

@@ -131,8 +131,8 @@ pub fn copy_with_files(
         .context("opening the database to back it up")?;
     let mut target = Connection::open(&partial).context("creating the backup file")?;
     {
-        let backup = rusqlite::backup::Backup::new(&source, &mut target)
-            .context("starting the backup")?;
+        let backup =
+            rusqlite::backup::Backup::new(&source, &mut target).context("starting the backup")?;
         // All pages in one step: one read transaction, which WAL lets run
         // beside the server's writes (a step-by-step copy restarts whenever
         // another connection writes, and might never finish).
@@ -231,7 +231,8 @@ pub fn ensure_space(folder: &Path, needed: u64, what: &'static str) -> Result<()
 /// Reads a backup folder's manifest.
 pub fn read_manifest(folder: &Path) -> Result<BackupCopy> {
     let path = folder.join(MANIFEST_FILE_NAME);
-    let text = std::fs::read_to_string(&path).map_err(|e| io("reading a backup's manifest", &path, e))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| io("reading a backup's manifest", &path, e))?;
     serde_json::from_str(&text).map_err(|error| StoreError::Backup {
         folder: folder.to_path_buf(),
         problem: format!("its manifest does not read ({error})"),
@@ -254,7 +255,9 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
-        let read = file.read(&mut buffer).map_err(|e| io("reading a file", path, e))?;
+        let read = file
+            .read(&mut buffer)
+            .map_err(|e| io("reading a file", path, e))?;
         if read == 0 {
             break;
         }
@@ -289,7 +292,10 @@ pub fn check_files(folder: &Path) -> Result<BackupCopy> {
         let (bytes, sha256) = hash_file(&path)
             .map_err(|_| refuse(format!("the kept file {} is missing", kept.path)))?;
         if bytes != kept.bytes || sha256 != kept.sha256 {
-            return Err(refuse(format!("the kept file {} changed since it was taken", kept.path)));
+            return Err(refuse(format!(
+                "the kept file {} changed since it was taken",
+                kept.path
+            )));
         }
     }
     Ok(manifest)

@@ -100,7 +100,11 @@ impl Store {
             }
         }
         if store.health.is_damaged() {
-            tracing::error!("not migrating or writing {}: {}", path.display(), store.health.cause());
+            tracing::error!(
+                "not migrating or writing {}: {}",
+                path.display(),
+                store.health.cause()
+            );
             return Ok(store);
         }
         store.migrate(existed)?;
@@ -115,7 +119,11 @@ impl Store {
         if existed && found > 0 && found < migrations::SCHEMA_VERSION {
             let folder = crate::backup::pre_migration_folder(&self.path, found);
             drop(connection);
-            crate::backup::copy_online(&self.path, &folder, &format!("before migrating from schema {found}"))?;
+            crate::backup::copy_online(
+                &self.path,
+                &folder,
+                &format!("before migrating from schema {found}"),
+            )?;
             connection = self.lock();
         }
         migrations::apply(&mut connection, &self.path)

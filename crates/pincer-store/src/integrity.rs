@@ -73,10 +73,14 @@ pub(crate) fn check(connection: &Connection, depth: CheckDepth) -> Result<Integr
     problems.retain(|row| row != "ok");
     if depth == CheckDepth::Full && problems.is_empty() {
         let orphans: i64 = connection
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
             .context("checking the database's foreign keys")?;
         if orphans > 0 {
-            problems.push(format!("{orphans} rows point at rows that are gone (foreign keys)"));
+            problems.push(format!(
+                "{orphans} rows point at rows that are gone (foreign keys)"
+            ));
         }
     }
     Ok(Integrity {

@@ -16,8 +16,8 @@
 mod adapters;
 mod audit;
 mod audit_query;
-mod checkpoint;
 pub mod backup;
+mod checkpoint;
 mod connection;
 mod health;
 mod integrity;
@@ -34,8 +34,8 @@ pub use audit::{
     record_hash, AuditBreak, AuditEvent, AuditObserver, AuditRecord, AuditVerification, GENESIS,
 };
 pub use audit_query::AuditFilter;
-pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
 pub use backup::{BackupCopy, KeptFile};
+pub use checkpoint::{AuditAnchor, AuditCheckpoint, AuditPrune};
 pub use connection::Store;
 pub use health::{free_bytes, human_bytes, StoreCondition, RESTORE_ADVICE};
 pub use integrity::{CheckDepth, Integrity, QUICK_CHECK_BUDGET};

@@ -30,7 +30,9 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 /// Writes stop and the owner is told to restore, instead of Pincer serving
 /// on over the gap.
 pub(crate) fn check_nothing_lost(store: &Store, vault: &Vault) {
-    if vault.backend() != VaultBackend::Keychain || store.condition() != pincer_store::StoreCondition::Healthy {
+    if vault.backend() != VaultBackend::Keychain
+        || store.condition() != pincer_store::StoreCondition::Healthy
+    {
         return;
     }
     let anchor = match vault.get(names::AUDIT_ANCHOR) {
@@ -53,7 +55,9 @@ pub(crate) fn check_nothing_lost(store: &Store, vault: &Vault) {
                 anchor.seq
             ));
         }
-        Err(error) => tracing::warn!(%error, "could not check the audit log against its anchor at start"),
+        Err(error) => {
+            tracing::warn!(%error, "could not check the audit log against its anchor at start")
+        }
     }
 }
 

@@ -79,7 +79,11 @@ impl Backups {
     /// holding the store's connection (a turn goes on meanwhile), then keeps
     /// the newest [`KEEP`] of its kind. Audited.
     pub fn take(&self, trust: &Trust, reason: &str) -> Result<Backup> {
-        let id = format!("{}-{}", backup::stamp(pincer_store::unix_now_ms()), slug(reason));
+        let id = format!(
+            "{}-{}",
+            backup::stamp(pincer_store::unix_now_ms()),
+            slug(reason)
+        );
         let folder = self.folder().join(&id);
         let files = self.workspace_files();
         let copy = backup::copy_with_files(trust.store().path(), &folder, reason, &files)?;
@@ -136,9 +140,15 @@ impl Backups {
         };
         found.ok_or_else(|| {
             TrustError::InvalidInput(if all.is_empty() {
-                format!("there are no backups in {} yet; take one with `pincer backup now`", self.folder().display())
+                format!(
+                    "there are no backups in {} yet; take one with `pincer backup now`",
+                    self.folder().display()
+                )
             } else {
-                format!("no backup '{when}'; `pincer backup list` shows the {} there are", all.len())
+                format!(
+                    "no backup '{when}'; `pincer backup list` shows the {} there are",
+                    all.len()
+                )
             })
         })
     }
@@ -157,10 +167,14 @@ impl Backups {
             check.problem = Some(error.to_string());
             return check;
         }
-        let scratch = match tempfile::Builder::new().prefix(".verify-").tempdir_in(self.folder()) {
+        let scratch = match tempfile::Builder::new()
+            .prefix(".verify-")
+            .tempdir_in(self.folder())
+        {
             Ok(dir) => dir,
             Err(source) => {
-                check.problem = Some(io("making a scratch folder to check a backup", source).to_string());
+                check.problem =
+                    Some(io("making a scratch folder to check a backup", source).to_string());
                 return check;
             }
         };
@@ -231,7 +245,10 @@ impl Backups {
             .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md"))
             .filter_map(|e| {
                 let relative = e.path().strip_prefix(&self.data_dir).ok()?;
-                Some((e.path().to_path_buf(), relative.to_string_lossy().replace('\\', "/")))
+                Some((
+                    e.path().to_path_buf(),
+                    relative.to_string_lossy().replace('\\', "/"),
+                ))
             })
             .collect()
     }
@@ -248,9 +265,18 @@ fn kind_of(reason: &str) -> &'static str {
 fn slug(reason: &str) -> String {
     let slug: String = reason
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
-    slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
+    slug.split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Holds the data folder's serving lock; `None` when a running Pincer holds it.
@@ -293,7 +319,9 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
             chosen.id
         )));
     }
-    let previous_anchor = vault.get(names::AUDIT_ANCHOR)?.map(|s| s.expose().to_string());
+    let previous_anchor = vault
+        .get(names::AUDIT_ANCHOR)?
+        .map(|s| s.expose().to_string());
     let aside = data_dir
         .join("replaced")
         .join(backup::stamp(pincer_store::unix_now_ms()));
@@ -305,7 +333,8 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
         let file = PathBuf::from(format!("{}{suffix}", database.display()));
         if file.exists() {
             let target = aside.join(format!("{}{suffix}", Store::FILE_NAME));
-            std::fs::rename(&file, &target).map_err(|e| io("moving the current database aside", e))?;
+            std::fs::rename(&file, &target)
+                .map_err(|e| io("moving the current database aside", e))?;
         }
     }
     for kept in &chosen.copy.files {
@@ -313,9 +342,11 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
         if current.exists() {
             let target = aside.join(&kept.path);
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io("keeping a workspace file aside", e))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| io("keeping a workspace file aside", e))?;
             }
-            std::fs::copy(&current, &target).map_err(|e| io("keeping a workspace file aside", e))?;
+            std::fs::copy(&current, &target)
+                .map_err(|e| io("keeping a workspace file aside", e))?;
         }
         if let Some(parent) = current.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("restoring a workspace file", e))?;

@@ -10,6 +10,7 @@
 mod action;
 mod anchor;
 mod audit;
+pub mod backups;
 mod config;
 mod keys;
 pub mod logging;
@@ -17,7 +18,6 @@ mod outbound;
 mod pairing;
 mod protected;
 mod redactor;
-pub mod backups;
 pub mod refusals;
 
 pub use action::{Action, Actor};

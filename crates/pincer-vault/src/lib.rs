@@ -246,15 +246,16 @@ impl Vault {
 
     fn search(&self) -> Result<Vec<String>> {
         let spec = HashMap::from([("service", self.service.as_str())]);
-        let entries = retried(|| keyring_core::Entry::search(&spec)).map_err(|error| match error {
-            keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked {
-                name: "(list)".into(),
-                cause: cause.to_string(),
-            },
-            other => VaultError::Unreachable {
-                cause: other.to_string(),
-            },
-        })?;
+        let entries =
+            retried(|| keyring_core::Entry::search(&spec)).map_err(|error| match error {
+                keyring_core::Error::NoStorageAccess(cause) => VaultError::Locked {
+                    name: "(list)".into(),
+                    cause: cause.to_string(),
+                },
+                other => VaultError::Unreachable {
+                    cause: other.to_string(),
+                },
+            })?;
         Ok(entries
             .iter()
             .filter_map(|entry| entry.get_specifiers())

@@ -20,7 +20,9 @@ fn session(store: &Store, title: &str) -> Result<String, StoreError> {
 fn filled(dir: &Path) -> Vec<String> {
     let store = Store::open_in(dir).expect("open");
     let ids = (0..300)
-        .map(|i| session(&store, &format!("conversation {i} {}", "words ".repeat(20))).expect("session"))
+        .map(|i| {
+            session(&store, &format!("conversation {i} {}", "words ".repeat(20))).expect("session")
+        })
         .collect();
     store.flush_wal().expect("checkpoint");
     ids
@@ -35,7 +37,10 @@ fn overwritten_pages_are_caught_at_start_and_the_file_is_kept() {
     let dir = tempfile::tempdir().expect("dir");
     filled(dir.path());
     let file = dir.path().join(Store::FILE_NAME);
-    let mut handle = std::fs::OpenOptions::new().write(true).open(&file).expect("open file");
+    let mut handle = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .expect("open file");
     handle.seek(SeekFrom::Start(4096 * 2)).expect("seek");
     handle.write_all(&[0xA5; 4096]).expect("overwrite a page");
     drop(handle);
@@ -45,12 +50,22 @@ fn overwritten_pages_are_caught_at_start_and_the_file_is_kept() {
     let StoreCondition::Damaged { cause } = store.condition() else {
         panic!("damage not caught: {:?}", store.condition());
     };
-    assert!(cause.contains("damaged") && cause.contains("pincer backup restore"), "{cause}");
+    assert!(
+        cause.contains("damaged") && cause.contains("pincer backup restore"),
+        "{cause}"
+    );
     let refused = session(&store, "after the damage").expect_err("writes are stopped");
     assert!(matches!(refused, StoreError::Damaged { .. }), "{refused}");
-    assert!(refused.is_not_saved() && refused.to_string().contains("pincer backup restore"), "{refused}");
+    assert!(
+        refused.is_not_saved() && refused.to_string().contains("pincer backup restore"),
+        "{refused}"
+    );
     drop(store);
-    assert_eq!(sha(&file), before, "the damaged file is kept exactly as it was");
+    assert_eq!(
+        sha(&file),
+        before,
+        "the damaged file is kept exactly as it was"
+    );
 }
 
 #[test]
@@ -76,10 +91,17 @@ fn a_truncated_file_is_caught_at_start() {
         ),
         Err(error) => {
             assert!(matches!(error, StoreError::Damaged { .. }), "{error}");
-            assert!(error.to_string().contains("pincer backup restore"), "{error}");
+            assert!(
+                error.to_string().contains("pincer backup restore"),
+                "{error}"
+            );
         }
     }
-    assert_eq!(sha(&file), before, "the damaged file is kept exactly as it was");
+    assert_eq!(
+        sha(&file),
+        before,
+        "the damaged file is kept exactly as it was"
+    );
 }
 
 #[test]
@@ -105,11 +127,17 @@ fn an_online_backup_holds_every_row_and_a_changed_copy_is_refused() {
     assert_eq!(backup::check_files(&folder).expect("whole"), copy);
 
     let restored = Store::open(&folder.join(BACKUP_FILE_NAME)).expect("the copy opens");
-    assert_eq!(restored.recent_sessions(1000).expect("sessions").len(), ids.len());
+    assert_eq!(
+        restored.recent_sessions(1000).expect("sessions").len(),
+        ids.len()
+    );
     drop(restored);
     // Opening it wrote to it (WAL mode): the copy no longer matches its manifest.
     let refused = backup::check_files(&folder).expect_err("a changed copy is refused");
-    assert!(refused.to_string().contains("changed since it was taken"), "{refused}");
+    assert!(
+        refused.to_string().contains("changed since it was taken"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -133,14 +161,26 @@ fn a_migration_is_preceded_by_a_backup_of_the_old_file() {
         .map(|e| e.expect("entry").path())
         .collect();
     assert_eq!(backups.len(), 1, "{backups:?}");
-    let name = backups[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.ends_with(&format!("before-schema-{}", SCHEMA_VERSION - 1)), "{name}");
+    let name = backups[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.ends_with(&format!("before-schema-{}", SCHEMA_VERSION - 1)),
+        "{name}"
+    );
     let copy = backup::check_files(&backups[0]).expect("the pre-migration copy is whole");
     assert_eq!(copy.schema_version, SCHEMA_VERSION - 1);
     // Opening again migrates nothing and copies nothing.
     drop(store);
     Store::open_in(dir.path()).expect("reopen");
-    assert_eq!(std::fs::read_dir(dir.path().join("backups")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("backups"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 /// A tmpfs of `megabytes` mounted on a fresh folder, unmounted on drop;
@@ -186,7 +226,9 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.mount.path()).status();
+        let _ = std::process::Command::new("umount")
+            .arg(self.mount.path())
+            .status();
     }
 }
 
@@ -217,13 +259,23 @@ fn a_full_disk_is_named_nothing_saved_is_lost_and_saving_resumes() {
         refused.to_string().contains(&data.display().to_string()),
         "names the folder: {refused}"
     );
-    assert!(matches!(store.condition(), StoreCondition::Degraded { .. }), "{:?}", store.condition());
+    assert!(
+        matches!(store.condition(), StoreCondition::Degraded { .. }),
+        "{:?}",
+        store.condition()
+    );
 
     std::fs::remove_file(filler).expect("free the disk");
     let after = session(&store, "saved after").expect("saving resumes");
     assert_eq!(store.condition(), StoreCondition::Healthy);
     for id in before.iter().chain([&after]) {
-        store.session(id).expect("every session saved before or after is there");
+        store
+            .session(id)
+            .expect("every session saved before or after is there");
     }
-    assert!(store.check_integrity(CheckDepth::Full).expect("check").problems.is_empty());
+    assert!(store
+        .check_integrity(CheckDepth::Full)
+        .expect("check")
+        .problems
+        .is_empty());
 }
