@@ -14,8 +14,8 @@ pub const BACKUP_EVERY: Duration = Duration::from_secs(24 * 3600);
 const LOOK_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Takes a backup whenever the newest one is older than [`BACKUP_EVERY`]
-/// (and at start when there is none, unless the database is new), in the
-/// background; ends with the app.
+/// (and at start when there is none, once there is a conversation to
+/// keep), in the background; ends with the app.
 pub(crate) fn schedule(host: Weak<Inner>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(LOOK_EVERY);
@@ -51,7 +51,8 @@ fn take_if_due(backups: &Backups, trust: &pincer_trust::Trust) -> Result<Option<
         .max();
     let due = match newest {
         Some(at_ms) => pincer_store::unix_now_ms() - at_ms >= BACKUP_EVERY.as_millis() as i64,
-        None => !store.created_now(),
+        // Nothing to keep yet before the first conversation.
+        None => !store.recent_sessions(1)?.is_empty(),
     };
     if !due {
         return Ok(None);

@@ -101,10 +101,12 @@ struct Inner {
 impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
+        // Warned, not refused: an app dropped a moment ago in this process
+        // may still be letting go of it.
         let serving_lock = pincer_trust::backups::lock_data_dir(&config.data_dir)?;
         if serving_lock.is_none() {
             tracing::warn!(
-                "another Pincer is running on {}; both write the same database",
+                "another Pincer (or a `pincer backup restore`) holds {}; both write the same database",
                 config.data_dir.display()
             );
         }

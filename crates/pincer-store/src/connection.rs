@@ -334,7 +334,9 @@ fn configure(connection: &Connection) -> Result<()> {
         // one syscall at a time. Address space only; pages stay shared.
         // Deleted and overwritten rows are zeroed, so text that was removed
         // (a redaction, sealed mode, a forgotten source) leaves no copy in
-        // free pages.
-        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON;")
+        // free pages. Every commit is synced (`FULL`): the keychain anchor
+        // follows the audit head right after a commit, so a commit a power
+        // cut could undo would read at the next start as records lost.
+        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA mmap_size = 1073741824; PRAGMA secure_delete = ON;")
         .context("setting pragmas")
 }

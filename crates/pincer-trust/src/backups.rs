@@ -337,6 +337,35 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
                 .map_err(|e| io("moving the current database aside", e))?;
         }
     }
+    let finished = put_in_place(data_dir, &chosen, &aside, &key, &vault, previous_anchor);
+    let audit_seq = finished.map_err(|error| {
+        TrustError::InvalidInput(format!(
+            "restoring {} stopped after the current files were moved aside ({error}); they are in {}; \
+             move them back to {} to undo, or run the restore again",
+            chosen.id,
+            aside.display(),
+            data_dir.display()
+        ))
+    })?;
+    Ok(Restored {
+        backup: chosen,
+        kept_aside: aside,
+        audit_seq,
+    })
+}
+
+/// The restore's second half, once the current files are aside: the
+/// workspace files and the database copied in, the restore recorded and
+/// signed in the restored log, the keychain anchor moved to that record.
+fn put_in_place(
+    data_dir: &Path,
+    chosen: &Backup,
+    aside: &Path,
+    key: &[u8],
+    vault: &pincer_vault::Vault,
+    previous_anchor: Option<String>,
+) -> Result<i64> {
+    let database = data_dir.join(Store::FILE_NAME);
     for kept in &chosen.copy.files {
         let current = data_dir.join(&kept.path);
         if current.exists() {
@@ -362,7 +391,7 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
         .map_err(|e| io("copying the backup into place", e))?;
     std::fs::rename(&partial, &database).map_err(|e| io("putting the backup in place", e))?;
 
-    let store = std::sync::Arc::new(Store::open(&database)?);
+    let store = Store::open(&database)?;
     let head_before = store.audit_head()?;
     let record = store.audit(pincer_store::AuditEvent {
         actor: Actor::Owner.as_str().into(),
@@ -375,7 +404,7 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
             "kept_aside": aside.display().to_string(),
         }),
     })?;
-    store.audit_checkpoint(&key)?;
+    store.audit_checkpoint(key)?;
     if vault.backend() == pincer_vault::VaultBackend::Keychain {
         let anchor = pincer_store::AuditAnchor {
             seq: record.seq,
@@ -383,11 +412,7 @@ pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
         };
         vault.set(names::AUDIT_ANCHOR, &Secret::new(anchor.encode()))?;
     }
-    Ok(Restored {
-        backup: chosen,
-        kept_aside: aside,
-        audit_seq: record.seq,
-    })
+    Ok(record.seq)
 }
 
 fn io(context: &str, source: std::io::Error) -> TrustError {

@@ -90,9 +90,29 @@ fn the_newest_three_records_cut_with_their_checkpoints_are_named() {
         "{}",
         broken.reason
     );
-    // Records written after the cut do not move the anchor off the lost chain.
-    fill_to(&trust, 110);
-    trust.checkpoint().unwrap();
+    // Opened over the cut, the store is damaged: writes stop, so nothing
+    // is written over the gap, and the anchor stays on the lost chain.
+    let pincer_store::StoreCondition::Damaged { cause } = trust.store().condition() else {
+        panic!(
+            "the cut is not caught at open: {:?}",
+            trust.store().condition()
+        );
+    };
+    assert!(
+        cause.contains("ends at record 97, but the OS keychain remembers record 100"),
+        "{cause}"
+    );
+    trust.record(
+        Actor::Owner,
+        Action::ConfigGateway,
+        "test",
+        "done",
+        serde_json::json!({}),
+    );
+    assert_eq!(
+        trust.store().audit_head().unwrap().map(|(seq, _)| seq),
+        Some(97)
+    );
     assert!(trust.verify().unwrap().broken_at.is_some());
     assert_eq!(anchored(&trust).map(|a| a.seq), Some(100));
 }
