@@ -231,6 +231,9 @@ async fn fetch_blob(
         have = 0;
     }
     let total = response.content_length().map(|len| len + have);
+    if let Some(remaining) = response.content_length() {
+        check_space(&partial, remaining).map_err(failed)?;
+    }
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(resumed)
@@ -265,6 +268,27 @@ async fn fetch_blob(
         }
     }
     std::fs::rename(&partial, blob).map_err(io("moving the download into the cache"))
+}
+
+/// Refuses a download the disk cannot hold, naming what it needs and what
+/// is free, before a byte is written (what was downloaded stays, and the
+/// download resumes once there is room).
+fn check_space(partial: &Path, remaining: u64) -> std::result::Result<(), String> {
+    let folder = partial.parent().unwrap_or(Path::new("."));
+    let Ok(free) = fs2::available_space(folder) else {
+        return Ok(());
+    };
+    let wanted = remaining + remaining / 50 + 16 * 1024 * 1024;
+    if free >= wanted {
+        return Ok(());
+    }
+    let gigabytes = |bytes: u64| format!("{:.2} GB", bytes as f64 / 1e9);
+    Err(format!(
+        "the download needs {} more and the disk holding {} has {} free; free some space, then start it again (it resumes)",
+        gigabytes(wanted),
+        folder.display(),
+        gigabytes(free)
+    ))
 }
 
 fn link_snapshot(blob: &Path, snapshot: &Path) -> Result<()> {

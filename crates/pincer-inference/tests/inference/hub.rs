@@ -219,3 +219,37 @@ async fn offline_without_a_cached_copy_says_how_to_proceed() {
     assert!(matches!(error, InferenceError::Offline { .. }));
     assert!(error.to_string().contains("--model"), "{error}");
 }
+
+#[tokio::test]
+async fn a_download_the_disk_cannot_hold_is_refused_before_writing() {
+    // A real filesystem too small for the file and its margin.
+    let small = tempfile::tempdir().expect("temp");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(small.path())
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: cannot mount a small filesystem here (needs root or CAP_SYS_ADMIN): {mounted:?}");
+        return;
+    }
+    let (body, sha) = payload();
+    let hub_state = Arc::new(FakeHub {
+        body,
+        advertised_sha: sha,
+        ranges_seen: Mutex::new(vec![]),
+    });
+    let config = HubConfig {
+        endpoint: start(hub_state).await,
+        cache_dir: small.path().into(),
+        offline: false,
+    };
+    let refused = hub::download(&config, &file(), &mut |_, _| {}).await;
+    let _ = std::process::Command::new("umount")
+        .arg(small.path())
+        .status();
+    let message = refused.expect_err("refused").to_string();
+    assert!(
+        message.contains("needs") && message.contains("free") && message.contains("resumes"),
+        "{message}"
+    );
+}
