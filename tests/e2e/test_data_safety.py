@@ -219,13 +219,14 @@ def test_a_changed_backup_is_refused_and_nothing_is_touched(tmp_path):
     raw = bytearray(copy.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     copy.write_bytes(bytes(raw))
-    before = sha(data_dir / "pincer.db")
+    before = messages(data_dir)
 
     verified = pincer(data_dir, "backup", "verify", backup.name)
     assert verified.returncode == 1 and "changed since it was taken" in verified.stderr, verified.stderr
     restored = pincer(data_dir, "backup", "restore", backup.name)
     assert restored.returncode == 1 and "nothing was changed" in restored.stderr, restored.stderr
-    assert sha(data_dir / "pincer.db") == before
+    assert messages(data_dir) == before
+    assert not (data_dir / "replaced").exists(), "nothing was moved aside"
 
 
 def test_a_lost_write_ahead_log_is_caught_at_start(tmp_path):
@@ -234,7 +235,13 @@ def test_a_lost_write_ahead_log_is_caught_at_start(tmp_path):
     try:
         for i in range(3):
             ask(server, f"only in the write-ahead log {i}")
-        # The CLI beside the server anchors the audit head in the keychain.
+        # An audited action beside the server (its record lands in the
+        # write-ahead log too), then the CLI anchors the head in the keychain.
+        stored = subprocess.run(
+            [PINCER_BIN, "--data-dir", str(data_dir), "secrets", "set", "provider/bench"],
+            input="not-a-real-key-0123456789\n", capture_output=True, text=True, timeout=120,
+        )
+        assert stored.returncode == 0, stored.stderr
         assert pincer(data_dir, "audit", "verify").returncode == 0
         server.process.kill()
         server.process.wait()
@@ -246,13 +253,22 @@ def test_a_lost_write_ahead_log_is_caught_at_start(tmp_path):
     wal.unlink()
     (data_dir / "pincer.db-shm").unlink(missing_ok=True)
 
-    server = start_server(tmp_path, MODEL_DIR / "model.gguf")
+    # Caught at start: the server says so on /health, or refuses to start
+    # (start-up itself needs to write), naming the loss and the way out.
     try:
-        shown = health(server)
-        assert shown["status"] == "damaged", shown
-        assert "records it had saved are gone" in shown["store"]["cause"], shown
-    finally:
-        stop(server)
+        server = start_server(tmp_path, MODEL_DIR / "model.gguf")
+    except AssertionError as refused_start:
+        said = str(refused_start)
+        assert "records it had saved are gone" in said and "pincer backup restore" in said, said
+    else:
+        try:
+            shown = health(server)
+            assert shown["status"] == "damaged", shown
+            assert "records it had saved are gone" in shown["store"]["cause"], shown
+        finally:
+            stop(server)
+    doctor = pincer(data_dir, "doctor")
+    assert doctor.returncode == 1 and "records it had saved are gone" in doctor.stdout, doctor.stdout + doctor.stderr
 
 
 def test_a_daily_backup_is_taken_by_the_schedule(tmp_path):
