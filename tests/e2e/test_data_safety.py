@@ -64,6 +64,24 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def start_or_refusal(tmp_path: Path, cause: str):
+    """Starts `pincer serve` on a damaged data folder: it either refuses to
+    start, naming `cause` and the way out (None), or comes up with /health
+    saying `damaged` for that cause (the server, still running)."""
+    try:
+        server = start_server(tmp_path, MODEL_DIR / "model.gguf")
+    except (AssertionError, subprocess.CalledProcessError) as refused_start:
+        said = f"{refused_start} {getattr(refused_start, 'stderr', '')}"
+        assert cause in said and "pincer backup restore" in said, said
+        return None
+    shown = health(server)
+    if shown["status"] != "damaged" or cause not in shown["store"]["cause"]:
+        stop(server)
+        raise AssertionError(f"damage not reported on /health: {shown}")
+    assert "pincer backup restore" in shown["store"]["cause"], shown
+    return server
+
+
 class SmallDisk:
     """A tmpfs of `megabytes` mounted at `path`; unmounted by `close`."""
 
@@ -169,16 +187,9 @@ def test_damage_is_caught_at_start_and_a_restore_brings_back_every_record_up_to_
 
     # Caught at start: either the server comes up saying so and refuses to
     # chat, or (when the damage is in what start-up reads) it refuses to start.
-    try:
-        server = start_server(tmp_path, MODEL_DIR / "model.gguf")
-    except (AssertionError, subprocess.CalledProcessError) as refused_start:
-        said = f"{refused_start} {getattr(refused_start, 'stderr', '')}"
-        assert "damaged" in said and "pincer backup restore" in said, said
-    else:
+    server = start_or_refusal(tmp_path, "damaged")
+    if server:
         try:
-            shown = health(server)
-            assert shown["status"] == "damaged", shown
-            assert "pincer backup restore" in shown["store"]["cause"], shown
             with pytest.raises(openai.APIStatusError) as refused:
                 ask(server, "while damaged")
             assert refused.value.status_code == 507 and "damaged" in refused.value.message, refused.value.message
@@ -255,18 +266,9 @@ def test_a_lost_write_ahead_log_is_caught_at_start(tmp_path):
 
     # Caught at start: the server says so on /health, or refuses to start
     # (start-up itself needs to write), naming the loss and the way out.
-    try:
-        server = start_server(tmp_path, MODEL_DIR / "model.gguf")
-    except AssertionError as refused_start:
-        said = str(refused_start)
-        assert "records it had saved are gone" in said and "pincer backup restore" in said, said
-    else:
-        try:
-            shown = health(server)
-            assert shown["status"] == "damaged", shown
-            assert "records it had saved are gone" in shown["store"]["cause"], shown
-        finally:
-            stop(server)
+    server = start_or_refusal(tmp_path, "records it had saved are gone")
+    if server:
+        stop(server)
     doctor = pincer(data_dir, "doctor")
     assert doctor.returncode == 1 and "records it had saved are gone" in doctor.stdout, doctor.stdout + doctor.stderr
 
