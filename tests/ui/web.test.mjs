@@ -3,10 +3,11 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,6 +61,7 @@ test("memory: search, open, edit on disk, remember, and an answer's sources", ()
 test("trust: a soul changed on disk waits, the audit log shows it, settings list secrets", () => trustFlow(adapter(page), files.workspaceDir));
 test("training data: the first-run question, feedback in the chat, judged records", () => trainingFlow(adapter(page)));
 test("training: arm with live conditions, train now refused with what is needed, disarm", () => roundsFlow(adapter(page), files.powerDir));
+test("backups: now, checked, a chosen folder, a restore at the next start taken back", () => backupsFlow(adapter(page), files));
 test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {
@@ -85,3 +87,40 @@ test("the control API refuses other origins and host names", async () => {
   assert.match(csp, /default-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
 });
+
+test("a damaged database: the app still opens, and its banner names the damage and the way out", async () => {
+  const damaged = prepareDataDir("web-damaged");
+  const bin = requireEnv("PINCER_BIN");
+  const database = path.join(damaged.dataDir, "pincer.db");
+  // A real database (doctor opens and makes it), then the root page of its
+  // messages table overwritten, as a failing disk would.
+  execFileSync(bin, ["doctor", "--data-dir", damaged.dataDir], { encoding: "utf8" });
+  const rootPage = Number(execFileSync("python3", ["-c",
+    "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT rootpage FROM sqlite_master WHERE name = 'messages'\").fetchone()[0])",
+    database], { encoding: "utf8" }));
+  const file = fs.openSync(database, "r+");
+  fs.writeSync(file, Buffer.alloc(4096, 0x5a), 0, 4096, (rootPage - 1) * 4096);
+  fs.closeSync(file);
+  const before = fs.readFileSync(database);
+  const second = spawn(bin, ["serve", "--port", "0", "--data-dir", damaged.dataDir, "--ui", path.join(ROOT, "ui", "dist")],
+    { stdio: ["ignore", "pipe", "pipe"] });
+  const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    const [address] = await waitForLine(second, /http:\/\/127\.0\.0\.1:\d+\/#pair=[0-9a-f]+/, "pincer serve on the damaged database");
+    await other.goto(address);
+    const banner = '[data-testid="health-banner"][data-state="damaged"]';
+    await other.waitForSelector(banner, { timeout: 30_000 });
+    const text = await other.innerText(banner);
+    assert.match(text, /damaged/i, text);
+    assert.match(text, /pincer backup restore latest/, text);
+    await other.screenshot({ path: path.join(shots, "banner-damaged.png") });
+    // The way out is one click away, and the file is kept as it was.
+    await other.click('[data-testid="health-backups"]');
+    await other.waitForSelector('[data-testid="backups"]');
+    assert.ok(before.equals(fs.readFileSync(database)), "the damaged file is not written to");
+  } finally {
+    await other.close();
+    second.kill("SIGTERM");
+  }
+});
+

@@ -1,5 +1,5 @@
 import { LitElement, html, nothing } from "lit";
-import { call, commands, errorText, type AnswerSource, type AppInfo } from "./api";
+import { call, commands, errorText, type AnswerSource, type AppInfo, type HealthView } from "./api";
 import { applyTheme, loadPrefs, savePref, type Prefs } from "./prefs";
 import { inDesktopApp, setWebToken, webToken } from "./transport";
 import "./panes/chat";
@@ -10,6 +10,9 @@ import "./panes/audit";
 import "./panes/training";
 import "./panes/rounds";
 import "./panes/settings";
+
+/** How often the store's condition is looked at again. */
+const HEALTH_EVERY_MS = 5000;
 
 const PANES = [
   { id: "chat", label: "Chat", key: "1" },
@@ -30,12 +33,15 @@ export class PincerApp extends LitElement {
     problem: { state: true },
     needsToken: { state: true },
     openSource: { state: true },
+    health: { state: true },
   };
   declare pane: string;
   declare info: AppInfo | null;
   declare problem: string | null;
   declare needsToken: boolean;
   declare openSource: AnswerSource | null;
+  declare health: HealthView | null;
+  private healthTimer: number | undefined;
 
   constructor() {
     super();
@@ -44,6 +50,7 @@ export class PincerApp extends LitElement {
     this.problem = null;
     this.needsToken = !inDesktopApp() && !webToken();
     this.openSource = null;
+    this.health = null;
   }
 
   createRenderRoot() {
@@ -64,12 +71,16 @@ export class PincerApp extends LitElement {
     }) as EventListener);
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", async () => applyTheme((await loadPrefs()).theme));
     if (!this.needsToken) await this.refresh();
+    // The store's condition can change at any write (a full disk, damage
+    // found): looked at again every few seconds, and after every action.
+    this.healthTimer = window.setInterval(() => this.checkHealth(), HEALTH_EVERY_MS);
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     window.removeEventListener("keydown", this.onKey);
     window.removeEventListener("pincer:refresh", this.refresh);
+    window.clearInterval(this.healthTimer);
   }
 
   refresh = async () => {
@@ -80,7 +91,34 @@ export class PincerApp extends LitElement {
       this.problem = errorText(error);
       if (String(this.problem).toLowerCase().includes("token")) this.needsToken = !inDesktopApp();
     }
+    await this.checkHealth();
   };
+
+  async checkHealth() {
+    if (this.needsToken) return;
+    try {
+      this.health = await call(commands.appHealth());
+    } catch {
+      // The status bar already names a transport failure.
+    }
+  }
+
+  renderHealth() {
+    const h = this.health;
+    if (!h || (h.store === "ok" && h.problems.length === 0)) return nothing;
+    const title =
+      h.store === "damaged"
+        ? "Your data is damaged: Pincer stopped writing to it."
+        : h.store === "degraded"
+          ? "Pincer cannot save right now."
+          : "Something Pincer does in the background is failing.";
+    return html`<div class="health-banner ${h.store}" role="alert" data-testid="health-banner" data-state=${h.store}>
+      <strong>${title}</strong>
+      ${h.cause ? html`<span data-testid="health-cause">${h.cause}</span>` : nothing}
+      ${h.problems.map((p) => html`<span data-testid="health-problem" data-area=${p.area}>${p.message}${p.times > 1 ? ` (${p.times} times)` : ""}</span>`)}
+      ${h.store === "damaged" ? html`<button class="small" data-testid="health-backups" @click=${() => this.show("settings")}>Backups</button>` : nothing}
+    </div>`;
+  }
 
   onKey = (event: KeyboardEvent) => {
     if ((event.ctrlKey || event.metaKey) && !event.shiftKey) {
@@ -142,6 +180,7 @@ export class PincerApp extends LitElement {
           </button>`,
         )}
       </nav>
+      ${this.renderHealth()}
       <main class="pane" data-testid="pane-${this.pane}">
         ${this.pane === "chat" ? html`<chat-pane .info=${this.info}></chat-pane>` : nothing}
         ${this.pane === "models" ? html`<models-pane .info=${this.info}></models-pane>` : nothing}

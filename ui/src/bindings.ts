@@ -66,6 +66,20 @@ export const commands = {
 	revealToken: () => typedError<string, ControlError>(__TAURI_INVOKE("reveal_token")),
 	/**  A new API token; the old one stops working. */
 	rotateToken: () => typedError<string, ControlError>(__TAURI_INVOKE("rotate_token")),
+	/**  The store's condition and background work that failed, for the banner. */
+	appHealth: () => typedError<HealthView, ControlError>(__TAURI_INVOKE("app_health")),
+	/**  Settings → Backups. */
+	backupsOverview: () => typedError<BackupsView, ControlError>(__TAURI_INVOKE("backups_overview")),
+	/**  Takes a backup now. */
+	takeBackup: () => typedError<BackupsView, ControlError>(__TAURI_INVOKE("take_backup")),
+	/**  Checks a backup as a restore would. */
+	checkBackup: (request: BackupRef) => typedError<BackupCheckView, ControlError>(__TAURI_INVOKE("check_backup", { request })),
+	/**  Checks a backup and restores it when Pincer next starts. */
+	restoreBackupAtStart: (request: BackupRef) => typedError<BackupsView, ControlError>(__TAURI_INVOKE("restore_backup_at_start", { request })),
+	/**  Takes back the restore waiting for the next start. */
+	cancelRestoreAtStart: () => typedError<BackupsView, ControlError>(__TAURI_INVOKE("cancel_restore_at_start")),
+	/**  Chooses the folder new backups go to (none: the data folder's own). */
+	setBackupFolder: (request: BackupFolder) => typedError<BackupsView, ControlError>(__TAURI_INVOKE("set_backup_folder", { request })),
 	/**  Memory's state: sources, indexing progress, why it is off. */
 	memoryStatus: () => typedError<MemoryStatus, ControlError>(__TAURI_INVOKE("memory_status")),
 	/**  Searches memory by words and meaning. */
@@ -282,6 +296,71 @@ export type AuditStatus = {
 	reason: string | null,
 };
 
+/**  What checking a backup found. */
+export type BackupCheckView = {
+	/**  The backup's id. */
+	id: string,
+	/**  Why it cannot be restored (`None`: it can). */
+	problem: string | null,
+	/**  The audit records that verified in it. */
+	auditRecords: number | null,
+};
+
+/**  The folder for new backups; `None` goes back to the data folder's own. */
+export type BackupFolder = {
+	/**  A full path, or `None`. */
+	path: string | null,
+};
+
+/**  Names one backup by id. */
+export type BackupRef = {
+	/**  The backup's id, as listed. */
+	id: string,
+};
+
+/**  One backup, as the Settings pane lists it. */
+export type BackupView = {
+	/**  Its id: when it was taken, then why (`20261202T210000Z-daily`). */
+	id: string,
+	/**  Why it was taken (`daily`, `manual`, `before migrating to schema 7`). */
+	reason: string,
+	/**  When (ms since the epoch). */
+	createdAtMs: number | null,
+	/**  The database copy's size in bytes. */
+	bytes: number | null,
+	/**  The database schema it holds. */
+	schemaVersion: number,
+	/**  The newest audit record it holds. */
+	auditRecords: number | null,
+	/**  How many workspace files came with it. */
+	files: number,
+	/**  Its folder. */
+	folder: string,
+};
+
+/**
+ *  The backups card: where they go, what there is, a restore waiting for
+ *  the next start and what the last one did.
+ */
+export type BackupsView = {
+	/**  Where new backups go. */
+	folder: string,
+	/**  Whether that is the data folder's own `backups` (no folder chosen). */
+	defaultFolder: boolean,
+	/**  Every backup found, newest first. */
+	backups: BackupView[],
+	/**  Hours between the automatic backups. */
+	everyHours: number,
+	/**  How many of each kind are kept. */
+	keep: number,
+	/**  The backup that will be restored at the next start, if asked for. */
+	restoreAtStart: string | null,
+	/**  What the restore at the last start did. */
+	lastRestore: string | null,
+	/**  Whether that restore succeeded. */
+	lastRestoreOk: boolean | null,
+};
+
 /**  A catalog model and what it means for this machine. */
 export type CatalogModel = {
 	/**  Catalog id. */
@@ -486,6 +565,19 @@ export type GiveFeedback = {
 	editedAnswer: string | null,
 };
 
+/**  The store's condition and the failures in force, for the app's banner. */
+export type HealthView = {
+	/**
+	 *  `ok`, `degraded` (a full disk: what is asked now may not be
+	 *  saved) or `damaged` (writes are stopped).
+	 */
+	store: string,
+	/**  Why, when not healthy, with the way out. */
+	cause: string | null,
+	/**  Background work that failed. */
+	problems: ProblemView[],
+};
+
 /**  A local model to load. */
 export type LoadModel = {
 	/**  A `.gguf` file or a Hugging Face model folder. */
@@ -594,6 +686,18 @@ export type MemoryStatus = {
 	errors: string[],
 	/**  The workspace and the folders and files the owner added. */
 	sources: MemorySourceView[],
+};
+
+/**  Background work that failed and has not succeeded since. */
+export type ProblemView = {
+	/**  The work (`audit`, `memory`, `recording`, `judge`, `training`, `backups`). */
+	area: string,
+	/**  What failed and why. */
+	message: string,
+	/**  When it last failed (ms since the epoch). */
+	atMs: number | null,
+	/**  How many times in a row. */
+	times: number,
 };
 
 /**  A chat message in a record. */

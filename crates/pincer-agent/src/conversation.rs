@@ -288,7 +288,7 @@ impl Agent {
             &path.display().to_string(),
             "done",
             serde_json::json!({"line": line}),
-        );
+        )?;
         Ok(Some((path, line)))
     }
 }

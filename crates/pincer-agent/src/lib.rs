@@ -3,7 +3,7 @@
 //! the question (untrusted text fenced as data, `prompt.rs`), secrets
 //! scrubbed from what the model sees, and the exchange recorded as a
 //! session, with the turn kept for learning when the owner consented
-//! (`turn.rs`). The owner's own chat continues a session, files "remember
+//! (`turn.rs`, saved by `recorder.rs`). The owner's own chat continues a session, files "remember
 //! that …" notes and can be stopped (`conversation.rs`). The agent loop with
 //! tools grows here. The app around it is
 //! reached only through [`Host`].
@@ -11,6 +11,7 @@
 
 mod conversation;
 mod prompt;
+mod recorder;
 mod turn;
 
 pub use conversation::{OwnerMessage, TurnEnd, TurnEvent};
@@ -42,6 +43,9 @@ pub enum AgentError {
     /// From the database (the session to continue does not exist, …).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// From the trust base (an audit record that could not be written).
+    #[error(transparent)]
+    Trust(#[from] pincer_trust::TrustError),
     /// From the model (busy, a request it cannot take).
     #[error(transparent)]
     Inference(#[from] InferenceError),

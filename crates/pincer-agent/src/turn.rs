@@ -3,13 +3,14 @@
 
 use crate::prompt::blocking;
 use crate::{Agent, AgentError, Result};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use pincer_inference::{
-    ChatMessage, FinishReason, GenerationEvent, GenerationRequest, GenerationStats, Role,
+    ChatMessage, GenerationEvent, GenerationRequest, Role,
 };
-use pincer_learning::{record_turn, ChatInProgress, TurnRecording};
+use crate::recorder::Recorder;
+use pincer_learning::TurnRecording;
 use pincer_store::{
-    MessageSource, MessageStats, NewMessage, NewSession, Store, StoreCondition, TokenRecord,
+    MessageSource, NewMessage, NewSession, Store, StoreCondition,
 };
 use std::pin::Pin;
 use std::sync::Arc;
@@ -212,7 +213,7 @@ impl Agent {
         let (saved_sender, saved) = oneshot::channel();
         let recorder = Recorder {
             saved: saved_sender,
-            store: Arc::clone(self.store()),
+            trust: Arc::clone(&self.inner.trust),
             session_id: session.id.clone(),
             model: engine.id().to_string(),
             request_messages,
@@ -242,148 +243,6 @@ pub fn title_from(text: &str) -> String {
         title.push('…');
     }
     title
-}
-
-/// Forwards a generation to its reader and saves the exchange when it ends.
-struct Recorder {
-    saved: oneshot::Sender<Saved>,
-    store: Arc<Store>,
-    session_id: String,
-    model: String,
-    request_messages: Vec<NewMessage>,
-    sources: Vec<MessageSource>,
-    recording: Option<TurnRecording>,
-    /// Keeps the judge waiting until the exchange is saved.
-    _chatting: ChatInProgress,
-}
-
-impl Recorder {
-    async fn run(
-        self,
-        mut generation: pincer_inference::GenerationStream,
-        sender: mpsc::Sender<pincer_inference::Result<GenerationEvent>>,
-    ) {
-        let mut answer = String::new();
-        let mut tokens = Vec::new();
-        let mut deltas = 0usize;
-        let mut outcome: Option<(FinishReason, GenerationStats)> = None;
-        loop {
-            let event = tokio::select! {
-                _ = sender.closed() => break,
-                event = generation.next() => event,
-            };
-            let Some(event) = event else { break };
-            let mut text = None;
-            let mut token = None;
-            match &event {
-                Ok(GenerationEvent::Delta {
-                    text: piece,
-                    logprob,
-                }) => {
-                    text = Some(piece.clone());
-                    token = logprob.as_ref().map(|l| TokenRecord {
-                        id: l.id,
-                        text: piece.clone(),
-                        logprob: l.logprob,
-                    });
-                }
-                Ok(GenerationEvent::Finished { reason, stats }) => {
-                    outcome = Some((reason.clone(), stats.clone()))
-                }
-                Err(error) => {
-                    outcome = Some((
-                        FinishReason::Other(format!("error: {error}")),
-                        GenerationStats::default(),
-                    ))
-                }
-            }
-            if sender.send(event).await.is_err() {
-                break;
-            }
-            // Counted only once handed over, so the saved answer is exactly
-            // what the reader got (see `ChatStream::close_and_drain`).
-            if let Some(text) = text {
-                answer.push_str(&text);
-                deltas += 1;
-            }
-            tokens.extend(token);
-        }
-        // Dropping the generation now cancels it if it is still running.
-        drop(generation);
-        let (reason, stats) = outcome.unwrap_or_else(|| {
-            (
-                FinishReason::Canceled,
-                GenerationStats {
-                    completion_tokens: deltas,
-                    ..Default::default()
-                },
-            )
-        });
-        let answer = NewMessage {
-            role: "assistant".into(),
-            content: answer,
-            stats: MessageStats {
-                model: Some(self.model),
-                finish_reason: Some(reason.as_str().to_string()),
-                prompt_tokens: (stats.prompt_tokens > 0).then_some(stats.prompt_tokens as i64),
-                completion_tokens: Some(stats.completion_tokens as i64),
-                time_to_first_token_ms: (stats.time_to_first_token.as_nanos() > 0)
-                    .then(|| stats.time_to_first_token.as_secs_f64() * 1000.0),
-                decode_tokens_per_second: (stats.decode_tokens_per_second > 0.0)
-                    .then_some(stats.decode_tokens_per_second),
-            },
-            sources: self.sources,
-        };
-        let store = self.store;
-        let saved_signal = self.saved;
-        let session_id = self.session_id;
-        let request = self.request_messages;
-        // Only a whole answer teaches: a stopped or failed one is not kept.
-        let whole = matches!(reason, FinishReason::Stop | FinishReason::Length);
-        let recording = self.recording.filter(|_| whole);
-        let saved = tokio::task::spawn_blocking(move || {
-            let message_id = store.record_exchange(&session_id, &request, &answer)?;
-            let learnable = recording.is_some();
-            if let Some(recording) = recording {
-                let model = answer.stats.model.clone().unwrap_or_default();
-                record_turn(
-                    &store,
-                    recording,
-                    &session_id,
-                    message_id,
-                    &model,
-                    &answer.content,
-                    tokens,
-                );
-            }
-            Ok::<_, pincer_store::StoreError>(Saved {
-                message_id: Some(message_id),
-                learnable,
-                problem: None,
-            })
-        })
-        .await;
-        let saved = match saved {
-            Ok(Ok(saved)) => saved,
-            Ok(Err(error)) => {
-                tracing::error!(%error, "could not record a chat exchange");
-                Saved {
-                    problem: Some(error.to_string()),
-                    ..Saved::default()
-                }
-            }
-            Err(join) => {
-                tracing::error!(%join, "recording a chat exchange panicked");
-                Saved {
-                    problem: Some(format!("saving the exchange failed ({join})")),
-                    ..Saved::default()
-                }
-            }
-        };
-        // The judge may start once the exchange is saved, not before.
-        drop(self._chatting);
-        let _ = saved_signal.send(saved);
-    }
 }
 
 /// Refuses a turn before anything is generated when the store cannot save

@@ -101,7 +101,7 @@ macro_rules! command_table {
 
             /// Unloads the model.
             fn unload_model(app) -> () {
-                app.unload_model();
+                app.unload_model()?;
                 Ok(())
             }
 
@@ -168,12 +168,47 @@ macro_rules! command_table {
 
             /// The API token, for the owner to copy.
             fn reveal_token(app) -> String {
-                Ok(app.reveal_token())
+                Ok(app.reveal_token()?)
             }
 
             /// A new API token; the old one stops working.
             fn rotate_token(app) -> String {
                 Ok(app.rotate_token()?)
+            }
+
+            /// The store's condition and background work that failed, for the banner.
+            fn app_health(app) -> HealthView {
+                Ok(app.health())
+            }
+
+            /// Settings → Backups.
+            fn backups_overview(app) -> BackupsView {
+                Ok(app.backups_view().await?)
+            }
+
+            /// Takes a backup now.
+            fn take_backup(app) -> BackupsView {
+                Ok(app.take_backup_now().await?)
+            }
+
+            /// Checks a backup as a restore would.
+            fn check_backup(app, request: BackupRef) -> BackupCheckView {
+                Ok(app.check_backup(request.id).await?)
+            }
+
+            /// Checks a backup and restores it when Pincer next starts.
+            fn restore_backup_at_start(app, request: BackupRef) -> BackupsView {
+                Ok(app.restore_backup_at_start(request.id).await?)
+            }
+
+            /// Takes back the restore waiting for the next start.
+            fn cancel_restore_at_start(app) -> BackupsView {
+                Ok(app.cancel_restore_at_start().await?)
+            }
+
+            /// Chooses the folder new backups go to (none: the data folder's own).
+            fn set_backup_folder(app, request: BackupFolder) -> BackupsView {
+                Ok(app.set_backup_folder(request.path).await?)
             }
 
             /// Memory's state: sources, indexing progress, why it is off.

@@ -80,6 +80,7 @@ impl From<LearningError> for AppError {
     fn from(error: LearningError) -> Self {
         match error {
             LearningError::Store(error) => Self::Store(error),
+            LearningError::Trust(error) => Self::from(error),
             LearningError::Inference(error) => Self::Inference(error),
             LearningError::NoModel => Self::NoModel,
             LearningError::Halted => Self::Halted,
@@ -101,6 +102,7 @@ impl From<AgentError> for AppError {
     fn from(error: AgentError) -> Self {
         match error {
             AgentError::Store(error) => Self::Store(error),
+            AgentError::Trust(error) => Self::from(error),
             AgentError::Inference(error) => Self::Inference(error),
             AgentError::NoModel => Self::NoModel,
             AgentError::Halted => Self::Halted,

@@ -20,7 +20,7 @@ mod soul;
 mod trust;
 mod turns;
 
-pub use backups::{restore_backup, BACKUP_EVERY};
+pub use backups::{backups_of, restore_backup, BACKUP_EVERY};
 pub use commands::{dispatch, COMMANDS, STREAMING};
 pub use control::EventSink;
 pub use error::{AppError, ErrorCode, Result};
@@ -101,6 +101,9 @@ struct Inner {
 impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
     pub async fn start(config: AppConfig) -> Result<Self> {
+        // Before anything opens the database: a restore the owner asked
+        // for in Settings (its outcome shows there).
+        pincer_trust::backups::restore_pending(&config.data_dir)?;
         // Warned, not refused: an app dropped a moment ago in this process
         // may still be letting go of it.
         let serving_lock = pincer_trust::backups::lock_data_dir(&config.data_dir)?;
@@ -233,8 +236,8 @@ impl App {
     }
 
     /// The API token's text, for the owner to copy into a client (audited).
-    pub fn reveal_token(&self) -> String {
-        self.inner.trust.reveal_token()
+    pub fn reveal_token(&self) -> Result<String> {
+        Ok(self.inner.trust.reveal_token()?)
     }
 
     /// A one-time code that a browser trades for the token (`POST
@@ -255,9 +258,25 @@ impl App {
     }
 
     /// Appends an event to the audit chain. `details` names things, never
-    /// secret values. A failed append is logged and does not undo the
-    /// action it describes.
+    /// secret values. A failed append is returned (an action that cannot
+    /// be recorded is not reported done) and shown as the audit problem.
     pub fn record(
+        &self,
+        actor: Actor,
+        action: Action,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        self.inner
+            .trust
+            .record(actor, action, target, decision, details)?;
+        Ok(())
+    }
+
+    /// [`App::record`] for what nobody waits on (a refused request): a
+    /// failure is kept as the audit problem the banner and `/health` show.
+    pub fn note(
         &self,
         actor: Actor,
         action: Action,
@@ -267,7 +286,12 @@ impl App {
     ) {
         self.inner
             .trust
-            .record(actor, action, target, decision, details);
+            .note(actor, action, target, decision, details);
+    }
+
+    /// Background work that failed and has not succeeded since.
+    pub fn problems(&self) -> Vec<pincer_trust::problems::Problem> {
+        self.inner.trust.problems().list()
     }
 
     /// Signs the audit chain's head now (at shutdown and before an export),
@@ -309,7 +333,8 @@ impl App {
         self.inner.halted.store(true, Ordering::SeqCst);
         self.inner.agent.stop_all();
         self.inner.learning.halted();
-        self.record(
+        // A halt never fails: one that cannot be audited is still a halt.
+        self.note(
             Actor::Owner,
             Action::AgentHalt,
             "agent",
@@ -322,7 +347,7 @@ impl App {
     pub fn resume(&self) {
         self.inner.halted.store(false, Ordering::SeqCst);
         self.inner.learning.resumed();
-        self.record(
+        self.note(
             Actor::Owner,
             Action::AgentResume,
             "agent",

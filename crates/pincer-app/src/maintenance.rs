@@ -75,20 +75,27 @@ impl Maintenance {
         ))
     }
 
-    fn record(&self, action: Action, target: &str, decision: &str, details: serde_json::Value) {
+    fn record(
+        &self,
+        action: Action,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
         self.trust
-            .record(Actor::Owner, action, target, decision, details);
+            .record(Actor::Owner, action, target, decision, details)?;
+        Ok(())
     }
 
     /// The gateway token (for `pincer token`).
-    pub fn gateway_token(&self) -> Secret {
+    pub fn gateway_token(&self) -> Result<Secret> {
         self.record(
             Action::SecretUse,
             names::GATEWAY_TOKEN,
             "revealed",
             serde_json::json!({"by": "cli"}),
-        );
-        self.trust.token()
+        )?;
+        Ok(self.trust.token())
     }
 
     /// Which backend holds the secrets.

@@ -4,6 +4,7 @@
 
 use crate::ipc::{MemoryHitView, MemorySearch, MemorySourceView, MemoryStatus, RememberedNote};
 use crate::{blocking, Action, Actor, App, AppError, Result};
+use pincer_trust::problems::Area;
 use pincer_inference::hub::{self, HubConfig, HubFile};
 use pincer_memory::{
     ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryError, MemoryOptions, MemoryWatcher,
@@ -54,6 +55,7 @@ impl From<MemoryError> for AppError {
     fn from(error: MemoryError) -> Self {
         match error {
             MemoryError::NotFound(m) | MemoryError::Invalid(m) => AppError::InvalidInput(m),
+            no_space @ MemoryError::NoSpace { .. } => AppError::NotSaved(no_space.to_string()),
             other => AppError::Unavailable(other.to_string()),
         }
     }
@@ -142,8 +144,16 @@ impl App {
                     .write()
                     .unwrap_or_else(|p| p.into_inner()) = Some(memory.clone());
                 self.set_memory_problem(None);
-                match MemoryWatcher::start(memory, |paths| {
-                    tracing::debug!(?paths, "memory re-indexed changed files")
+                let trust = self.inner.trust.clone();
+                match MemoryWatcher::start(memory, move |done| {
+                    tracing::debug!(paths = ?done.changed, "memory re-indexed changed files");
+                    match done.failed.as_slice() {
+                        [] => trust.problems().clear(Area::Memory),
+                        [first, ..] => trust.problems().report(
+                            Area::Memory,
+                            &format!("{} changed file(s) could not be indexed ({first})", done.failed.len()),
+                        ),
+                    }
                 }) {
                     Ok(watcher) => {
                         *self
@@ -153,7 +163,10 @@ impl App {
                             .lock()
                             .unwrap_or_else(|p| p.into_inner()) = Some(watcher)
                     }
-                    Err(error) => tracing::warn!(%error, "memory will not follow file changes"),
+                    Err(error) => self.inner.trust.problems().report(
+                        Area::Memory,
+                        &format!("memory will not follow file changes: {error}"),
+                    ),
                 }
                 self.sync_memory_in_background(false);
             }
@@ -167,8 +180,10 @@ impl App {
     pub(crate) async fn reindex_memory_file(&self) {
         let Ok(memory) = self.memory() else { return };
         let path = self.workspace().dir().join(pincer_workspace::MEMORY_FILE);
-        if let Err(error) = blocking(move || Ok(memory.index_path(&path)?)).await {
-            tracing::warn!(%error, "could not re-index MEMORY.md");
+        let indexed = blocking(move || Ok(memory.index_path(&path)?)).await;
+        if let Err(error) = indexed {
+            let error = format!("MEMORY.md could not be indexed again: {error}");
+            self.inner.trust.problems().report(Area::Memory, &error);
         }
     }
 
@@ -212,6 +227,7 @@ impl App {
         if syncing.swap(true, Ordering::SeqCst) {
             return;
         }
+        let trust = self.inner.trust.clone();
         let spawned = std::thread::Builder::new()
             .name("pincer-memory-sync".into())
             .spawn(move || {
@@ -221,9 +237,22 @@ impl App {
                 } else {
                     memory.sync(&never)
                 };
+                // A file memory cannot read shows in the Memory pane; a
+                // fault of the machine is the owner's to see everywhere.
                 match result {
-                    Ok(report) => tracing::info!(?report, "memory is in step with its sources"),
-                    Err(error) => tracing::warn!(%error, "memory sync failed"),
+                    Ok(report) if report.faults.is_empty() => {
+                        tracing::info!(?report, "memory is in step with its sources");
+                        trust.problems().clear(Area::Memory);
+                    }
+                    Ok(report) => trust.problems().report(
+                        Area::Memory,
+                        &format!(
+                            "{} file(s) could not be indexed ({})",
+                            report.faults.len(),
+                            report.faults[0]
+                        ),
+                    ),
+                    Err(error) => trust.problems().report(Area::Memory, &error),
                 }
                 syncing.store(false, Ordering::SeqCst);
             });
@@ -321,7 +350,8 @@ impl App {
             .as_ref()
         {
             if let Err(error) = watcher.watch(Path::new(&source.path)) {
-                tracing::warn!(%error, "the new source will not be followed for changes");
+                let error = format!("the new source will not be followed for changes: {error}");
+                self.inner.trust.problems().report(Area::Memory, &error);
             }
         }
         self.record(
@@ -330,7 +360,7 @@ impl App {
             &source.path,
             "done",
             serde_json::json!({"provenance": source.provenance.as_str()}),
-        );
+        )?;
         self.sync_memory_in_background(false);
         Ok(source.into())
     }
@@ -345,7 +375,7 @@ impl App {
             &path.display().to_string(),
             "done",
             serde_json::json!({"id": id}),
-        );
+        )?;
         if let Some(watcher) = self
             .inner
             .memory
@@ -369,7 +399,7 @@ impl App {
             "memory",
             "started",
             serde_json::json!({}),
-        );
+        )?;
         self.memory_status()
     }
 

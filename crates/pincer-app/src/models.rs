@@ -73,7 +73,7 @@ impl App {
         let active = match loaded {
             Ok(active) => active,
             Err(error) => {
-                self.record(
+                self.note(
                     Actor::Owner,
                     Action::ModelLoad,
                     &target,
@@ -89,13 +89,13 @@ impl App {
             &target,
             "done",
             serde_json::json!({"model": active.id}),
-        );
+        )?;
         self.remember_model(&path);
         Ok(active)
     }
 
     /// Unloads the model, freeing its memory; chats wait for a new one.
-    pub fn unload_model(&self) {
+    pub fn unload_model(&self) -> Result<()> {
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
         self.record(
             Actor::Owner,
@@ -103,7 +103,7 @@ impl App {
             "model",
             "done",
             serde_json::json!({}),
-        );
+        )
     }
 
     /// The model loaded last time, if it is still there.

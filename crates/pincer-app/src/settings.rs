@@ -24,6 +24,8 @@ pub struct Settings {
     pub last_model: Option<PathBuf>,
     /// Keep the protected files and their history sealed at rest.
     pub seal_protected_files: bool,
+    /// Where new backups go (`None`: the data folder's `backups`).
+    pub backup_folder: Option<PathBuf>,
     /// The learning loop's settings (`judgeSamples`, `judgeModel`,
     /// `training`, `trainer`), at the top level of the file.
     #[serde(flatten)]
@@ -37,6 +39,7 @@ impl Default for Settings {
             gateway_port: DEFAULT_GATEWAY_PORT,
             last_model: None,
             seal_protected_files: false,
+            backup_folder: None,
             learning: Default::default(),
         }
     }
@@ -184,7 +187,7 @@ impl App {
             "settings.json",
             "done",
             serde_json::json!({"enabled": change.enabled, "port": change.port}),
-        );
+        )?;
         Ok(self.settings_view())
     }
 

@@ -84,7 +84,7 @@ impl App {
                 &file,
                 "pending",
                 serde_json::json!({"change": change.id, "reason": change.reason}),
-            );
+            )?;
             Ok(change_view(change))
         })
         .await
@@ -131,7 +131,7 @@ impl App {
                 blocking(move || {
                     let version = app.inner.protected.accept_disk_text(&file)?;
                     app.store().decide_soul_proposal(change.id, "accepted")?;
-                    app.record(Actor::Owner, Action::SoulAccept, &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}));
+                    app.record(Actor::Owner, Action::SoulAccept, &file, "accepted", serde_json::json!({"change": change.id, "origin": "external", "version": version.id}))?;
                     Ok(())
                 })
                 .await?;
@@ -148,7 +148,7 @@ impl App {
                     &file,
                     "accepted",
                     serde_json::json!({"change": change.id, "origin": change.origin}),
-                );
+                )?;
             }
             (false, origin) => {
                 // Decided first: putting the accepted text back supersedes
@@ -179,7 +179,7 @@ impl App {
                     &file,
                     decision,
                     serde_json::json!({"change": change.id, "origin": origin}),
-                );
+                )?;
             }
         }
         if file == MEMORY_FILE {

@@ -58,9 +58,9 @@ pub fn run(data_dir: &Path, command: BackupCommand) -> Result<()> {
             );
         }
         BackupCommand::List => {
-            let all = admin.backups().list()?;
+            let all = admin.backups()?.list()?;
             if all.is_empty() {
-                println!("no backups yet in {}", admin.backups().folder().display());
+                println!("no backups yet in {}", admin.backups()?.folder().display());
             }
             for backup in all {
                 println!(

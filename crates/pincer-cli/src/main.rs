@@ -174,7 +174,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
         Command::Train(args) => train_cmd::run(&data_dir, args).await,
         Command::Token => {
-            println!("{}", Maintenance::open(&data_dir)?.gateway_token().expose());
+            println!("{}", Maintenance::open(&data_dir)?.gateway_token()?.expose());
             Ok(())
         }
         Command::Models => {
@@ -361,8 +361,8 @@ fn doctor(data_dir: &std::path::Path, full_check: bool) -> Result<()> {
         }
         Err(error) => println!("vault:            unavailable: {error}"),
     }
-    let backups = pincer_app::Backups::new(data_dir)
-        .list()
+    let backups = pincer_app::backups_of(data_dir)
+        .and_then(|b| Ok(b.list()?))
         .unwrap_or_default();
     match backups.last() {
         Some(newest) => println!("backups:          {} (newest {})", backups.len(), newest.id),

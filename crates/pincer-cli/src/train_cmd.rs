@@ -117,7 +117,7 @@ impl Control {
 pub async fn run(data_dir: &Path, args: TrainArgs) -> Result<()> {
     let TrainArgs { command, target } = args;
     let token = Maintenance::open(data_dir)?
-        .gateway_token()
+        .gateway_token()?
         .expose()
         .to_string();
     let control = Control {

@@ -54,7 +54,7 @@ pub(crate) async fn same_origin_only(
     let name = host_name(&host);
     let allowed = LOOPBACK_HOSTS.contains(&name) || state.extra_hosts.iter().any(|h| h == name);
     if !allowed {
-        state.app.record(
+        state.app.note(
             pincer_app::Actor::Client,
             pincer_app::Action::GatewayHost,
             request.uri().path(),
@@ -68,7 +68,7 @@ pub(crate) async fn same_origin_only(
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let expected = [format!("http://{host}"), format!("https://{host}")];
         if !expected.iter().any(|e| e.eq_ignore_ascii_case(origin)) {
-            state.app.record(
+            state.app.note(
                 pincer_app::Actor::Client,
                 pincer_app::Action::GatewayOrigin,
                 request.uri().path(),

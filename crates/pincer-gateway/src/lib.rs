@@ -203,7 +203,7 @@ async fn require_token(
         .refuse(client_ip, std::time::Instant::now())
     {
         auth_limit::Refusal::Audit => {
-            state.app.record(
+            state.app.note(
                 pincer_app::Actor::Client,
                 pincer_app::Action::GatewayAuth,
                 &path,
@@ -214,7 +214,7 @@ async fn require_token(
         }
         auth_limit::Refusal::LockedOut { retry_after } => {
             let details = json!({"reason": "too many failed token checks", "client": client_ip.to_string(), "seconds": retry_after.as_secs()});
-            state.app.record(
+            state.app.note(
                 pincer_app::Actor::Client,
                 pincer_app::Action::GatewayAuth,
                 &path,
@@ -270,11 +270,18 @@ async fn pair(State(state): State<GatewayState>, request: Request) -> Response {
 
 async fn health(State(state): State<GatewayState>) -> Json<serde_json::Value> {
     let (busy, capacity) = state.app.engine_load();
-    // `status` is `ok`, or `degraded` / `damaged` with the store's cause:
-    // answers still come, but what is not saved is said so.
+    // `status` is the store's `ok`, `degraded` or `damaged` (with its
+    // cause: answers still come, but what is not saved is said so), and
+    // `degraded` while background work that failed (`problems`: the memory
+    // sync, the judge, a backup, an audit record) has not succeeded since.
     let store = state.app.store().condition();
+    let problems = state.app.health().problems;
+    let status = match store.as_str() {
+        "ok" if !problems.is_empty() => "degraded",
+        other => other,
+    };
     Json(
-        json!({"status": store.as_str(), "store": store, "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}),
+        json!({"status": status, "store": store, "problems": problems, "model": state.app.model_id(), "requests_in_engine": busy, "engine_capacity": capacity}),
     )
 }
 

@@ -16,6 +16,9 @@ pub enum LearningError {
     /// From the database.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// From the trust base (an audit record that could not be written).
+    #[error(transparent)]
+    Trust(#[from] pincer_trust::TrustError),
     /// From loading or running the model (the judge, tokenising a round).
     #[error(transparent)]
     Inference(#[from] InferenceError),

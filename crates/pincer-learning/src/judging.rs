@@ -13,6 +13,7 @@ use pincer_inference::{
 };
 use pincer_store::{Judgment, Trajectory, Vote};
 use pincer_training::judge;
+use pincer_trust::problems::Area;
 use pincer_trust::{Action, Actor};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -129,9 +130,9 @@ impl Learning {
                     return;
                 };
                 let learning = Learning { inner };
-                if let Err(error) = learning.judge_pending(usize::MAX).await {
-                    tracing::warn!(%error, "the judge stopped; it tries again when woken");
-                }
+                // Kept for the owner until a later pass judges again.
+                let judged = learning.judge_pending(usize::MAX).await;
+                learning.inner.trust.problems().track(Area::Judge, &judged);
                 drop(learning);
                 tokio::select! {
                     _ = judging.wake.notified() => {}
@@ -261,7 +262,7 @@ impl Learning {
                 &format!("trajectory:{id}"),
                 &format!("{:+}", judgment.score),
                 serde_json::json!({"samples": judgment.votes.len(), "hint": judgment.hint.is_some(), "judge": judgment.judge, "source": turn.turn.source}),
-            );
+            )?;
         }
         Ok(Some(judgment))
     }

@@ -9,6 +9,7 @@ use crate::view::{
     TrajectoryView,
 };
 use crate::{blocking, Learning, Result};
+use pincer_trust::problems::Area;
 use pincer_inference::{ChatMessage, Role};
 use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
 
@@ -60,7 +61,7 @@ pub fn record_turn(
     model: &str,
     response: &str,
     tokens: Vec<TokenRecord>,
-) {
+) -> pincer_store::Result<()> {
     let turn = NewTrajectory {
         session_id: session_id.to_string(),
         message_id: Some(message_id),
@@ -72,9 +73,8 @@ pub fn record_turn(
         response: response.to_string(),
         tokens,
     };
-    if let Err(error) = store.record_trajectory(&turn, &recording.consent) {
-        tracing::error!(%error, "could not record a training turn");
-    }
+    store.record_trajectory(&turn, &recording.consent)?;
+    Ok(())
 }
 
 impl Learning {
@@ -103,7 +103,8 @@ impl Learning {
         match found {
             Ok(consent) => consent.filter(|c| c.granted),
             Err(error) => {
-                tracing::error!(%error, "could not read training consent; this turn is not recorded");
+                let error = format!("could not read training consent, so this turn is not kept: {error}");
+                self.inner.trust.problems().report(Area::Recording, &error);
                 None
             }
         }

@@ -11,6 +11,7 @@ use pincer_store::{AdapterVersion, NewAdapter};
 use pincer_training::gate::GateBounds;
 use pincer_training::pipeline::{Round, RoundEnd};
 use pincer_training::trainer::{Progress, TrainSettings};
+use pincer_trust::problems::Area;
 use pincer_trust::{Action, Actor};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -97,7 +98,8 @@ impl Learning {
         drop(hold);
         state.running.store(false, Ordering::SeqCst);
         if let Err(error) = &result {
-            self.inner.trust.record(
+            // The round's own error goes back to whoever started it.
+            self.inner.trust.note(
                 Actor::Owner,
                 Action::TrainingRound,
                 "adapter",
@@ -149,7 +151,7 @@ impl Learning {
             "adapter",
             "done",
             serde_json::json!({"version": version}),
-        );
+        )?;
         Ok(self.store().serving_adapter()?)
     }
 
@@ -182,7 +184,7 @@ impl Learning {
             })
             .await?
         } else {
-            let _ = std::fs::remove_dir_all(&dir);
+            remove_run_folder(&dir)?;
             let inputs = self.round_inputs(&options).await?;
             self.inner.trust.record(
                 Actor::Owner,
@@ -190,7 +192,7 @@ impl Learning {
                 "adapter",
                 "done",
                 serde_json::json!({"train": inputs.train.len(), "heldOut": inputs.held_out.len()}),
-            );
+            )?;
             blocking({
                 let dir = dir.clone();
                 move || Round::start(&dir, inputs, &candle_device()).map_err(training_error)
@@ -247,7 +249,7 @@ impl Learning {
                     "adapter",
                     "done",
                     serde_json::json!({"step": step, "why": why}),
-                );
+                )?;
                 Ok(report)
             }
             RoundEnd::Judged {
@@ -287,8 +289,12 @@ impl Learning {
                 } else {
                     "rejected"
                 };
-                self.inner.trust.record(Actor::System, Action::TrainingRound, &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}));
-                let _ = std::fs::remove_dir_all(&dir);
+                self.inner.trust.record(Actor::System, Action::TrainingRound, &format!("adapter:{}", version.id), decision, serde_json::json!({"reasons": report.reasons, "steps": report.steps, "finalLoss": report.final_loss}))?;
+                // The adapter is kept; a run folder left behind only costs
+                // disk, and the next round clears it before it starts.
+                if let Err(error) = remove_run_folder(&dir) {
+                    self.inner.trust.problems().report(Area::Training, &error);
+                }
                 if report.promoted {
                     self.reload_with_serving_adapter().await?;
                 }
@@ -356,5 +362,20 @@ fn summarise(result: &Result<RoundReport>, scheduled: bool) -> RoundSummary {
             failed: true,
             ..RoundSummary::default()
         },
+    }
+}
+
+/// Removes a finished or abandoned round's run folder (absent is fine).
+fn remove_run_folder(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(LearningError::Io {
+            context: format!(
+                "removing the training run folder {} (free the disk or fix its permissions)",
+                dir.display()
+            ),
+            source,
+        }),
     }
 }

@@ -8,6 +8,7 @@
 use crate::status::{AdapterView, ConditionCheck, RoundSummary, TrainingSchedule, TrainingStatus};
 use crate::{blocking, Learning, LearningError, Result, TrainOptions};
 use pincer_schedule::TimeWindow;
+use pincer_trust::problems::Area;
 use pincer_trust::{Action, Actor};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -121,7 +122,7 @@ impl Learning {
             "schedule",
             "done",
             serde_json::to_value(&schedule).unwrap_or_default(),
-        );
+        )?;
         self.training_status().await
     }
 
@@ -202,9 +203,8 @@ impl Learning {
         self.inner.training.live().phase = crate::status::TrainingPhase::Preparing;
         let learning = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = learning.run_round(options, scheduled).await {
-                tracing::warn!(%error, "the training round stopped");
-            }
+            let ran = learning.run_round(options, scheduled).await;
+            learning.inner.trust.problems().track(Area::Training, &ran);
         });
     }
 
@@ -244,8 +244,10 @@ impl Learning {
                 let Some(inner) = learning.upgrade() else {
                     return;
                 };
-                if let Err(error) = (Learning { inner }).training_tick().await {
-                    tracing::warn!(%error, "the training schedule could not check its conditions");
+                let learning = Learning { inner };
+                if let Err(error) = learning.training_tick().await {
+                    let error = format!("the schedule could not check its conditions: {error}");
+                    learning.inner.trust.problems().report(Area::Training, &error);
                 }
             }
         });
@@ -258,7 +260,8 @@ impl Learning {
         }
         let result = self.update_settings(|s| s.training.armed = false).await;
         if let Err(error) = result {
-            tracing::warn!(%error, "could not disarm the training schedule");
+            let error = format!("the schedule could not be disarmed after its round: {error}");
+            self.inner.trust.problems().report(Area::Training, &error);
         }
     }
 

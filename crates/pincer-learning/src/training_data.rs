@@ -147,9 +147,16 @@ impl TrainingData {
         Self { verdicts, ..self }
     }
 
-    fn audit(&self, action: Action, target: &str, decision: &str, details: serde_json::Value) {
+    fn audit(
+        &self,
+        action: Action,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
         self.trust
-            .record(Actor::Owner, action, target, decision, details);
+            .record(Actor::Owner, action, target, decision, details)?;
+        Ok(())
     }
 
     /// Gives or withdraws consent; a withdrawal keeps the source's records
@@ -170,7 +177,7 @@ impl TrainingData {
             source,
             decision,
             serde_json::json!({"purpose": purpose, "by": self.by, "consent_id": consent.id}),
-        );
+        )?;
         Ok(consent.into())
     }
 
@@ -299,7 +306,7 @@ impl TrainingData {
             &target,
             "done",
             serde_json::json!({"removed": removed, "by": self.by}),
-        );
+        )?;
         // Deleted text leaves no copy in the write-ahead log.
         self.store.flush_wal()?;
         Ok(removed as u32)
@@ -333,7 +340,7 @@ impl TrainingData {
             source.unwrap_or("all sources"),
             "done",
             serde_json::json!({"records": records.len(), "by": self.by}),
-        );
+        )?;
         Ok(out)
     }
 
@@ -388,7 +395,7 @@ impl TrainingData {
             &format!("trajectory:{}", turn.id),
             &request.feedback,
             serde_json::json!({"by": self.by}),
-        );
+        )?;
         Ok(summary(&self.store.trajectory(turn.id)?))
     }
 }

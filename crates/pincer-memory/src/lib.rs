@@ -27,7 +27,7 @@ pub use memory::{Memory, MemoryOptions, MemoryStats, Progress, Source, SyncRepor
 pub use notes::remember_request;
 pub use search::{Hit, SearchOptions};
 pub use vectors::{ChunkTags, VectorIndex};
-pub use watch::MemoryWatcher;
+pub use watch::{MemoryWatcher, Reindexed};
 
 use std::path::PathBuf;
 
@@ -42,6 +42,18 @@ pub enum MemoryError {
         folder: PathBuf,
         /// What is wrong.
         detail: String,
+    },
+    /// The disk cannot hold the index of a folder or file being added.
+    #[error("indexing {source_path} needs about {needed} in {folder}, and {free} is free; free some space there, or add a smaller folder")]
+    NoSpace {
+        /// The folder or file to index.
+        source_path: String,
+        /// The database's folder.
+        folder: String,
+        /// About what its index takes.
+        needed: String,
+        /// What is free.
+        free: String,
     },
     /// The embedder failed on some input.
     #[error("embedding failed: {0}")]
@@ -81,6 +93,17 @@ pub enum MemoryError {
     /// The caller's input makes no sense (an empty note, a relative path).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl MemoryError {
+    /// Whether this is a fault of the machine (the database, the disk, the
+    /// embedder) rather than of a file's content or the caller's input.
+    pub fn is_fault(&self) -> bool {
+        !matches!(
+            self,
+            MemoryError::Unreadable { .. } | MemoryError::NotFound(_) | MemoryError::Invalid(_)
+        )
+    }
 }
 
 /// Memory's result type.

@@ -76,6 +76,9 @@ pub struct SyncReport {
     pub chunks_reused: usize,
     /// Files that failed, with why.
     pub errors: Vec<String>,
+    /// The failures that were not the file's own (the database, the disk,
+    /// the embedder): the owner is told of these, not only the Memory pane.
+    pub faults: Vec<String>,
 }
 
 /// Counts over the whole index, and its health.
@@ -256,6 +259,7 @@ impl Memory {
                 path.display()
             )));
         }
+        self.ensure_room_to_index(kind, &path)?;
         let text = path.to_string_lossy().into_owned();
         self.store.with_connection(|c| {
             c.execute(
@@ -270,6 +274,33 @@ impl Memory {
             .ok_or_else(|| {
                 MemoryError::NotFound(format!("source {text} vanished while being added"))
             })
+    }
+
+    /// Refuses a source whose index the database's disk cannot hold,
+    /// before anything is written: its text, the full-text index and a
+    /// vector per chunk take about four times a text file's size (a PDF's
+    /// text is far smaller than the file, so its size counts once).
+    fn ensure_room_to_index(&self, kind: SourceKind, path: &Path) -> Result<()> {
+        const MARGIN: u64 = 1024 * 1024;
+        let needed: u64 = files::list(kind, path)
+            .iter()
+            .filter_map(|file| {
+                let bytes = std::fs::metadata(file).ok()?.len().min(files::MAX_FILE_BYTES);
+                let pdf = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+                Some(if pdf { bytes } else { 4 * bytes })
+            })
+            .sum::<u64>()
+            + MARGIN;
+        let folder = self.store.path().parent().unwrap_or(self.store.path());
+        match pincer_store::free_bytes(folder) {
+            Some(free) if free < needed => Err(MemoryError::NoSpace {
+                source_path: path.display().to_string(),
+                folder: folder.display().to_string(),
+                needed: pincer_store::human_bytes(needed),
+                free: pincer_store::human_bytes(free),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Forgets a source the owner added: its files' chunks and vectors go.
@@ -389,6 +420,9 @@ impl Memory {
                     }
                     Err(error) => {
                         tracing::warn!(path = %path.display(), %error, "memory could not index a file");
+                        if error.is_fault() {
+                            report.faults.push(error.to_string());
+                        }
                         report.errors.push(error.to_string());
                     }
                 }

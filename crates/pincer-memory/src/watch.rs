@@ -13,6 +13,16 @@ use std::time::Duration;
 /// bursts (write, rename, chmod), and one re-index per save is enough.
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
 
+/// What re-indexing one batch of changed files did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reindexed {
+    /// Files whose chunks in the index changed.
+    pub changed: Vec<PathBuf>,
+    /// Files that could not be re-indexed for a fault of the machine (the
+    /// database, the disk, the embedder), each with why.
+    pub failed: Vec<String>,
+}
+
 /// Watches every source; dropping it stops watching.
 pub struct MemoryWatcher {
     debouncer: Mutex<Debouncer<RecommendedWatcher, RecommendedCache>>,
@@ -25,12 +35,13 @@ impl std::fmt::Debug for MemoryWatcher {
 }
 
 impl MemoryWatcher {
-    /// Starts watching the workspace and every source. `on_change` runs on
+    /// Starts watching the workspace and every source. `on_batch` runs on
     /// the watcher's thread after each batch of files was re-indexed, with
-    /// the paths that changed the index.
+    /// the paths that changed the index and the files that failed (so a
+    /// failure reaches the owner instead of only the log).
     pub fn start(
         memory: Arc<Memory>,
-        on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+        on_batch: impl Fn(Reindexed) + Send + 'static,
     ) -> Result<Self> {
         let (sender, receiver) = mpsc::channel::<Vec<PathBuf>>();
         let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
@@ -46,16 +57,21 @@ impl MemoryWatcher {
             .name("pincer-memory-watch".into())
             .spawn(move || {
                 for batch in receiver {
-                    let mut changed = Vec::new();
+                    let mut done = Reindexed::default();
                     for path in batch.into_iter().filter(|p| !p.is_dir()) {
                         match worker_memory.index_path(&path) {
-                            Ok(true) => changed.push(path),
+                            Ok(true) => done.changed.push(path),
                             Ok(false) => {}
-                            Err(error) => tracing::warn!(path = %path.display(), %error, "re-indexing a changed file failed"),
+                            Err(error) => {
+                                tracing::warn!(path = %path.display(), %error, "re-indexing a changed file failed");
+                                if error.is_fault() {
+                                    done.failed.push(format!("{}: {error}", path.display()));
+                                }
+                            }
                         }
                     }
-                    if !changed.is_empty() {
-                        on_change(changed);
+                    if !done.changed.is_empty() || !done.failed.is_empty() {
+                        on_batch(done);
                     }
                 }
             })

@@ -330,8 +330,8 @@ fn remembering_appends_to_today_and_is_found_at_once() {
 fn the_watcher_reindexes_an_edited_note_within_seconds() {
     let f = fixture();
     let (sender, receiver) = std::sync::mpsc::channel();
-    let _watcher = MemoryWatcher::start(f.memory.clone(), move |paths| {
-        let _ = sender.send(paths);
+    let _watcher = MemoryWatcher::start(f.memory.clone(), move |done| {
+        let _ = sender.send(done.changed);
     })
     .unwrap();
     let note = f.memory.workspace().join("memory/2026-11-21.md");

@@ -47,6 +47,7 @@ pub fn save(
 ) -> Result<()> {
     let step = optimizer.steps;
     let root = run.join("checkpoints");
+    ensure_space(run, vars)?;
     let name = format!("step-{step:06}");
     let dir = root.join(&name);
     if dir.exists() {
@@ -82,6 +83,26 @@ pub fn save(
         }
     }
     Ok(())
+}
+
+/// Room for one more checkpoint beside the one kept until it is named
+/// latest: the adapter and the optimizer's two moments, plus a margin for
+/// the JSON and the file system.
+fn ensure_space(run: &Path, vars: &[(String, Var)]) -> Result<()> {
+    const MARGIN: u64 = 4 * 1024 * 1024;
+    let adapter: u64 = vars
+        .iter()
+        .map(|(_, v)| (v.elem_count() * v.dtype().size_in_bytes()) as u64)
+        .sum();
+    let needed = 3 * adapter + MARGIN;
+    match pincer_store::free_bytes(run) {
+        Some(free) if free < needed => Err(TrainingError::NoSpace {
+            folder: run.display().to_string(),
+            needed: pincer_store::human_bytes(needed),
+            free: pincer_store::human_bytes(free),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The newest complete checkpoint, if any: its folder, step and history.

@@ -48,6 +48,17 @@ pub enum TrainingError {
     /// what to do (usually: start the run again).
     #[error("{0}")]
     Damaged(String),
+    /// The disk cannot hold the next checkpoint; nothing of the run so far
+    /// is lost.
+    #[error("the disk cannot hold the training checkpoint: it needs {needed}, and {free} is free in {folder}; free some space, then start the round again (it resumes from its last checkpoint)")]
+    NoSpace {
+        /// The run folder.
+        folder: String,
+        /// What the checkpoint needs.
+        needed: String,
+        /// What is free.
+        free: String,
+    },
 }
 
 /// The crate's result type.

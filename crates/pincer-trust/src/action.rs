@@ -40,6 +40,10 @@ actions! {
     BackupTake => "backup.take",
     /// A backup was restored over the data folder.
     BackupRestore => "backup.restore",
+    /// The owner asked for a backup to be restored at the next start (or took it back).
+    BackupRestoreAtStart => "backup.restore_at_start",
+    /// The owner chose where backups are kept.
+    ConfigBackupFolder => "config.backup_folder",
     /// The gateway's settings changed.
     ConfigGateway => "config.gateway",
     /// A gateway request was refused or throttled for its token.

@@ -3,6 +3,7 @@
 //! against the keychain anchor, exports through the leak detector, and
 //! retention.
 
+use crate::problems::{Area, Problems};
 use crate::{Action, Actor, Result, Trust, TrustError, MANAGED};
 use pincer_guard::{LeakDetector, LeakPolicy, Sink};
 use pincer_store::{AuditEvent, AuditPrune, AuditRecord, AuditVerification, Store};
@@ -11,8 +12,7 @@ use pincer_vault::{names, Secret};
 /// A signed checkpoint every this many audit records.
 pub const CHECKPOINT_EVERY: i64 = 64;
 
-/// Appends one record straight to `store`; a failure is logged, never
-/// returned: auditing does not undo the action it records.
+/// Appends one record straight to `store`.
 pub(crate) fn append(
     store: &Store,
     actor: Actor,
@@ -20,21 +20,14 @@ pub(crate) fn append(
     target: &str,
     decision: &str,
     details: serde_json::Value,
-) -> Option<AuditRecord> {
-    let event = AuditEvent {
+) -> pincer_store::Result<AuditRecord> {
+    store.audit(AuditEvent {
         actor: actor.as_str().into(),
         action: action.as_str().into(),
         target: target.into(),
         decision: decision.into(),
         details,
-    };
-    match store.audit(event) {
-        Ok(record) => Some(record),
-        Err(error) => {
-            tracing::error!(%error, action = action.as_str(), "could not append to the audit log");
-            None
-        }
-    }
+    })
 }
 
 /// The audit record of the newest change to the vault's secrets (0: none).
@@ -47,8 +40,9 @@ impl Trust {
     /// records the head is signed, and the keychain anchor follows the head.
     /// `details` names things, never secret values. Log lines redacted
     /// since the last record are audited too (the log writer cannot reach
-    /// the database). A failed append is logged and does not undo the action
-    /// it describes.
+    /// the database). A failed append is returned to whoever acted (and
+    /// kept as the audit problem until an append succeeds): an action
+    /// that cannot be recorded is not reported done.
     pub fn record(
         &self,
         actor: Actor,
@@ -56,16 +50,38 @@ impl Trust {
         target: &str,
         decision: &str,
         details: serde_json::Value,
-    ) {
+    ) -> Result<AuditRecord> {
         let appended = append(&self.store, actor, action, target, decision, details);
-        if appended.is_some_and(|record| record.seq % CHECKPOINT_EVERY == 0) {
-            if let Err(error) = self.store.audit_checkpoint(&self.checkpoint_key()) {
-                tracing::error!(%error, "could not sign an audit checkpoint");
-            }
+        self.problems.track(Area::Audit, &appended);
+        let record = appended?;
+        if record.seq % CHECKPOINT_EVERY == 0 {
+            let signed = self.store.audit_checkpoint(&self.checkpoint_key());
+            self.problems.track(Area::Audit, &signed);
         }
+        self.audit_redacted_log_lines();
+        Ok(record)
+    }
+
+    /// [`Trust::record`] for work nobody waits on (a request refused at
+    /// the gateway, a background step): a failure is kept as the audit
+    /// problem, which the app's banner and `/health` show.
+    pub fn note(
+        &self,
+        actor: Actor,
+        action: Action,
+        target: &str,
+        decision: &str,
+        details: serde_json::Value,
+    ) {
+        // The failure is already kept as the audit problem by `record`.
+        let _kept_as_a_problem = self.record(actor, action, target, decision, details);
+    }
+
+    /// Audits the log lines the log writer redacted since the last record.
+    fn audit_redacted_log_lines(&self) {
         for (sink, found) in pincer_guard::for_logs().take_unaudited() {
             let sink = format!("{sink:?}").to_lowercase();
-            append(
+            let appended = append(
                 &self.store,
                 Actor::Guard,
                 Action::LeakRedacted,
@@ -73,7 +89,13 @@ impl Trust {
                 "redacted",
                 serde_json::json!({ "found": found }),
             );
+            self.problems.track(Area::Audit, &appended);
         }
+    }
+
+    /// Background work that failed and has not yet succeeded again.
+    pub fn problems(&self) -> &Problems {
+        &self.problems
     }
 
     /// Signs the chain's head now and waits until the keychain anchors it
@@ -104,7 +126,7 @@ impl Trust {
             "audit log",
             "done",
             serde_json::json!({"removed": pruned.removed, "first_kept": pruned.first_kept, "before_ms": before_ms}),
-        );
+        )?;
         Ok(pruned)
     }
 
@@ -115,25 +137,23 @@ impl Trust {
         self.checkpoint()?;
         let records = self.store.all_audit_records()?;
         let text = export_text(&records, format)?;
-        append(
-            &self.store,
+        self.record(
             Actor::Owner,
             Action::AuditExport,
             format,
             "done",
             serde_json::json!({"records": records.len(), "by": by}),
-        );
+        )?;
         let checked = self.detector.current().check(Sink::Export, &text);
         if !checked.leaks.is_empty() {
             let found: Vec<&str> = checked.leaks.iter().map(|l| l.kind.label()).collect();
-            append(
-                &self.store,
+            self.record(
                 Actor::Guard,
                 Action::LeakRedacted,
                 "export",
                 "redacted",
                 serde_json::json!({"found": found}),
-            );
+            )?;
         }
         Ok(checked.text.map(|t| t.into_owned()).unwrap_or_default())
     }

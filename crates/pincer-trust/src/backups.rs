@@ -1,22 +1,21 @@
 //! The owner's backups: the database copied online with the workspace's
-//! markdown beside it, kept in `<data dir>/backups`, checked before they are
-//! trusted, and restored only after their audit chain verifies with this
-//! install's key. A restore keeps what it replaces and records itself in
-//! the restored audit log; the keychain anchor then follows the restored
-//! chain, so verification names the restore instead of a loss.
+//! markdown beside it, kept in `<data dir>/backups` or a folder the owner
+//! picks, and checked (files, SQLite, the audit chain with this install's
+//! key) before they are trusted. Restoring one is `restore.rs`.
 
-use crate::{keys, Action, Actor, Result, Trust, TrustError};
+use crate::{Action, Actor, Result, Trust, TrustError};
 use pincer_store::backup::{self, BACKUP_FILE_NAME};
 use pincer_store::{AuditVerification, BackupCopy, CheckDepth, Integrity, Store};
-use pincer_vault::{names, Secret};
 use serde::Serialize;
-use std::fs::File;
 use std::path::{Path, PathBuf};
+
+pub use crate::restore::{
+    cancel_restore_at_start, last_restore, lock_data_dir, pending, restore, restore_at_start,
+    restore_pending, RestoreOutcome, RestoreRequest, Restored, SERVING_LOCK,
+};
 
 /// How many backups of each kind (taken, migrations) are kept by default.
 pub const KEEP: usize = 7;
-/// The lock a running Pincer holds on its data folder; a restore needs it.
-pub const SERVING_LOCK: &str = "pincer.lock";
 
 /// One backup folder.
 #[derive(Clone, Debug, Serialize)]
@@ -44,35 +43,48 @@ pub struct BackupCheck {
     pub problem: Option<String>,
 }
 
-/// What a restore did.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Restored {
-    /// The backup brought back.
-    pub backup: Backup,
-    /// Where the replaced database and workspace files were kept.
-    pub kept_aside: PathBuf,
-    /// The audit record of the restore, in the restored log.
-    pub audit_seq: i64,
-}
-
 /// The backups of one data folder.
 #[derive(Clone, Debug)]
 pub struct Backups {
     data_dir: PathBuf,
+    folder: PathBuf,
 }
 
 impl Backups {
-    /// The backups of `data_dir` (kept in its `backups` folder).
+    /// The backups of `data_dir`, kept in its `backups` folder.
     pub fn new(data_dir: &Path) -> Self {
+        Self::in_folder(data_dir, None)
+    }
+
+    /// The backups of `data_dir`, new ones kept in `folder` (the owner's
+    /// choice) or, when `None`, in the data folder's `backups`.
+    pub fn in_folder(data_dir: &Path, folder: Option<&Path>) -> Self {
         Self {
             data_dir: data_dir.to_path_buf(),
+            folder: folder.map_or_else(|| default_folder(data_dir), Path::to_path_buf),
         }
     }
 
-    /// Where the backups are.
+    /// Where new backups go.
     pub fn folder(&self) -> PathBuf {
-        self.data_dir.join("backups")
+        self.folder.clone()
+    }
+
+    /// The data folder they are backups of.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Where backups are looked for: the chosen folder, then the data
+    /// folder's own (copies taken before a migration always go there, and
+    /// earlier backups stay restorable after the owner moves the folder).
+    fn folders(&self) -> Vec<PathBuf> {
+        let own = default_folder(&self.data_dir);
+        if own == self.folder {
+            vec![own]
+        } else {
+            vec![self.folder.clone(), own]
+        }
     }
 
     /// Takes a backup of `store` and the workspace's markdown now, without
@@ -93,33 +105,36 @@ impl Backups {
             &id,
             "done",
             serde_json::json!({"reason": reason, "bytes": copy.bytes, "files": copy.files.len(), "took_ms": copy.took_ms}),
-        );
+        )?;
         self.prune(reason, KEEP)?;
         Ok(Backup { id, folder, copy })
     }
 
-    /// Every finished backup, oldest first (a folder without a manifest is
-    /// one that was cut short, and is skipped).
+    /// Every finished backup in [`Backups::folders`], oldest first (a
+    /// folder without a manifest is one that was cut short, and is skipped).
     pub fn list(&self) -> Result<Vec<Backup>> {
-        let entries = match std::fs::read_dir(self.folder()) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(io("reading the backups folder", source)),
-        };
         let mut found = Vec::new();
-        for entry in entries.flatten() {
-            let folder = entry.path();
-            if !folder.join(backup::MANIFEST_FILE_NAME).exists() {
-                continue;
+        for folder in self.folders() {
+            let entries = match std::fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(io("reading the backups folder", source)),
+            };
+            for entry in entries.flatten() {
+                let folder = entry.path();
+                if !folder.join(backup::MANIFEST_FILE_NAME).exists() {
+                    continue;
+                }
+                let copy = backup::read_manifest(&folder)?;
+                found.push(Backup {
+                    id: entry.file_name().to_string_lossy().into_owned(),
+                    folder,
+                    copy,
+                });
             }
-            let copy = backup::read_manifest(&folder)?;
-            found.push(Backup {
-                id: entry.file_name().to_string_lossy().into_owned(),
-                folder,
-                copy,
-            });
         }
         found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
         Ok(found)
     }
 
@@ -169,7 +184,7 @@ impl Backups {
         }
         let scratch = match tempfile::Builder::new()
             .prefix(".verify-")
-            .tempdir_in(self.folder())
+            .tempdir_in(backup.folder.parent().unwrap_or(&self.folder))
         {
             Ok(dir) => dir,
             Err(source) => {
@@ -225,7 +240,7 @@ impl Backups {
         let same: Vec<Backup> = self
             .list()?
             .into_iter()
-            .filter(|b| kind_of(&b.copy.reason) == kind)
+            .filter(|b| kind_of(&b.copy.reason) == kind && b.folder.starts_with(&self.folder))
             .collect();
         let mut removed = Vec::new();
         for old in same.iter().take(same.len().saturating_sub(keep)) {
@@ -254,6 +269,51 @@ impl Backups {
     }
 }
 
+/// The data folder's own backups folder.
+pub fn default_folder(data_dir: &Path) -> PathBuf {
+    data_dir.join("backups")
+}
+
+/// Checks a folder the owner picked for backups and makes it: an absolute
+/// path, outside the workspace (its markdown is what gets copied), that
+/// this user can write. Returns it as it will be used.
+pub fn check_folder(data_dir: &Path, folder: &Path) -> Result<PathBuf> {
+    if !folder.is_absolute() {
+        return Err(TrustError::InvalidInput(format!(
+            "the backup folder must be a full path (starting at the root), not {}",
+            folder.display()
+        )));
+    }
+    std::fs::create_dir_all(folder).map_err(|source| TrustError::Io {
+        context: format!(
+            "cannot make the backup folder {} (check the disk is mounted and you may write there)",
+            folder.display()
+        ),
+        source,
+    })?;
+    let folder = folder
+        .canonicalize()
+        .map_err(|e| io("reading the backup folder's path", e))?;
+    let workspace = data_dir.join("workspace");
+    if workspace
+        .canonicalize()
+        .is_ok_and(|workspace| folder.starts_with(workspace))
+    {
+        return Err(TrustError::InvalidInput(format!(
+            "{} is inside the workspace, whose files every backup copies; pick a folder outside it",
+            folder.display()
+        )));
+    }
+    tempfile::Builder::new()
+        .prefix(".pincer-write-test-")
+        .tempfile_in(&folder)
+        .map_err(|source| TrustError::Io {
+            context: format!("cannot write in the backup folder {}", folder.display()),
+            source,
+        })?;
+    Ok(folder)
+}
+
 fn kind_of(reason: &str) -> &'static str {
     if reason.starts_with("before migrating") {
         "migration"
@@ -279,143 +339,7 @@ fn slug(reason: &str) -> String {
         .join("-")
 }
 
-/// Holds the data folder's serving lock; `None` when a running Pincer holds it.
-pub fn lock_data_dir(data_dir: &Path) -> Result<Option<File>> {
-    std::fs::create_dir_all(data_dir).map_err(|e| io("creating the data folder", e))?;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data_dir.join(SERVING_LOCK))
-        .map_err(|e| io("opening the data folder's lock", e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(source)) => Err(io("locking the data folder", source)),
-    }
-}
-
-/// Restores the backup `when` names into `data_dir`, which no running
-/// Pincer may hold: the backup is checked first (files, SQLite, its audit
-/// chain with this install's key); the current database and workspace
-/// markdown are moved aside, not deleted; the restore is recorded in the
-/// restored audit log and the keychain anchor moved to it.
-pub fn restore(data_dir: &Path, when: &str) -> Result<Restored> {
-    let Some(_lock) = lock_data_dir(data_dir)? else {
-        return Err(TrustError::InvalidInput(format!(
-            "Pincer is running on {}; quit it (or stop `pincer serve`), then restore",
-            data_dir.display()
-        )));
-    };
-    let backups = Backups::new(data_dir);
-    let chosen = backups.find(when)?;
-    let vault = keys::open_vault(data_dir)?;
-    let master_key = vault.require(names::MASTER_KEY)?;
-    let key = keys::derive(&master_key, b"pincer/audit-checkpoint/v1");
-    let check = backups.check(&chosen, &key);
-    if let Some(problem) = check.problem {
-        return Err(TrustError::InvalidInput(format!(
-            "the backup {} was not restored: {problem}; nothing was changed",
-            chosen.id
-        )));
-    }
-    let previous_anchor = vault
-        .get(names::AUDIT_ANCHOR)?
-        .map(|s| s.expose().to_string());
-    let aside = data_dir
-        .join("replaced")
-        .join(backup::stamp(pincer_store::unix_now_ms()));
-    let database = data_dir.join(Store::FILE_NAME);
-    let needed = chosen.copy.bytes;
-    backup::ensure_space(data_dir, needed, "restoring a backup")?;
-    std::fs::create_dir_all(&aside).map_err(|e| io("making a folder for the replaced files", e))?;
-    for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", database.display()));
-        if file.exists() {
-            let target = aside.join(format!("{}{suffix}", Store::FILE_NAME));
-            std::fs::rename(&file, &target)
-                .map_err(|e| io("moving the current database aside", e))?;
-        }
-    }
-    let finished = put_in_place(data_dir, &chosen, &aside, &key, &vault, previous_anchor);
-    let audit_seq = finished.map_err(|error| {
-        TrustError::InvalidInput(format!(
-            "restoring {} stopped after the current files were moved aside ({error}); they are in {}; \
-             move them back to {} to undo, or run the restore again",
-            chosen.id,
-            aside.display(),
-            data_dir.display()
-        ))
-    })?;
-    Ok(Restored {
-        backup: chosen,
-        kept_aside: aside,
-        audit_seq,
-    })
-}
-
-/// The restore's second half, once the current files are aside: the
-/// workspace files and the database copied in, the restore recorded and
-/// signed in the restored log, the keychain anchor moved to that record.
-fn put_in_place(
-    data_dir: &Path,
-    chosen: &Backup,
-    aside: &Path,
-    key: &[u8],
-    vault: &pincer_vault::Vault,
-    previous_anchor: Option<String>,
-) -> Result<i64> {
-    let database = data_dir.join(Store::FILE_NAME);
-    for kept in &chosen.copy.files {
-        let current = data_dir.join(&kept.path);
-        if current.exists() {
-            let target = aside.join(&kept.path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| io("keeping a workspace file aside", e))?;
-            }
-            std::fs::copy(&current, &target)
-                .map_err(|e| io("keeping a workspace file aside", e))?;
-        }
-        if let Some(parent) = current.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io("restoring a workspace file", e))?;
-        }
-        std::fs::copy(chosen.folder.join(&kept.path), &current)
-            .map_err(|e| io("restoring a workspace file", e))?;
-    }
-    let partial = data_dir.join(format!("{}.restoring", Store::FILE_NAME));
-    std::fs::copy(chosen.folder.join(BACKUP_FILE_NAME), &partial)
-        .map_err(|e| io("copying the backup into place", e))?;
-    File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("copying the backup into place", e))?;
-    std::fs::rename(&partial, &database).map_err(|e| io("putting the backup in place", e))?;
-
-    let store = Store::open(&database)?;
-    let head_before = store.audit_head()?;
-    let record = store.audit(pincer_store::AuditEvent {
-        actor: Actor::Owner.as_str().into(),
-        action: Action::BackupRestore.as_str().into(),
-        target: chosen.id.clone(),
-        decision: "done".into(),
-        details: serde_json::json!({
-            "backup_head": head_before.as_ref().map(|(seq, hash)| format!("{seq}:{hash}")),
-            "replaced_anchor": previous_anchor,
-            "kept_aside": aside.display().to_string(),
-        }),
-    })?;
-    store.audit_checkpoint(key)?;
-    if vault.backend() == pincer_vault::VaultBackend::Keychain {
-        let anchor = pincer_store::AuditAnchor {
-            seq: record.seq,
-            hash: record.hash.clone(),
-        };
-        vault.set(names::AUDIT_ANCHOR, &Secret::new(anchor.encode()))?;
-    }
-    Ok(record.seq)
-}
-
-fn io(context: &str, source: std::io::Error) -> TrustError {
+pub(crate) fn io(context: &str, source: std::io::Error) -> TrustError {
     TrustError::Io {
         context: context.to_string(),
         source,

@@ -76,7 +76,7 @@ pub(crate) fn gateway_token(vault: &Vault, data_dir: &Path, store: &Store) -> Re
                 LEGACY_TOKEN_FILE,
                 "removed",
                 serde_json::json!({"reason": "the vault already holds the token"}),
-            );
+            )?;
         }
         return Ok(token);
     }
@@ -96,7 +96,7 @@ pub(crate) fn gateway_token(vault: &Vault, data_dir: &Path, store: &Store) -> Re
                 LEGACY_TOKEN_FILE,
                 "moved",
                 serde_json::json!({"to": "keychain"}),
-            );
+            )?;
             Ok(token)
         }
         _ => Ok(vault

@@ -16,9 +16,11 @@ mod keys;
 pub mod logging;
 mod outbound;
 mod pairing;
+pub mod problems;
 mod protected;
 mod redactor;
 pub mod refusals;
+mod restore;
 
 pub use action::{Action, Actor};
 pub use config::inline_secret;
@@ -88,6 +90,7 @@ pub struct Trust {
     /// The newest `secret.set`/`secret.delete` record the detector knows.
     secrets_seen: Mutex<i64>,
     pairing: pairing::Pairing,
+    problems: problems::Problems,
 }
 
 impl std::fmt::Debug for Trust {
@@ -122,6 +125,7 @@ impl Trust {
             anchor,
             secrets_seen,
             pairing: Default::default(),
+            problems: Default::default(),
         });
         if created {
             trust.record(
@@ -130,7 +134,7 @@ impl Trust {
                 names::MASTER_KEY,
                 "done",
                 serde_json::json!({}),
-            );
+            )?;
         }
         trust.refresh_detector()?;
         store.set_redactor(Arc::new(redactor::StoreRedactor(trust.detector.clone())));
@@ -169,7 +173,7 @@ impl Trust {
             names::GATEWAY_TOKEN,
             "done",
             serde_json::json!({}),
-        );
+        )?;
         Ok(token)
     }
 
@@ -195,7 +199,7 @@ impl Trust {
             name,
             "done",
             serde_json::json!({}),
-        );
+        )?;
         Ok(())
     }
 
@@ -209,7 +213,7 @@ impl Trust {
             name,
             if removed { "done" } else { "absent" },
             serde_json::json!({}),
-        );
+        )?;
         Ok(removed)
     }
 }

@@ -35,7 +35,7 @@ impl Trust {
             &destination,
             decision,
             serde_json::json!({ "found": found }),
-        );
+        )?;
         if checked.text.is_none() {
             return Err(TrustError::LeakBlocked {
                 destination,

@@ -13,16 +13,17 @@ const PAIRING_LIFETIME: Duration = Duration::from_secs(600);
 pub(crate) type Pairing = std::sync::Mutex<Option<(Secret, Instant)>>;
 
 impl Trust {
-    /// The API token's text, for the owner to copy into a client.
-    pub fn reveal_token(&self) -> String {
+    /// The API token's text, for the owner to copy into a client; not
+    /// shown when its showing cannot be audited.
+    pub fn reveal_token(&self) -> Result<String> {
         self.record(
             Actor::Owner,
             Action::SecretUse,
             names::GATEWAY_TOKEN,
             "revealed",
             serde_json::json!({}),
-        );
-        self.token().expose().to_string()
+        )?;
+        Ok(self.token().expose().to_string())
     }
 
     /// A one-time code that a browser trades for the token. It works once,
@@ -44,7 +45,7 @@ impl Trust {
             .is_some_and(|(code, expires)| code.matches(presented) && Instant::now() < *expires);
         if !valid {
             drop(pairing);
-            self.record(
+            self.note(
                 Actor::Client,
                 Action::GatewayPair,
                 "pairing code",
@@ -57,7 +58,9 @@ impl Trust {
         }
         *pairing = None;
         drop(pairing);
-        self.record(
+        // Noted, not required: over a damaged database (which takes no
+        // records) the owner must still reach the app to see the damage.
+        self.note(
             Actor::Client,
             Action::GatewayPair,
             "pairing code",

@@ -24,7 +24,7 @@ impl Protected {
     /// Opens the workspace in `dir` with sealed mode on or off. A file
     /// without a recorded version (a new install, or a file this version
     /// protects for the first time) has its text on disk recorded as its
-    /// first accepted version.
+    /// first accepted version. Over a damaged database nothing is written.
     pub fn open(dir: &Path, trust: Arc<Trust>, sealed: bool) -> Result<Arc<Self>> {
         let (workspace, _created) = Workspace::open(dir)?;
         let protected = Arc::new(Self {
@@ -33,6 +33,14 @@ impl Protected {
             lock: Mutex::new(()),
         });
         protected.install_sealing(sealed);
+        // A damaged database takes no writes: the app still opens, read
+        // only, so the owner sees the damage and can restore a backup.
+        if matches!(
+            protected.trust.store().condition(),
+            pincer_store::StoreCondition::Damaged { .. }
+        ) {
+            return Ok(protected);
+        }
         for &file in PROTECTED_FILES {
             if protected.trust.store().latest_soul_version(file)?.is_none() {
                 let text = protected.workspace.read(file)?;
@@ -103,7 +111,7 @@ impl Protected {
                 file,
                 "held",
                 serde_json::json!({"change": change.id, "sha256": change.sha256, "accepted_sha256": latest.sha256}),
-            );
+            )?;
         }
         Ok((latest.content, true))
     }
@@ -137,7 +145,7 @@ impl Protected {
             file,
             "done",
             serde_json::json!({"origin": origin, "version": version.id, "sha256": version.sha256}),
-        );
+        )?;
         Ok(version)
     }
 
@@ -178,7 +186,7 @@ impl Protected {
             "protected files",
             "done",
             serde_json::json!({"rewritten": rewritten}),
-        );
+        )?;
         Ok(rewritten)
     }
 

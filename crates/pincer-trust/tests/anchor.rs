@@ -28,7 +28,8 @@ fn fill_to(trust: &Trust, head: i64) {
             "test",
             "done",
             serde_json::json!({}),
-        );
+        )
+        .unwrap();
     }
 }
 
@@ -102,13 +103,19 @@ fn the_newest_three_records_cut_with_their_checkpoints_are_named() {
         cause.contains("ends at record 97, but the OS keychain remembers record 100"),
         "{cause}"
     );
-    trust.record(
-        Actor::Owner,
-        Action::ConfigGateway,
-        "test",
-        "done",
-        serde_json::json!({}),
-    );
+    let refused = trust
+        .record(
+            Actor::Owner,
+            Action::ConfigGateway,
+            "test",
+            "done",
+            serde_json::json!({}),
+        )
+        .expect_err("a damaged store takes no record");
+    assert!(refused.to_string().contains("damaged"), "{refused}");
+    let problems = trust.problems().list();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].area, pincer_trust::problems::Area::Audit);
     assert_eq!(
         trust.store().audit_head().unwrap().map(|(seq, _)| seq),
         Some(97)
@@ -154,7 +161,8 @@ fn a_record_written_just_now_is_anchored_before_verification() {
         "SOUL.md",
         "held",
         serde_json::json!({}),
-    );
+    )
+    .unwrap();
     // Cut only the record just written: nothing in the database shows it.
     tamper(dir.path(), "DELETE FROM audit_log WHERE seq = 6;");
     let broken = trust.verify().unwrap().broken_at.expect("the cut is found");

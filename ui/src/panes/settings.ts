@@ -2,8 +2,9 @@ import { LitElement, html, nothing } from "lit";
 import { call, commands, errorText } from "../api";
 import type { AppInfo, SecurityView, SettingsView } from "../api";
 import { applyTheme, loadPrefs, savePref, type Prefs } from "../prefs";
+import "./backups";
 
-/** Data folder, gateway switch and port, the API token, the theme. */
+/** Data folder, backups, gateway switch and port, the API token, security, the theme. */
 export class SettingsPane extends LitElement {
   static properties = {
     info: { attribute: false },
@@ -169,6 +170,7 @@ export class SettingsPane extends LitElement {
         </dl>
         <p class="meta">Set with <code>--data-dir</code> or <code>PINCER_DATA_DIR</code>.</p>
       </section>
+      <backups-card .info=${this.info}></backups-card>
       <section class="card">
         <h2>Gateway</h2>
         <p>The OpenAI-compatible API for other tools, on this machine only (loopback), behind the token.</p>

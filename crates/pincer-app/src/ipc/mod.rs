@@ -9,6 +9,7 @@
 //! re-exported here, so `ipc::X` names each one.
 
 mod audit;
+mod backups;
 mod chat;
 mod error;
 mod memory;
@@ -17,6 +18,7 @@ mod settings;
 mod soul;
 
 pub use audit::*;
+pub use backups::*;
 pub use chat::*;
 pub use error::*;
 pub use memory::*;

@@ -321,7 +321,7 @@ async fn settings_survive_a_damaged_file_and_the_token_rotates() {
         })
         .await
         .is_err());
-    let old = app.reveal_token();
+    let old = app.reveal_token().unwrap();
     let new = app.rotate_token().unwrap();
     assert_ne!(old, new);
     assert!(app.token_matches(&new) && !app.token_matches(&old));

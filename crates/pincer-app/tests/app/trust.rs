@@ -491,7 +491,8 @@ async fn an_audit_log_deleted_whole_fails_verification() {
         "x",
         "done",
         serde_json::json!({}),
-    );
+    )
+    .unwrap();
     app.checkpoint_audit().unwrap();
     assert_eq!(app.verify_audit().unwrap().broken_at, None);
     let anchor = app
@@ -528,7 +529,8 @@ async fn an_audit_log_deleted_whole_fails_verification() {
             "y",
             "done",
             serde_json::json!({}),
-        );
+        )
+        .unwrap();
     }
     app.checkpoint_audit().unwrap();
     let still = pincer_app::Maintenance::open(data.path())
