@@ -102,7 +102,9 @@ test("a damaged database: the app still opens, and its banner names the damage a
   fs.writeSync(file, Buffer.alloc(4096, 0x5a), 0, 4096, (rootPage - 1) * 4096);
   fs.closeSync(file);
   const before = fs.readFileSync(database);
-  const second = spawn(bin, ["serve", "--port", "0", "--data-dir", damaged.dataDir, "--ui", path.join(ROOT, "ui", "dist")],
+  const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
+  const second = spawn(bin, ["serve", "--model", model, "--model-id", "tiny-qwen3", "--port", "0", "--data-dir", damaged.dataDir,
+    "--ui", path.join(ROOT, "ui", "dist")],
     { stdio: ["ignore", "pipe", "pipe"] });
   const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   try {

@@ -106,6 +106,8 @@ export class PincerApp extends LitElement {
   renderHealth() {
     const h = this.health;
     if (!h || (h.store === "ok" && h.problems.length === 0)) return nothing;
+    // Over a damaged or full store the audit log fails for the same cause:
+    // said once, as the store's.
     const title =
       h.store === "damaged"
         ? "Your data is damaged: Pincer stopped writing to it."
@@ -115,7 +117,7 @@ export class PincerApp extends LitElement {
     return html`<div class="health-banner ${h.store}" role="alert" data-testid="health-banner" data-state=${h.store}>
       <strong>${title}</strong>
       ${h.cause ? html`<span data-testid="health-cause">${h.cause}</span>` : nothing}
-      ${h.problems.map((p) => html`<span data-testid="health-problem" data-area=${p.area}>${p.message}${p.times > 1 ? ` (${p.times} times)` : ""}</span>`)}
+      ${h.problems.filter((p) => h.store === "ok" || p.area !== "audit").map((p) => html`<span data-testid="health-problem" data-area=${p.area}>${p.message}${p.times > 1 ? ` (${p.times} times)` : ""}</span>`)}
       ${h.store === "damaged" ? html`<button class="small" data-testid="health-backups" @click=${() => this.show("settings")}>Backups</button>` : nothing}
     </div>`;
   }

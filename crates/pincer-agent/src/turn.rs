@@ -2,16 +2,12 @@
 //! as a session (and as a learning record when the owner consented).
 
 use crate::prompt::blocking;
+use crate::recorder::Recorder;
 use crate::{Agent, AgentError, Result};
 use futures::Stream;
-use pincer_inference::{
-    ChatMessage, GenerationEvent, GenerationRequest, Role,
-};
-use crate::recorder::Recorder;
+use pincer_inference::{ChatMessage, GenerationEvent, GenerationRequest, Role};
 use pincer_learning::TurnRecording;
-use pincer_store::{
-    MessageSource, NewMessage, NewSession, Store, StoreCondition,
-};
+use pincer_store::{MessageSource, NewMessage, NewSession, Store, StoreCondition};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

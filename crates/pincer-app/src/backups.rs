@@ -252,7 +252,11 @@ fn backup_view(backup: &Backup) -> BackupView {
         created_at_ms: backup.copy.created_at_ms as f64,
         bytes: backup.copy.bytes as f64,
         schema_version: backup.copy.schema_version as u32,
-        audit_records: backup.copy.audit_head.as_ref().map_or(0.0, |(seq, _)| *seq as f64),
+        audit_records: backup
+            .copy
+            .audit_head
+            .as_ref()
+            .map_or(0.0, |(seq, _)| *seq as f64),
         files: backup.copy.files.len() as u32,
         folder: backup.folder.display().to_string(),
     }

@@ -12,6 +12,7 @@ mod hosts;
 pub mod ipc;
 mod maintenance;
 mod memory;
+mod memory_upkeep;
 mod models;
 mod paths;
 mod sessions;

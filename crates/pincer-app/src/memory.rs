@@ -1,21 +1,18 @@
-//! Memory in the app: finding and loading the embedder, the background sync
-//! and file watcher, and the memory commands (retrieval before each turn is
-//! the agent's, in pincer-agent's `prompt.rs`).
+//! Memory in the app: finding the embedder and the memory commands (its
+//! start, background sync and watcher are `memory_upkeep.rs`; retrieval
+//! before each turn is the agent's, in pincer-agent's `prompt.rs`).
 
 use crate::ipc::{MemoryHitView, MemorySearch, MemorySourceView, MemoryStatus, RememberedNote};
 use crate::{blocking, Action, Actor, App, AppError, Result};
-use pincer_trust::problems::Area;
 use pincer_inference::hub::{self, HubConfig, HubFile};
-use pincer_memory::{
-    ChunkOptions, Embedder, EmbedderOptions, Memory, MemoryError, MemoryOptions, MemoryWatcher,
-    Provenance, SearchOptions,
-};
+use pincer_memory::{Embedder, Memory, MemoryError, MemoryWatcher, Provenance, SearchOptions};
+use pincer_trust::problems::Area;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// The files of the default embedder in its hub repository.
-const EMBEDDER_FILES: [&str; 4] = [
+pub(crate) const EMBEDDER_FILES: [&str; 4] = [
     "config.json",
     "tokenizer.json",
     "model.safetensors",
@@ -25,17 +22,17 @@ const EMBEDDER_FILES: [&str; 4] = [
 /// Memory's place in the app; memory is off until an embedder is found.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryState {
-    memory: RwLock<Option<Arc<Memory>>>,
-    watcher: Mutex<Option<MemoryWatcher>>,
-    problem: Mutex<Option<String>>,
-    syncing: Arc<AtomicBool>,
+    pub(crate) memory: RwLock<Option<Arc<Memory>>>,
+    pub(crate) watcher: Mutex<Option<MemoryWatcher>>,
+    pub(crate) problem: Mutex<Option<String>>,
+    pub(crate) syncing: Arc<AtomicBool>,
     /// Held while the embedder loads, so [`App::memory_ready`] can wait.
-    starting: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) starting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MemoryState {
     /// Why memory is off or what went wrong starting it, if anything.
-    fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         self.problem
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -78,7 +75,7 @@ pub fn find_embedder(explicit: Option<PathBuf>) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-fn hub_file(file: &str) -> HubFile {
+pub(crate) fn hub_file(file: &str) -> HubFile {
     HubFile {
         repo: Embedder::DEFAULT_REPO.into(),
         revision: "main".into(),
@@ -88,105 +85,6 @@ fn hub_file(file: &str) -> HubFile {
 }
 
 impl App {
-    /// Starts memory without holding up start-up: loading the embedder
-    /// (~160 ms, 90 MB of weights) runs on its own task; until it is done
-    /// turns answer without memory and memory commands say it is starting.
-    pub(crate) async fn start_memory_in_background(&self, embedder: Option<PathBuf>) {
-        let starting = self.inner.memory.starting.clone().lock_owned().await;
-        let app = self.clone();
-        tokio::spawn(async move {
-            app.start_memory(embedder).await;
-            // The app first, so whoever waited in `memory_ready` holds the
-            // last reference once it wakes.
-            drop(app);
-            drop(starting);
-        });
-    }
-
-    /// Memory once it has finished starting (or why it is off). `pincer
-    /// serve` waits for this before it reports healthy.
-    pub async fn memory_ready(&self) -> Result<Arc<Memory>> {
-        let _started = self.inner.memory.starting.lock().await;
-        self.memory()
-    }
-
-    /// Loads the embedder and opens memory, then syncs and watches in the
-    /// background. A missing or broken embedder leaves memory off with the
-    /// reason in [`App::memory_status`]; chat works without it.
-    pub(crate) async fn start_memory(&self, embedder: Option<PathBuf>) {
-        let Some(folder) = find_embedder(embedder) else {
-            self.set_memory_problem(Some(format!(
-                "no embedding model yet: choose Download in Memory (about 90 MB from {}), or start with --embedder <folder>",
-                Embedder::DEFAULT_REPO
-            )));
-            return;
-        };
-        let store = self.store().clone();
-        let workspace = self.workspace().dir().to_path_buf();
-        let guard = pincer_memory::protected_files(&self.inner.protected);
-        let opened = blocking(move || {
-            let embedder = Arc::new(Embedder::load(&folder, EmbedderOptions::default())?);
-            let options = MemoryOptions {
-                workspace,
-                chunking: ChunkOptions::default(),
-            };
-            let memory = Memory::open(store, embedder, options)?;
-            memory.set_protection(guard);
-            Ok(Arc::new(memory))
-        })
-        .await;
-        match opened {
-            Ok(memory) => {
-                *self
-                    .inner
-                    .memory
-                    .memory
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(memory.clone());
-                self.set_memory_problem(None);
-                let trust = self.inner.trust.clone();
-                match MemoryWatcher::start(memory, move |done| {
-                    tracing::debug!(paths = ?done.changed, "memory re-indexed changed files");
-                    match done.failed.as_slice() {
-                        [] => trust.problems().clear(Area::Memory),
-                        [first, ..] => trust.problems().report(
-                            Area::Memory,
-                            &format!("{} changed file(s) could not be indexed ({first})", done.failed.len()),
-                        ),
-                    }
-                }) {
-                    Ok(watcher) => {
-                        *self
-                            .inner
-                            .memory
-                            .watcher
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner()) = Some(watcher)
-                    }
-                    Err(error) => self.inner.trust.problems().report(
-                        Area::Memory,
-                        &format!("memory will not follow file changes: {error}"),
-                    ),
-                }
-                self.sync_memory_in_background(false);
-            }
-            Err(error) => self.set_memory_problem(Some(error.to_string())),
-        }
-    }
-
-    /// Indexes `MEMORY.md` again after its accepted version changed (a
-    /// save, an accepted outside change, sealed mode switched). Memory that
-    /// is off or still starting picks it up in its first sync.
-    pub(crate) async fn reindex_memory_file(&self) {
-        let Ok(memory) = self.memory() else { return };
-        let path = self.workspace().dir().join(pincer_workspace::MEMORY_FILE);
-        let indexed = blocking(move || Ok(memory.index_path(&path)?)).await;
-        if let Err(error) = indexed {
-            let error = format!("MEMORY.md could not be indexed again: {error}");
-            self.inner.trust.problems().report(Area::Memory, &error);
-        }
-    }
-
     /// Downloads the default embedder into the hub cache and turns memory on.
     pub async fn download_embedder(&self) -> Result<MemoryStatus> {
         let config = HubConfig::from_env();
@@ -199,15 +97,6 @@ impl App {
         self.memory_status()
     }
 
-    fn set_memory_problem(&self, problem: Option<String>) {
-        *self
-            .inner
-            .memory
-            .problem
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = problem;
-    }
-
     /// Memory, or why it is off.
     pub fn memory(&self) -> Result<Arc<Memory>> {
         self.inner.memory.current().ok_or_else(|| {
@@ -218,47 +107,6 @@ impl App {
                     .unwrap_or_else(|| "memory is still starting; try again in a moment".into()),
             )
         })
-    }
-
-    /// Runs a sync (or a full reindex) on its own thread unless one runs.
-    fn sync_memory_in_background(&self, from_scratch: bool) {
-        let Ok(memory) = self.memory() else { return };
-        let syncing = self.inner.memory.syncing.clone();
-        if syncing.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let trust = self.inner.trust.clone();
-        let spawned = std::thread::Builder::new()
-            .name("pincer-memory-sync".into())
-            .spawn(move || {
-                let never = AtomicBool::new(false);
-                let result = if from_scratch {
-                    memory.reindex(&never)
-                } else {
-                    memory.sync(&never)
-                };
-                // A file memory cannot read shows in the Memory pane; a
-                // fault of the machine is the owner's to see everywhere.
-                match result {
-                    Ok(report) if report.faults.is_empty() => {
-                        tracing::info!(?report, "memory is in step with its sources");
-                        trust.problems().clear(Area::Memory);
-                    }
-                    Ok(report) => trust.problems().report(
-                        Area::Memory,
-                        &format!(
-                            "{} file(s) could not be indexed ({})",
-                            report.faults.len(),
-                            report.faults[0]
-                        ),
-                    ),
-                    Err(error) => trust.problems().report(Area::Memory, &error),
-                }
-                syncing.store(false, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            self.inner.memory.syncing.store(false, Ordering::SeqCst);
-        }
     }
 
     /// Memory's state for the Memory pane.

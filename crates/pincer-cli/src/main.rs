@@ -174,7 +174,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
         Command::Train(args) => train_cmd::run(&data_dir, args).await,
         Command::Token => {
-            println!("{}", Maintenance::open(&data_dir)?.gateway_token()?.expose());
+            println!(
+                "{}",
+                Maintenance::open(&data_dir)?.gateway_token()?.expose()
+            );
             Ok(())
         }
         Command::Models => {

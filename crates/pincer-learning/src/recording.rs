@@ -9,9 +9,9 @@ use crate::view::{
     TrajectoryView,
 };
 use crate::{blocking, Learning, Result};
-use pincer_trust::problems::Area;
 use pincer_inference::{ChatMessage, Role};
 use pincer_store::{purpose, Consent, NewTrajectory, Store, TokenRecord};
+use pincer_trust::problems::Area;
 
 /// What a consented turn needs to be recorded once its answer is saved.
 pub struct TurnRecording {
@@ -103,7 +103,8 @@ impl Learning {
         match found {
             Ok(consent) => consent.filter(|c| c.granted),
             Err(error) => {
-                let error = format!("could not read training consent, so this turn is not kept: {error}");
+                let error =
+                    format!("could not read training consent, so this turn is not kept: {error}");
                 self.inner.trust.problems().report(Area::Recording, &error);
                 None
             }

@@ -247,7 +247,11 @@ impl Learning {
                 let learning = Learning { inner };
                 if let Err(error) = learning.training_tick().await {
                     let error = format!("the schedule could not check its conditions: {error}");
-                    learning.inner.trust.problems().report(Area::Training, &error);
+                    learning
+                        .inner
+                        .trust
+                        .problems()
+                        .report(Area::Training, &error);
                 }
             }
         });

@@ -7,6 +7,7 @@ use crate::{LearningError, Result};
 use pincer_store::{purpose, Consent, Store, Trajectory};
 use pincer_training::judge;
 use pincer_trust::{Action, Actor, Trust};
+use serde_json::Value;
 use std::sync::Arc;
 
 use crate::view::*;
@@ -147,13 +148,7 @@ impl TrainingData {
         Self { verdicts, ..self }
     }
 
-    fn audit(
-        &self,
-        action: Action,
-        target: &str,
-        decision: &str,
-        details: serde_json::Value,
-    ) -> Result<()> {
+    fn audit(&self, action: Action, target: &str, decision: &str, details: Value) -> Result<()> {
         self.trust
             .record(Actor::Owner, action, target, decision, details)?;
         Ok(())

@@ -285,8 +285,13 @@ impl Memory {
         let needed: u64 = files::list(kind, path)
             .iter()
             .filter_map(|file| {
-                let bytes = std::fs::metadata(file).ok()?.len().min(files::MAX_FILE_BYTES);
-                let pdf = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+                let bytes = std::fs::metadata(file)
+                    .ok()?
+                    .len()
+                    .min(files::MAX_FILE_BYTES);
+                let pdf = file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
                 Some(if pdf { bytes } else { 4 * bytes })
             })
             .sum::<u64>()

@@ -118,7 +118,10 @@ impl Backups {
             let entries = match std::fs::read_dir(&folder) {
                 Ok(entries) => entries,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(io("reading the backups folder", source)),
+                Err(source) => {
+                    let context = format!("reading the backups folder {}", folder.display());
+                    return Err(io(&context, source));
+                }
             };
             for entry in entries.flatten() {
                 let folder = entry.path();

@@ -64,7 +64,11 @@ pub struct RestoreOutcome {
 /// Checks `backup` now (so a bad one is refused while the owner is still
 /// looking) and asks for it to be restored when Pincer next starts.
 /// Audited; asking again replaces the earlier request.
-pub fn restore_at_start(trust: &crate::Trust, backups: &Backups, id: &str) -> Result<RestoreRequest> {
+pub fn restore_at_start(
+    trust: &crate::Trust,
+    backups: &Backups,
+    id: &str,
+) -> Result<RestoreRequest> {
     let chosen = backups.find(id)?;
     if let Some(problem) = backups.check(&chosen, &trust.checkpoint_key()).problem {
         return Err(TrustError::InvalidInput(format!(
@@ -123,6 +127,11 @@ pub fn restore_pending(data_dir: &Path) -> Result<Option<RestoreOutcome>> {
     let Some(request) = pending(data_dir)? else {
         return Ok(None);
     };
+    // Another Pincer runs on the folder (a `pincer serve` beside the
+    // app): the request waits for a start that holds the folder alone.
+    if lock_data_dir(data_dir)?.is_none() {
+        return Ok(None);
+    }
     let folder = request.folder.parent().map(Path::to_path_buf);
     let backups = Backups::in_folder(data_dir, folder.as_deref());
     let restored = restore(&backups, &request.id);
@@ -300,8 +309,8 @@ fn put_in_place(
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(folder)
-        .map_err(|e| io("writing the restore's note", e))?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(folder).map_err(|e| io("writing the restore's note", e))?;
     serde_json::to_writer_pretty(file.as_file_mut(), value)
         .map_err(|e| TrustError::InvalidInput(e.to_string()))?;
     file.as_file()

@@ -22,14 +22,15 @@ fn fill_to(trust: &Trust, head: i64) {
         .map_or(0, |(seq, _)| seq)
         < head
     {
-        trust.record(
-            Actor::Owner,
-            Action::ConfigGateway,
-            "test",
-            "done",
-            serde_json::json!({}),
-        )
-        .unwrap();
+        trust
+            .record(
+                Actor::Owner,
+                Action::ConfigGateway,
+                "test",
+                "done",
+                serde_json::json!({}),
+            )
+            .unwrap();
     }
 }
 
@@ -155,14 +156,15 @@ fn a_record_written_just_now_is_anchored_before_verification() {
     let trust = open(dir.path());
     fill_to(&trust, 5);
     assert_eq!(trust.verify().unwrap().broken_at, None);
-    trust.record(
-        Actor::Agent,
-        Action::SoulPropose,
-        "SOUL.md",
-        "held",
-        serde_json::json!({}),
-    )
-    .unwrap();
+    trust
+        .record(
+            Actor::Agent,
+            Action::SoulPropose,
+            "SOUL.md",
+            "held",
+            serde_json::json!({}),
+        )
+        .unwrap();
     // Cut only the record just written: nothing in the database shows it.
     tamper(dir.path(), "DELETE FROM audit_log WHERE seq = 6;");
     let broken = trust.verify().unwrap().broken_at.expect("the cut is found");

@@ -63,13 +63,19 @@ fn a_folder_that_cannot_hold_backups_is_refused_with_why() {
     drop(trust);
     let relative = backups::check_folder(data.path(), Path::new("backups-here")).unwrap_err();
     assert!(relative.to_string().contains("full path"), "{relative}");
-    let inside = backups::check_folder(data.path(), &data.path().join("workspace/old")).unwrap_err();
-    assert!(inside.to_string().contains("inside the workspace"), "{inside}");
+    let inside =
+        backups::check_folder(data.path(), &data.path().join("workspace/old")).unwrap_err();
+    assert!(
+        inside.to_string().contains("inside the workspace"),
+        "{inside}"
+    );
     let file = data.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
     let not_a_folder = backups::check_folder(data.path(), &file).unwrap_err();
     assert!(
-        not_a_folder.to_string().contains("cannot make the backup folder"),
+        not_a_folder
+            .to_string()
+            .contains("cannot make the backup folder"),
         "{not_a_folder}"
     );
 }
@@ -81,8 +87,7 @@ fn a_restore_asked_for_while_running_happens_once_at_the_next_start() {
     note(&trust, "before the backup");
     let taken = Backups::new(data.path()).take(&trust, "manual").unwrap();
     note(&trust, "after the backup");
-    let request =
-        backups::restore_at_start(&trust, &Backups::new(data.path()), "latest").unwrap();
+    let request = backups::restore_at_start(&trust, &Backups::new(data.path()), "latest").unwrap();
     assert_eq!(request.id, taken.id);
     assert_eq!(backups::pending(data.path()).unwrap(), Some(request));
     trust.checkpoint().unwrap();
@@ -94,7 +99,10 @@ fn a_restore_asked_for_while_running_happens_once_at_the_next_start() {
     assert!(outcome.restored, "{}", outcome.message);
     assert!(outcome.message.contains(&taken.id), "{}", outcome.message);
     assert_eq!(backups::pending(data.path()).unwrap(), None);
-    assert_eq!(backups::last_restore(data.path()).unwrap(), Some(outcome.clone()));
+    assert_eq!(
+        backups::last_restore(data.path()).unwrap(),
+        Some(outcome.clone())
+    );
     let aside = outcome.kept_aside.expect("the replaced files were kept");
     assert!(aside.join(Store::FILE_NAME).is_file());
     // Used up: the next start restores nothing.
@@ -127,4 +135,24 @@ fn a_changed_backup_is_refused_when_asked_for_and_nothing_waits() {
     assert_eq!(backups::pending(data.path()).unwrap(), None);
     // Taking back what was never asked for is a no.
     assert!(!backups::cancel_restore_at_start(&trust, data.path()).unwrap());
+}
+
+#[test]
+fn in_sealed_mode_a_backup_keeps_the_soul_files_sealed() {
+    let data = tempfile::tempdir().unwrap();
+    let trust = open(data.path());
+    let protected =
+        pincer_trust::Protected::open(&data.path().join("workspace"), trust.clone(), true).unwrap();
+    protected
+        .save("SOUL.md", "# Soul\n\nA private rule.\n", "owner")
+        .unwrap();
+    let taken = Backups::new(data.path()).take(&trust, "manual").unwrap();
+    let kept = std::fs::read_to_string(taken.folder.join("workspace/SOUL.md")).unwrap();
+    assert!(kept.starts_with(pincer_seal::SEALED_PREFIX), "{kept}");
+    assert!(!kept.contains("A private rule"));
+    let copy = std::fs::read(taken.folder.join(pincer_store::backup::BACKUP_FILE_NAME)).unwrap();
+    assert!(
+        !copy.windows(14).any(|w| w == b"A private rule"),
+        "the soul history in the copied database is sealed too"
+    );
 }
