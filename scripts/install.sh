@@ -22,7 +22,7 @@ fi
 packages=(build-essential pkg-config python3-venv
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   webkit2gtk-driver xvfb xauth dbus chromium
-  gnome-keyring dbus-x11 libsecret-tools)
+  gnome-keyring dbus-x11 libsecret-tools bubblewrap)
 need_apt=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$package")

@@ -67,6 +67,8 @@ def test_a_chosen_folder_a_backup_now_and_a_restore_at_the_next_start(tmp_path):
     listed = pincer(data_dir, "backup", "list")
     assert taken["id"] in listed.stdout, listed.stdout + listed.stderr
     assert list((data_dir / "replaced").iterdir()), "the replaced files are kept aside"
+    doctor = pincer(data_dir, "doctor")
+    assert "sandbox:          bubblewrap" in doctor.stdout, doctor.stdout
 
 
 def test_a_failing_daily_backup_shows_on_health_until_a_backup_succeeds(tmp_path):

@@ -371,6 +371,10 @@ fn doctor(data_dir: &std::path::Path, full_check: bool) -> Result<()> {
         Some(newest) => println!("backups:          {} (newest {})", backups.len(), newest.id),
         None => println!("backups:          none yet (`pincer backup now`)"),
     }
+    match pincer_sandbox::Sandbox::detect() {
+        Ok(sandbox) => println!("sandbox:          {}", sandbox.describe()),
+        Err(error) => println!("sandbox:          NONE, so commands are refused: {error}"),
+    }
     match &condition {
         StoreCondition::Healthy => println!("store:            ok"),
         StoreCondition::Degraded { cause } => println!("store:            DEGRADED: {cause}"),

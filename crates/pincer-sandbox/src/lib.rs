@@ -1,0 +1,227 @@
+//! Where the agent's commands run. A command gets no network (its own,
+//! empty network namespace), sees the system's programs and libraries read
+//! only, a scratch folder it may write, the folders the owner granted (read
+//! only or writable, as granted) and nothing else of the machine: no home
+//! folder, no other files, no other processes. It runs within a time and an
+//! output budget, and dies with whoever started it, so a stopped turn or a
+//! halted agent leaves nothing running.
+//!
+//! On Linux this is bubblewrap (`bwrap`, Debian's `bubblewrap`), which
+//! needs no daemon and no privileges. A machine where it cannot be set up
+//! refuses commands: [`Sandbox::detect`] says why and what to install.
+#![deny(missing_docs)]
+
+mod job;
+
+pub use job::{Budget, Finished, Job};
+
+use std::path::{Path, PathBuf};
+
+/// What running a sandboxed command can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// No sandbox can be set up on this machine.
+    #[error("no sandbox for commands on this machine: {why}; {what_to_do}")]
+    Unavailable {
+        /// Why not.
+        why: String,
+        /// How to get one.
+        what_to_do: String,
+    },
+    /// A job names something the sandbox cannot give it.
+    #[error("{0}")]
+    InvalidJob(String),
+    /// The sandbox itself could not start or be read.
+    #[error("the sandbox could not run the command: {context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, SandboxError>;
+
+/// A sandbox that works on this machine.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    bwrap: PathBuf,
+}
+
+/// What to tell an owner whose machine has no bubblewrap.
+const INSTALL_BUBBLEWRAP: &str =
+    "install bubblewrap (`sudo apt install bubblewrap`, `sudo dnf install bubblewrap`), then start Pincer again";
+
+impl Sandbox {
+    /// Finds bubblewrap and checks it can make a sandbox here (some
+    /// containers forbid the namespaces it needs).
+    pub fn detect() -> Result<Self> {
+        let bwrap = which::which("bwrap").map_err(|_| SandboxError::Unavailable {
+            why: "bubblewrap (`bwrap`) is not installed".into(),
+            what_to_do: INSTALL_BUBBLEWRAP.into(),
+        })?;
+        let sandbox = Self { bwrap };
+        let probe = std::process::Command::new(&sandbox.bwrap)
+            .args(sandbox.base_args())
+            .arg("--")
+            .arg("true")
+            .output()
+            .map_err(|source| SandboxError::Io {
+                context: format!("starting {}", sandbox.bwrap.display()),
+                source,
+            })?;
+        if !probe.status.success() {
+            return Err(SandboxError::Unavailable {
+                why: format!(
+                    "bubblewrap cannot make a sandbox here ({})",
+                    String::from_utf8_lossy(&probe.stderr).trim()
+                ),
+                what_to_do: "allow unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`) or run Pincer outside this container".into(),
+            });
+        }
+        Ok(sandbox)
+    }
+
+    /// Which sandbox this is, for `pincer doctor` and the Tools pane.
+    pub fn describe(&self) -> String {
+        format!(
+            "bubblewrap ({}): no network, the system read only, a scratch folder and the granted folders",
+            self.bwrap.display()
+        )
+    }
+
+    /// Runs `job` in the sandbox until it ends, runs out of time (then it
+    /// is killed) or the returned future is dropped (then it is killed too).
+    pub async fn run(&self, job: &Job) -> Result<Finished> {
+        let args = self.job_args(job)?;
+        job::run(&self.bwrap, &args, &job.budget).await
+    }
+
+    /// The sandbox every job starts from: every namespace new (so no
+    /// network), no capabilities, the system's programs and libraries read
+    /// only, a private `/proc`, `/dev` and `/tmp`, an empty environment.
+    fn base_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--clearenv",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+        ]
+        .map(String::from)
+        .to_vec();
+        for system in SYSTEM_DIRS {
+            let path = Path::new(system);
+            match std::fs::read_link(path) {
+                // `/bin -> usr/bin` on merged-/usr systems: the same link inside.
+                Ok(target) => args.extend([
+                    "--symlink".into(),
+                    target.display().to_string(),
+                    system.to_string(),
+                ]),
+                Err(_) if path.is_dir() => {
+                    args.extend(["--ro-bind".into(), system.to_string(), system.to_string()])
+                }
+                Err(_) => {}
+            }
+        }
+        for file in SYSTEM_FILES {
+            args.extend(["--ro-bind-try".into(), file.to_string(), file.to_string()]);
+        }
+        args
+    }
+
+    fn job_args(&self, job: &Job) -> Result<Vec<String>> {
+        let scratch = existing_folder(&job.scratch, "the scratch folder")?;
+        let mut args = self.base_args();
+        for (granted, flag) in job
+            .read_only
+            .iter()
+            .map(|p| (p, "--ro-bind"))
+            .chain(job.writable.iter().map(|p| (p, "--bind")))
+        {
+            let path = existing(granted)?;
+            if path == Path::new("/") {
+                return Err(SandboxError::InvalidJob(
+                    "the whole file system cannot be granted to a command; grant the folders it needs"
+                        .into(),
+                ));
+            }
+            args.extend([
+                flag.into(),
+                path.display().to_string(),
+                path.display().to_string(),
+            ]);
+        }
+        let scratch_text = scratch.display().to_string();
+        args.extend(["--bind".into(), scratch_text.clone(), scratch_text.clone()]);
+        args.extend(["--chdir".into(), scratch_text.clone()]);
+        for (name, value) in [
+            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            ("HOME", scratch_text.as_str()),
+            ("TMPDIR", "/tmp"),
+            ("LANG", "C.UTF-8"),
+        ]
+        .into_iter()
+        .chain(job.env.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        {
+            args.extend(["--setenv".into(), name.to_string(), value.to_string()]);
+        }
+        if job.program.is_empty() {
+            return Err(SandboxError::InvalidJob(
+                "no program to run; name one (for example `sh`)".into(),
+            ));
+        }
+        args.push("--".into());
+        args.push(job.program.clone());
+        args.extend(job.args.iter().cloned());
+        Ok(args)
+    }
+}
+
+/// The system's programs and libraries, read only.
+const SYSTEM_DIRS: [&str; 6] = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
+
+/// What programs read from `/etc` to start at all; nothing else of it
+/// (no keys, no host names, no user configuration).
+const SYSTEM_FILES: [&str; 8] = [
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/alternatives",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+    "/etc/mime.types",
+];
+
+fn existing(path: &Path) -> Result<PathBuf> {
+    path.canonicalize().map_err(|error| {
+        SandboxError::InvalidJob(format!(
+            "{} cannot be given to a command ({error}); grant a folder that exists",
+            path.display()
+        ))
+    })
+}
+
+fn existing_folder(path: &Path, what: &str) -> Result<PathBuf> {
+    let found = existing(path)?;
+    if !found.is_dir() {
+        return Err(SandboxError::InvalidJob(format!(
+            "{what} {} is not a folder",
+            found.display()
+        )));
+    }
+    Ok(found)
+}
