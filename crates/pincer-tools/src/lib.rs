@@ -1,0 +1,72 @@
+//! The agent's built-in tools (issue 20). Each declares its effect class,
+//! which the gate decides on (reads inside granted places run; writes,
+//! commands and egress ask the owner), and a JSON schema the model sees in
+//! its chat template. Arguments are checked before anything runs: a
+//! malformed call is an error result for the model, never a crash.
+//!
+//! This first part holds the file tools, confined to [`Places`]: read,
+//! list and search files, write and edit them.
+#![deny(missing_docs)]
+
+mod files;
+mod places;
+
+pub use files::{file_tools, run_file_tool};
+pub use places::{Access, Place, Places};
+
+use serde::Serialize;
+
+/// What a tool does to the world, which decides how the gate treats it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    /// Reads what is already granted.
+    Read,
+    /// Changes files.
+    Write,
+    /// Runs a command (in the sandbox).
+    Exec,
+    /// Sends something off the machine.
+    Egress,
+    /// Uses a secret from the vault.
+    Secret,
+}
+
+/// A tool as the model and the gate see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolSpec {
+    /// Its name in calls (`read_file`).
+    pub name: &'static str,
+    /// What it does, for the model.
+    pub description: &'static str,
+    /// Its effect class.
+    pub effect: Effect,
+    /// The JSON schema of its arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// What a tool call can fail with; each goes back to the model as the
+/// call's error result, naming what to do instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToolError {
+    /// No tool has that name.
+    #[error("there is no tool {0:?}; use one of the tools listed")]
+    UnknownTool(String),
+    /// The arguments do not fit the tool's schema.
+    #[error("the arguments do not fit the tool: {0}")]
+    InvalidArguments(String),
+    /// The place is not granted, or not for this.
+    #[error("{0}")]
+    Refused(String),
+    /// What it names is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// The file system failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, ToolError>;
