@@ -4,11 +4,12 @@
 //! its chat template. Arguments are checked before anything runs: a
 //! malformed call is an error result for the model, never a crash.
 //!
-//! This first part holds the file tools, confined to [`Places`]: read,
-//! list and search files, write and edit them.
+//! So far: the file tools, confined to [`Places`] (read, list and search
+//! files, write and edit them), and the gate's decisions ([`gate`]).
 #![deny(missing_docs)]
 
 mod files;
+pub mod gate;
 mod places;
 
 pub use files::{file_tools, run_file_tool};
