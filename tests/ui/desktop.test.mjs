@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Builder, By } from "selenium-webdriver";
-import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -53,7 +53,7 @@ before(async () => {
   const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
   files = prepareDataDir("desktop", { lastModel: model });
   tauriDriver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(DRIVER_PORT), "--native-driver", "/usr/bin/WebKitWebDriver"], {
-    env: { ...process.env, PINCER_DATA_DIR: files.dataDir, PINCER_POWER_SUPPLY: files.powerDir },
+    env: { ...process.env, PINCER_DATA_DIR: files.dataDir, PINCER_POWER_SUPPLY: files.powerDir, PINCER_TEST_SCRIPT: files.scriptFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
   await waitFor("tauri-driver to listen", () =>
@@ -101,6 +101,7 @@ test("chat streams an answer from the tiny model in the app window", () => chatF
 test("stop generation in the app window", () => stopFlow(adapter(driver)));
 test("SOUL.md: edit, save, diff and restore in the app window", () => soulFlow(adapter(driver), files.workspaceDir));
 test("bad input in the app window shows what to do and loses nothing typed", () => errorFlow(adapter(driver), files));
+test("tools in the app window: a read runs, a write asks, denied then allowed once", () => toolsFlow(adapter(driver), files));
 
 test("the gateway reports a port in use, then serves on a free one", async () => {
   const ui = adapter(driver);

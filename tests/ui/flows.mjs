@@ -395,3 +395,49 @@ export async function backupsFlow(ui, { dataDir }) {
   await ui.waitFor("the data folder in use again", async () => (await ui.count("backup-folder-reset")) === 0);
   await ui.screenshot("settings-backups");
 }
+
+/**
+ * The agent acts: the engine's test script makes the tiny model call tools,
+ * so the real template, parser, loop, gate and tools run. A read inside the
+ * workspace runs at once; a write asks, is denied (nothing written), then
+ * allowed once (written).
+ */
+export async function toolsFlow(ui, { workspaceDir, scriptFile }) {
+  const call = (name, args) => `<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`;
+  fs.writeFileSync(scriptFile, JSON.stringify([
+    { when: "Read my shed note", say: `Reading it.\n${call("read_file", { path: "MEMORY.md" })}` },
+    { when: "third flowerpot", say: "The key is under the third flowerpot." },
+    { when: "Write the shopping list", say: call("write_file", { path: "shopping.md", content: "milk\n" }) },
+    { when: "\"bytes\"", say: "The list is written." },
+    { when: "denied", say: "I left it alone." },
+  ]));
+  const list = path.join(workspaceDir, "shopping.md");
+  await ui.goto("chat");
+  await ui.click("new-session");
+  await ui.fill("composer", "Read my shed note");
+  await ui.click("send");
+  await ui.waitFor("the answer after the read", async () => (await ui.count("answer-stats")) === 1);
+  assert.deepEqual(await ui.texts("tool-decision").then((t) => t.map((s) => s.split(" ")[0])), ["ran"]);
+  const [answer] = await ui.texts("message-assistant");
+  assert.match(answer, /under the third flowerpot/, "the answer stands on the file it read");
+
+  await ui.fill("composer", "Write the shopping list");
+  await ui.click("send");
+  await ui.waitFor("the gate to ask", async () => (await ui.count("tool-question")) === 1);
+  const [question] = await ui.texts("tool-question");
+  assert.match(question, /Allow this write call\?/);
+  await ui.screenshot("tool-question");
+  await ui.click("tool-deny");
+  await ui.waitFor("the answer after the denial", async () => (await ui.count("answer-stats")) === 2);
+  assert.ok(!fs.existsSync(list), "a denied write writes nothing");
+
+  await ui.fill("composer", "Write the shopping list");
+  await ui.click("send");
+  await ui.waitFor("the gate to ask again", async () => (await ui.count("tool-question")) === 1);
+  await ui.click("tool-allow-once");
+  await ui.waitFor("the answer after the write", async () => (await ui.count("answer-stats")) === 3);
+  assert.equal(fs.readFileSync(list, "utf8"), "milk\n");
+  const decisions = await ui.texts("tool-decision");
+  assert.deepEqual(decisions.map((s) => s.split(" ·")[0]), ["ran", "denied", "allowed by you"]);
+  fs.writeFileSync(scriptFile, "[]");
+}

@@ -27,7 +27,11 @@ export function prepareDataDir(label, { lastModel } = {}) {
   fs.writeFileSync(brokenModel, bytes.subarray(0, 4096));
   const powerDir = path.join(dataDir, "power_supply");
   setPower(powerDir, false);
-  return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel, powerDir };
+  // Scripted answers (the engine's test setting, PINCER_TEST_SCRIPT): none
+  // until a flow writes some, so other flows meet the model as it is.
+  const scriptFile = path.join(dataDir, "test-script.json");
+  fs.writeFileSync(scriptFile, "[]");
+  return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel, powerDir, scriptFile };
 }
 
 /** A laptop's power supplies as the kernel lays them out, plugged in or not. */

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,7 +38,7 @@ before(async () => {
   const model = path.join(requireEnv("PINCER_TEST_MODEL"), "model.gguf");
   server = spawn(requireEnv("PINCER_BIN"), ["serve", "--model", model, "--model-id", "tiny-qwen3", "--port", "0",
     "--data-dir", files.dataDir, "--ui", path.join(ROOT, "ui", "dist"), "--max-running", "2"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINCER_POWER_SUPPLY: files.powerDir } });
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINCER_POWER_SUPPLY: files.powerDir, PINCER_TEST_SCRIPT: files.scriptFile } });
   [url] = await waitForLine(server, /http:\/\/127\.0\.0\.1:\d+\/#pair=[0-9a-f]+/, "pincer serve to print the UI address");
   token = execFileSync(requireEnv("PINCER_BIN"), ["token", "--data-dir", files.dataDir], { encoding: "utf8" }).trim();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
@@ -62,6 +62,7 @@ test("trust: a soul changed on disk waits, the audit log shows it, settings list
 test("training data: the first-run question, feedback in the chat, judged records", () => trainingFlow(adapter(page)));
 test("training: arm with live conditions, train now refused with what is needed, disarm", () => roundsFlow(adapter(page), files.powerDir));
 test("backups: now, checked, a chosen folder, a restore at the next start taken back", () => backupsFlow(adapter(page), files));
+test("tools: a read runs, a write asks, denied then allowed once", () => toolsFlow(adapter(page), files));
 test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {

@@ -22,6 +22,10 @@ export const commands = {
 	sendMessage: (request: SendMessage, onEvent: Channel<ChatEvent>) => typedError<TurnSummary, ControlError>(__TAURI_INVOKE("send_message", { request, onEvent })),
 	/**  Stops the answer being written in a session. */
 	stopGeneration: (request: SessionRef) => typedError<boolean, ControlError>(__TAURI_INVOKE("stop_generation", { request })),
+	/**  The gate's questions about tool calls waiting for the owner. */
+	toolQuestions: () => typedError<ToolQuestionView[], ControlError>(__TAURI_INVOKE("tool_questions")),
+	/**  Answers one of the gate's questions: allow once, allow always or deny. */
+	answerToolQuestion: (request: AnswerToolQuestion) => typedError<null, ControlError>(__TAURI_INVOKE("answer_tool_question", { request })),
 	/**  Stops every answer and refuses new ones until resumed. */
 	haltAgent: () => typedError<null, ControlError>(__TAURI_INVOKE("halt_agent")),
 	/**  Lets the agent answer again. */
@@ -201,6 +205,14 @@ export type AnswerStats = {
 	timeToFirstTokenMs: number | null,
 	/**  Generated tokens per second. */
 	tokensPerSecond: number | null,
+};
+
+/**  The owner's answer to one of the gate's questions. */
+export type AnswerToolQuestion = {
+	/**  The question's id. */
+	questionId: string,
+	/**  `allowOnce`, `allowAlways` or `deny`. */
+	answer: string,
 };
 
 /**  The app at a glance, for the window's header and status bar. */
@@ -405,6 +417,18 @@ note: RememberedNote } |
 { type: "delta"; 
 /**  The new text. */
 text: string } | 
+/**  The model called a tool; the gate weighs it next. */
+{ type: "toolCall"; 
+/**  The call. */
+call: ToolCallView } | 
+/**  The gate asks the owner first: answer with `answer_tool_question`. */
+{ type: "toolAsk"; 
+/**  The question. */
+question: ToolQuestionView } | 
+/**  A call was settled (run, denied, unanswered, invalid). */
+{ type: "toolResult"; 
+/**  What became of it. */
+outcome: ToolOutcomeView } | 
 /**  The answer ended (also after a stop or an error). */
 { type: "finished"; 
 /**  Its figures; `finishReason` says why it ended. */
@@ -434,6 +458,10 @@ export type ChatMessageView = {
 	stats: AnswerStats | null,
 	/**  The memory an answer was given (its sources), in prompt order. */
 	sources: AnswerSource[],
+	/**  The tools an answer called. */
+	toolCalls: ToolCallView[],
+	/**  For a tool's result (`role` = `tool`): the call it answers. */
+	toolCallId: string | null,
 };
 
 /**  One condition of the schedule, checked now. */
@@ -955,6 +983,54 @@ export type SourceData = {
 	hinted: number,
 	/**  Waiting for the judge. */
 	waiting: number,
+};
+
+/**  A tool call the model made. */
+export type ToolCallView = {
+	/**  The call's id in the conversation. */
+	callId: string,
+	/**  The tool. */
+	tool: string,
+	/**  Its arguments, as JSON text. */
+	arguments: string,
+};
+
+/**  What became of a call. */
+export type ToolOutcomeView = {
+	/**  The call's id. */
+	callId: string,
+	/**  The tool. */
+	tool: string,
+	/**  `ran`, `allowed`, `denied`, `timeout`, `invalid` or `stopped`. */
+	decision: string,
+	/**  Why, in words. */
+	why: string,
+	/**  Whether it ran and succeeded. */
+	ok: boolean,
+	/**  Its result or error, shortened. */
+	output: string,
+	/**  How long it ran, in milliseconds. */
+	tookMs: number | null,
+};
+
+/**  The gate asks the owner before a call runs. */
+export type ToolQuestionView = {
+	/**  Names the question in [`AnswerToolQuestion`]. */
+	id: string,
+	/**  The chat it was asked in. */
+	sessionId: string,
+	/**  The call's id. */
+	callId: string,
+	/**  The tool. */
+	tool: string,
+	/**  Its arguments, as JSON text. */
+	arguments: string,
+	/**  Its effect class: `write`, `exec`, `egress`, `secret`. */
+	effect: string,
+	/**  Why the gate asks. */
+	why: string,
+	/**  Whether "Allow always" may be chosen. */
+	offerAlways: boolean,
 };
 
 /**  What training is doing. */

@@ -44,7 +44,7 @@ impl Qwen3Shape {
         heads: 4,
         kv_heads: 2,
         head_dim: 64,
-        context_length: 4096,
+        context_length: 16_384,
     };
 
     /// The shape of Qwen3-0.6B, for benchmarks.

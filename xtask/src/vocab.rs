@@ -15,8 +15,30 @@ pub const QWEN_SPLIT_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{
 /// The special tokens, appended after the regular tokens in this order.
 pub const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
-/// A ChatML template, as Qwen models ship (without tool or thinking branches).
-pub const CHAT_TEMPLATE: &str = "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+/// A ChatML template with Qwen3's tool branch: the tools listed in the
+/// system turn, an assistant's `tool_calls` written as `<tool_call>` text,
+/// tool results as `<tool_response>` in a user turn (no thinking branch).
+pub const CHAT_TEMPLATE: &str = concat!(
+    "{%- if tools %}{{- '<|im_start|>system\\n' }}",
+    "{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] + '\\n\\n' }}{%- endif %}",
+    "{{- '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>' }}",
+    "{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}",
+    "{{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\\n</tool_call><|im_end|>\\n' }}",
+    "{%- elif messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}{%- endif %}",
+    "{%- for message in messages %}",
+    "{%- if message['role'] == 'system' and loop.first %}",
+    "{%- elif message['role'] == 'tool' %}",
+    "{%- if loop.first or messages[loop.index0 - 1]['role'] != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}",
+    "{{- '\\n<tool_response>\\n' + message['content'] + '\\n</tool_response>' }}",
+    "{%- if loop.last or messages[loop.index0 + 1]['role'] != 'tool' %}{{- '<|im_end|>\\n' }}{%- endif %}",
+    "{%- else %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] }}",
+    "{%- if message['tool_calls'] %}{%- for call in message['tool_calls'] %}{%- if call['function'] %}{%- set call = call['function'] %}{%- endif %}",
+    "{{- '\\n<tool_call>\\n{\"name\": \"' + call['name'] + '\", \"arguments\": ' }}{%- if call['arguments'] is string %}{{- call['arguments'] }}{%- else %}{{- call['arguments'] | tojson }}{%- endif %}{{- '}\\n</tool_call>' }}",
+    "{%- endfor %}{%- endif %}",
+    "{{- '<|im_end|>\\n' }}{%- endif %}",
+    "{%- endfor %}",
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+);
 
 /// A vocabulary: regular tokens, then special tokens; merges in rank order.
 pub struct Vocab {

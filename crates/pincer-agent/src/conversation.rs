@@ -3,15 +3,21 @@
 //! before the answer (so the answer can already stand on it), and the answer
 //! streams as [`TurnEvent`]s until it ends, the owner stops it, or the
 //! reader goes away. One answer at a time per session.
+//!
+//! The answer may call tools: each step is one generation; its calls are
+//! settled (`acting.rs`) and their results go back as tool messages for the
+//! next step, up to [`MAX_STEPS`] generations (the last one is offered no
+//! tools, so it answers in words). Every step is saved as it ends.
 
+use crate::events::{tool_calls_from_json, StopSignal, TurnEnd, TurnEvent};
 use crate::prompt::blocking;
 use crate::{Agent, AgentError, ChatCall, ChatStream, Result};
 use futures::StreamExt;
 use pincer_inference::{
     ChatMessage, GenerationEvent, GenerationParams, GenerationRequest, GenerationStats,
-    InferenceError, Role,
+    InferenceError, Role, ToolCall,
 };
-use pincer_store::{MessageSource, NewSession};
+use pincer_store::NewSession;
 use pincer_trust::{Action, Actor};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,6 +29,8 @@ use tokio::sync::oneshot;
 const MAX_MESSAGE_CHARS: usize = 100_000;
 /// Answer length when the UI does not say.
 const DEFAULT_MAX_TOKENS: u32 = 512;
+/// Generations one turn may take when it calls tools.
+pub const MAX_STEPS: usize = 8;
 
 /// A message the owner sends.
 #[derive(Clone, Debug)]
@@ -33,56 +41,6 @@ pub struct OwnerMessage {
     pub text: String,
     /// Longest answer, in tokens (default 512).
     pub max_tokens: Option<u32>,
-}
-
-/// One step of the owner's turn as it streams.
-#[derive(Debug)]
-pub enum TurnEvent {
-    /// The answer has begun; the session exists now.
-    Started {
-        /// The session the exchange is saved in.
-        session_id: String,
-        /// The model answering.
-        model: String,
-        /// The memory put in front of the question.
-        sources: Vec<MessageSource>,
-    },
-    /// The message asked to remember something; it is in this note now.
-    Remembered {
-        /// The daily note.
-        path: PathBuf,
-        /// The line, 1-based.
-        line: usize,
-    },
-    /// More text.
-    Delta {
-        /// The new text.
-        text: String,
-    },
-    /// Generation failed; what was written until then is kept.
-    Failed(InferenceError),
-}
-
-/// How the owner's turn ended, once the exchange is saved.
-#[derive(Clone, Debug)]
-pub struct TurnEnd {
-    /// The session it was saved in.
-    pub session_id: String,
-    /// The whole answer as the owner saw it.
-    pub answer: String,
-    /// The model that answered.
-    pub model: String,
-    /// Why it ended (`stop`, `length`, `canceled`, `error`).
-    pub finish_reason: String,
-    /// Text pieces handed over before it ended (the token count when the
-    /// engine gave none).
-    pub deltas: u32,
-    /// The engine's figures (zeros when it was stopped or failed).
-    pub stats: GenerationStats,
-    /// The saved answer's id.
-    pub message_id: Option<i64>,
-    /// Whether it was kept as a training record.
-    pub learnable: bool,
 }
 
 /// The answers being written now, by session, with the switch that stops each.
@@ -163,7 +121,7 @@ impl Agent {
             return Err(AgentError::Halted);
         }
         self.refresh_secrets();
-        let engine = self.engine().ok_or(AgentError::NoModel)?;
+        self.engine().ok_or(AgentError::NoModel)?;
         let store = self.store().clone();
         let title = crate::title_from(&text);
         let (session, history) = blocking(move || {
@@ -191,6 +149,8 @@ impl Agent {
                 Some(ChatMessage {
                     role,
                     content: m.content,
+                    tool_calls: tool_calls_from_json(m.tool_calls.as_deref()),
+                    tool_call_id: m.tool_call_id,
                 })
             })
             .collect();
@@ -203,6 +163,7 @@ impl Agent {
         messages.push(ChatMessage {
             role: Role::User,
             content: text,
+            ..Default::default()
         });
         let params = GenerationParams {
             max_tokens: Some(
@@ -214,52 +175,146 @@ impl Agent {
             ..Default::default()
         };
         let turns = &self.inner.turns;
-        let (turn, mut stopped) = turns.begin(&session.id)?;
-        let call = ChatCall {
-            session_key: None,
-            session_id: Some(session.id.clone()),
-            source: "desktop".into(),
-            request: GenerationRequest { messages, params },
-            with_soul: true,
-            with_memory: true,
-            learning_source: pincer_learning::APP_SOURCE.into(),
-            side_turn: false,
+        let (turn, stopped) = turns.begin(&session.id)?;
+        let mut stop = StopSignal {
+            receiver: stopped,
+            fired: false,
         };
-        let mut stream = match self.chat(call).await {
-            Ok(stream) => stream,
-            Err(error) => {
-                turns.end(&session.id, turn);
-                return Err(error);
-            }
-        };
-        let saved = stream.saved();
-        let model = engine.id().to_string();
-        sink(TurnEvent::Started {
-            session_id: session.id.clone(),
-            model: model.clone(),
-            sources: stream.sources().to_vec(),
-        });
-        if let Some((path, line)) = remembered {
-            sink(TurnEvent::Remembered { path, line });
-        }
-        let (answer, finish_reason, deltas, stats) =
-            stream_answer(stream, &mut sink, &mut stopped).await;
-        let saved = saved.await;
+        let result = self
+            .run_steps(
+                &session.id,
+                messages,
+                params,
+                remembered,
+                &mut sink,
+                &mut stop,
+            )
+            .await;
         turns.end(&session.id, turn);
-        // The owner saw an answer that is not in the database: say so, and
-        // let them send it again once the cause is gone.
-        if let Some(problem) = saved.problem {
-            return Err(AgentError::NotSaved(problem));
+        result
+    }
+
+    /// The turn's generations: each step streams, is saved, and when it
+    /// called tools they are settled and the next step sees their results.
+    async fn run_steps(
+        &self,
+        session_id: &str,
+        mut messages: Vec<ChatMessage>,
+        params: GenerationParams,
+        remembered: Option<(PathBuf, usize)>,
+        sink: &mut (impl FnMut(TurnEvent) -> bool + Send),
+        stop: &mut StopSignal,
+    ) -> Result<TurnEnd> {
+        let engine = self.engine().ok_or(AgentError::NoModel)?;
+        let model = engine.id().to_string();
+        let mut turn_state = pincer_tools::gate::TurnState::default();
+        let mut outcomes = Vec::new();
+        let mut shown = String::new();
+        let mut total_deltas = 0;
+        for step in 1..=MAX_STEPS {
+            let last_step = step == MAX_STEPS;
+            let mut params = params.clone();
+            if !last_step {
+                params.tools = self.inner.toolbox.definitions();
+            }
+            let call = ChatCall {
+                session_key: None,
+                session_id: Some(session_id.to_string()),
+                source: "desktop".into(),
+                request: GenerationRequest {
+                    messages: messages.clone(),
+                    params,
+                },
+                with_soul: true,
+                with_memory: true,
+                learning_source: pincer_learning::APP_SOURCE.into(),
+                side_turn: false,
+            };
+            let mut stream = match self.chat(call).await {
+                Ok(stream) => stream,
+                // Past the first step the owner has seen part of the turn:
+                // it ends here, with what was saved.
+                Err(error) if step == 1 => return Err(error),
+                Err(error) => {
+                    sink(TurnEvent::Failed(InferenceError::Generation(
+                        error.to_string(),
+                    )));
+                    break;
+                }
+            };
+            let saved = stream.saved();
+            if step == 1 {
+                sink(TurnEvent::Started {
+                    session_id: session_id.to_string(),
+                    model: model.clone(),
+                    sources: stream.sources().to_vec(),
+                });
+                if let Some((path, line)) = remembered.clone() {
+                    sink(TurnEvent::Remembered { path, line });
+                }
+            }
+            let answer = stream_answer(stream, sink, stop).await;
+            let saved = saved.await;
+            // The owner saw an answer that is not in the database: say so,
+            // and let them send it again once the cause is gone.
+            if let Some(problem) = saved.problem {
+                return Err(AgentError::NotSaved(problem));
+            }
+            shown.push_str(&answer.text);
+            total_deltas += answer.deltas;
+            let done = answer.calls.is_empty() && answer.malformed.is_empty()
+                || answer.finish_reason == "canceled"
+                || answer.finish_reason == "error"
+                || stop.is_fired();
+            if done {
+                return Ok(TurnEnd {
+                    session_id: session_id.to_string(),
+                    answer: shown,
+                    model,
+                    finish_reason: answer.finish_reason,
+                    deltas: total_deltas,
+                    stats: answer.stats,
+                    message_id: saved.message_id,
+                    learnable: saved.learnable,
+                    tools: outcomes,
+                    steps: step,
+                });
+            }
+            messages.push(ChatMessage {
+                role: Role::Assistant,
+                content: answer.content.clone(),
+                tool_calls: answer.calls.clone(),
+                tool_call_id: None,
+            });
+            for call in &answer.calls {
+                let (outcome, message) = self
+                    .act(session_id, call, &mut turn_state, sink, stop)
+                    .await;
+                sink(TurnEvent::ToolResult(outcome.clone()));
+                outcomes.push(outcome);
+                messages.push(message);
+            }
+            for problem in &answer.malformed {
+                // No call id to answer: the problem goes back as a note the
+                // model reads in place of a result.
+                messages.push(ChatMessage::new(
+                    Role::Tool,
+                    crate::acting::fence("tool_call", &serde_json::json!({"error": format!("your tool call could not be read: {problem}")}).to_string()),
+                ));
+            }
         }
+        // Only a failed later step gets here.
         Ok(TurnEnd {
-            session_id: session.id,
-            answer,
+            session_id: session_id.to_string(),
+            answer: shown,
             model,
-            finish_reason,
-            deltas,
-            stats,
-            message_id: saved.message_id,
-            learnable: saved.learnable,
+            finish_reason: "error".into(),
+            deltas: total_deltas,
+            stats: GenerationStats::default(),
+            message_id: None,
+            learnable: false,
+            tools: outcomes,
+            steps: MAX_STEPS,
         })
     }
 
@@ -293,50 +348,96 @@ impl Agent {
     }
 }
 
+/// One step's answer as the owner's chat saw it.
+struct StepAnswer {
+    /// The text shown.
+    text: String,
+    /// The answer's content as saved and replayed: the text, and the text
+    /// of calls that could not be read (so the model sees what it wrote).
+    content: String,
+    finish_reason: String,
+    deltas: u32,
+    stats: GenerationStats,
+    calls: Vec<ToolCall>,
+    malformed: Vec<String>,
+}
+
 /// Forwards the text to the sink until the stream ends, the owner stops it,
 /// or the sink's reader goes away. Dropping the stream cancels generation and
-/// saves what was written as `canceled`. Returns the answer, why it ended,
-/// the pieces handed over and the engine's figures.
+/// saves what was written as `canceled`.
 async fn stream_answer(
     mut stream: ChatStream,
     sink: &mut (impl FnMut(TurnEvent) -> bool + Send),
-    stopped: &mut oneshot::Receiver<()>,
-) -> (String, String, u32, GenerationStats) {
-    let mut answer = String::new();
-    let mut deltas = 0u32;
-    let canceled = || ("canceled".to_string(), GenerationStats::default());
-    let (reason, stats) = loop {
+    stop: &mut StopSignal,
+) -> StepAnswer {
+    let mut answer = StepAnswer {
+        text: String::new(),
+        content: String::new(),
+        finish_reason: "canceled".into(),
+        deltas: 0,
+        stats: GenerationStats::default(),
+        calls: Vec::new(),
+        malformed: Vec::new(),
+    };
+    loop {
         let event = tokio::select! {
-            _ = &mut *stopped => None,
+            () = stop.fired() => None,
             event = stream.next() => Some(event),
         };
         match event {
-            None | Some(None) => break canceled(),
-            Some(Some(Ok(GenerationEvent::Delta { text, .. }))) => {
-                answer.push_str(&text);
-                deltas += 1;
-                if sink(TurnEvent::Delta { text }) {
-                    continue;
+            None | Some(None) => break,
+            Some(Some(Ok(event))) => {
+                if let Some((reason, stats)) = take_event(&mut answer, event, sink) {
+                    answer.finish_reason = reason;
+                    answer.stats = stats;
+                    break;
                 }
-                break canceled();
-            }
-            Some(Some(Ok(GenerationEvent::Finished { reason, stats }))) => {
-                break (reason.as_str().to_string(), stats)
+                if answer.finish_reason == "gone" {
+                    answer.finish_reason = "canceled".into();
+                    break;
+                }
             }
             Some(Some(Err(error))) => {
                 sink(TurnEvent::Failed(error));
-                break ("error".to_string(), GenerationStats::default());
+                answer.finish_reason = "error".into();
+                break;
             }
         }
-    };
+    }
     // What the engine handed over before the stop is saved with the answer,
     // so it is shown too.
-    for event in stream.close_and_drain() {
-        if let Ok(GenerationEvent::Delta { text, .. }) = event {
-            answer.push_str(&text);
-            sink(TurnEvent::Delta { text });
-        }
+    for event in stream.close_and_drain().into_iter().flatten() {
+        take_event(&mut answer, event, sink);
     }
     drop(stream);
-    (answer, reason, deltas, stats)
+    answer
+}
+
+/// Takes one event into the answer; the finish reason and figures when it
+/// is the last.
+fn take_event(
+    answer: &mut StepAnswer,
+    event: GenerationEvent,
+    sink: &mut (impl FnMut(TurnEvent) -> bool + Send),
+) -> Option<(String, GenerationStats)> {
+    match event {
+        GenerationEvent::Delta { text, .. } => {
+            answer.text.push_str(&text);
+            answer.content.push_str(&text);
+            answer.deltas += 1;
+            if !sink(TurnEvent::Delta { text }) {
+                answer.finish_reason = "gone".into();
+            }
+        }
+        GenerationEvent::CallText { .. } => {}
+        GenerationEvent::ToolCall(call) => answer.calls.push(call),
+        GenerationEvent::MalformedToolCall { text, problem } => {
+            answer.content.push_str(&text);
+            answer.malformed.push(problem);
+        }
+        GenerationEvent::Finished { reason, stats } => {
+            return Some((reason.as_str().to_string(), stats))
+        }
+    }
+    None
 }

@@ -4,18 +4,28 @@
 //! scrubbed from what the model sees, and the exchange recorded as a
 //! session, with the turn kept for learning when the owner consented
 //! (`turn.rs`, saved by `recorder.rs`). The owner's own chat continues a session, files "remember
-//! that …" notes and can be stopped (`conversation.rs`). The agent loop with
-//! tools grows here. The app around it is
-//! reached only through [`Host`].
+//! that …" notes and can be stopped (`conversation.rs`). Its answers may
+//! call tools (`toolbox.rs`): each call is checked, weighed by the gate,
+//! asked about when the gate asks (`asking.rs`), run and audited
+//! (`acting.rs`). The app around it is reached only through [`Host`].
 #![deny(missing_docs)]
 
+mod acting;
+mod asking;
 mod conversation;
+mod events;
 mod prompt;
 mod recorder;
+mod toolbox;
 mod turn;
 
-pub use conversation::{OwnerMessage, TurnEnd, TurnEvent};
-pub use turn::{title_from, ChatCall, ChatStream, Saved};
+pub use asking::{ToolAnswer, ToolQuestion};
+pub use conversation::{OwnerMessage, MAX_STEPS};
+pub use events::{ToolOutcome, TurnEnd, TurnEvent};
+pub use pincer_tools::gate::ExactRule;
+pub use recorder::Saved;
+pub use toolbox::Toolbox;
+pub use turn::{title_from, ChatCall, ChatStream};
 
 use pincer_inference::{Engine, InferenceError};
 use pincer_learning::Learning;
@@ -82,7 +92,14 @@ pub struct AgentParts {
     pub learning: Learning,
     /// The app around the agent.
     pub host: Weak<dyn Host>,
+    /// The tools its answers may call.
+    pub toolbox: Arc<Toolbox>,
+    /// Where the owner's "allow always" rules are kept (`None`: not kept).
+    pub rules_file: Option<std::path::PathBuf>,
 }
+
+/// How long the gate waits for the owner's answer before denying a call.
+pub const QUESTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The agent's handle. Cheap to clone.
 #[derive(Clone)]
@@ -96,6 +113,10 @@ struct Inner {
     learning: Learning,
     host: Weak<dyn Host>,
     turns: conversation::Turns,
+    toolbox: Arc<Toolbox>,
+    questions: asking::Questions,
+    rules: asking::Rules,
+    question_timeout: std::sync::RwLock<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -107,6 +128,10 @@ impl std::fmt::Debug for Agent {
 impl Agent {
     /// The agent, ready for turns.
     pub fn new(parts: AgentParts) -> Self {
+        let (rules, problem) = asking::Rules::load(parts.rules_file);
+        if let Some(problem) = problem {
+            tracing::warn!(%problem, "the tool rules were not loaded");
+        }
         Self {
             inner: Arc::new(Inner {
                 trust: parts.trust,
@@ -114,8 +139,61 @@ impl Agent {
                 learning: parts.learning,
                 host: parts.host,
                 turns: conversation::Turns::default(),
+                toolbox: parts.toolbox,
+                questions: asking::Questions::default(),
+                rules,
+                question_timeout: std::sync::RwLock::new(QUESTION_TIMEOUT),
             }),
         }
+    }
+
+    /// The tools answers may call.
+    pub fn toolbox(&self) -> &Arc<Toolbox> {
+        &self.inner.toolbox
+    }
+
+    /// The gate's questions waiting for the owner, oldest first.
+    pub fn tool_questions(&self) -> Vec<ToolQuestion> {
+        self.inner.questions.open()
+    }
+
+    /// Answers one of the gate's questions; the waiting turn goes on.
+    pub fn answer_tool_question(&self, id: &str, answer: ToolAnswer) -> Result<ToolQuestion> {
+        self.inner
+            .questions
+            .answer(id, answer)
+            .map_err(AgentError::InvalidInput)
+    }
+
+    /// The owner's "allow always" rules.
+    pub fn tool_rules(&self) -> Vec<ExactRule> {
+        self.inner.rules.list()
+    }
+
+    /// Revokes an "allow always" rule (audited); `false` when there was none like it.
+    pub fn revoke_tool_rule(&self, rule: &ExactRule) -> Result<bool> {
+        let revoked = self.inner.rules.revoke(rule).map_err(|e| {
+            AgentError::NotSaved(format!("the tool rules could not be saved ({e})"))
+        })?;
+        if revoked {
+            self.inner.trust.record(
+                pincer_trust::Actor::Owner,
+                pincer_trust::Action::ToolRule,
+                &rule.tool,
+                "revoked",
+                serde_json::json!({"arguments_sha256": pincer_store::content_sha256(&rule.arguments.to_string())}),
+            )?;
+        }
+        Ok(revoked)
+    }
+
+    /// How long a question waits before the call is denied as unanswered.
+    pub fn set_question_timeout(&self, timeout: std::time::Duration) {
+        *self
+            .inner
+            .question_timeout
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = timeout;
     }
 
     fn store(&self) -> &Arc<Store> {

@@ -2,7 +2,6 @@
 //! saves the exchange (and the training record, when the owner consented)
 //! and reports what was saved to [`ChatStream::saved`](crate::ChatStream::saved).
 
-use crate::turn::Saved;
 use futures::StreamExt;
 use pincer_inference::{FinishReason, GenerationEvent, GenerationStats};
 use pincer_learning::{record_turn, ChatInProgress, TurnRecording};
@@ -11,6 +10,17 @@ use pincer_trust::problems::Area;
 use pincer_trust::Trust;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+
+/// What [`ChatStream::saved`](crate::ChatStream::saved) reports once the exchange is in the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// The answer's message id (`None` if saving failed).
+    pub message_id: Option<i64>,
+    /// Whether the turn was kept as a training record (feedback on it teaches).
+    pub learnable: bool,
+    /// Why the exchange was not saved, when it was not.
+    pub problem: Option<String>,
+}
 
 /// Forwards a generation to its reader and saves the exchange when it ends.
 pub(crate) struct Recorder {
@@ -32,6 +42,7 @@ impl Recorder {
         sender: mpsc::Sender<pincer_inference::Result<GenerationEvent>>,
     ) {
         let mut answer = String::new();
+        let mut calls = Vec::new();
         let mut tokens = Vec::new();
         let mut deltas = 0usize;
         let mut outcome: Option<(FinishReason, GenerationStats)> = None;
@@ -43,6 +54,7 @@ impl Recorder {
             let Some(event) = event else { break };
             let mut text = None;
             let mut token = None;
+            let mut call = None;
             match &event {
                 Ok(GenerationEvent::Delta {
                     text: piece,
@@ -54,6 +66,23 @@ impl Recorder {
                         text: piece.clone(),
                         logprob: l.logprob,
                     });
+                }
+                // A call's own tokens are part of what the model answered,
+                // for training, but not of the text shown.
+                Ok(GenerationEvent::CallText {
+                    text: piece,
+                    logprob,
+                }) => {
+                    token = logprob.as_ref().map(|l| TokenRecord {
+                        id: l.id,
+                        text: piece.clone(),
+                        logprob: l.logprob,
+                    });
+                }
+                Ok(GenerationEvent::ToolCall(made)) => call = Some(made.clone()),
+                Ok(GenerationEvent::MalformedToolCall { text: written, .. }) => {
+                    // Kept in the content, so the model sees what it wrote.
+                    answer.push_str(written);
                 }
                 Ok(GenerationEvent::Finished { reason, stats }) => {
                     outcome = Some((reason.clone(), stats.clone()))
@@ -74,6 +103,7 @@ impl Recorder {
                 answer.push_str(&text);
                 deltas += 1;
             }
+            calls.extend(call);
             tokens.extend(token);
         }
         // Dropping the generation now cancels it if it is still running.
@@ -101,13 +131,18 @@ impl Recorder {
                     .then_some(stats.decode_tokens_per_second),
             },
             sources: self.sources,
+            tool_calls: crate::events::tool_calls_json(&calls),
+            tool_call_id: None,
         };
         let trust = self.trust;
         let saved_signal = self.saved;
         let session_id = self.session_id;
         let request = self.request_messages;
         // Only a whole answer teaches: a stopped or failed one is not kept.
-        let whole = matches!(reason, FinishReason::Stop | FinishReason::Length);
+        let whole = matches!(
+            reason,
+            FinishReason::Stop | FinishReason::Length | FinishReason::ToolCalls
+        );
         let recording = self.recording.filter(|_| whole);
         let saved = tokio::task::spawn_blocking(move || {
             let store = trust.store();

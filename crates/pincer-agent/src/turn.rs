@@ -2,7 +2,7 @@
 //! as a session (and as a learning record when the owner consented).
 
 use crate::prompt::blocking;
-use crate::recorder::Recorder;
+use crate::recorder::{Recorder, Saved};
 use crate::{Agent, AgentError, Result};
 use futures::Stream;
 use pincer_inference::{ChatMessage, GenerationEvent, GenerationRequest, Role};
@@ -38,17 +38,6 @@ pub struct ChatCall {
     /// A side turn (`x-turn-type: side`: a title, a summary) is never
     /// training data and is no answer's next state.
     pub side_turn: bool,
-}
-
-/// What [`ChatStream::saved`] reports once the exchange is in the database.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Saved {
-    /// The answer's message id (`None` if saving failed).
-    pub message_id: Option<i64>,
-    /// Whether the turn was kept as a training record (feedback on it teaches).
-    pub learnable: bool,
-    /// Why the exchange was not saved, when it was not.
-    pub problem: Option<String>,
 }
 
 /// The events of one chat; dropping it cancels generation, and what was
@@ -155,7 +144,11 @@ impl Agent {
             .request
             .messages
             .iter()
-            .map(|m| NewMessage::new(m.role.as_str(), m.content.clone()))
+            .map(|m| NewMessage {
+                tool_calls: crate::events::tool_calls_json(&m.tool_calls),
+                tool_call_id: m.tool_call_id.clone(),
+                ..NewMessage::new(m.role.as_str(), m.content.clone())
+            })
             .collect();
         let mut system = Vec::new();
         let mut soul_sha256 = None;
@@ -185,6 +178,7 @@ impl Agent {
                 ChatMessage {
                     role: Role::System,
                     content: system.join("\n\n"),
+                    ..Default::default()
                 },
             );
         }
@@ -199,7 +193,13 @@ impl Agent {
             consent,
             source: call.learning_source.clone(),
             soul_sha256,
-            prompt: serde_json::json!({ "messages": call.request.messages }),
+            prompt: match call.request.params.tools.is_empty() {
+                true => serde_json::json!({ "messages": call.request.messages }),
+                false => serde_json::json!({
+                    "messages": call.request.messages,
+                    "tools": call.request.params.tools,
+                }),
+            },
             adapter: engine
                 .adapter()
                 .map(|path| path.to_string_lossy().into_owned()),

@@ -62,6 +62,16 @@ macro_rules! command_table {
                 Ok(app.stop_generation(&request.session_id))
             }
 
+            /// The gate's questions about tool calls waiting for the owner.
+            fn tool_questions(app) -> Vec<ToolQuestionView> {
+                Ok(app.tool_questions())
+            }
+
+            /// Answers one of the gate's questions: allow once, allow always or deny.
+            fn answer_tool_question(app, request: AnswerToolQuestion) -> () {
+                Ok(app.answer_tool_question(request)?)
+            }
+
             /// Stops every answer and refuses new ones until resumed.
             fn halt_agent(app) -> () {
                 app.halt();

@@ -101,7 +101,12 @@ struct Inner {
 
 impl App {
     /// Opens the store and the workspace, and loads the model when one is given.
-    pub async fn start(config: AppConfig) -> Result<Self> {
+    pub async fn start(mut config: AppConfig) -> Result<Self> {
+        // A test setting only: scripted model answers (see pincer-inference's
+        // `script.rs`); normal use never sets it.
+        if config.engine.script.is_none() {
+            config.engine.script = std::env::var_os("PINCER_TEST_SCRIPT").map(PathBuf::from);
+        }
         // Before anything opens the database: a restore the owner asked
         // for in Settings (its outcome shows there).
         pincer_trust::backups::restore_pending(&config.data_dir)?;
@@ -132,6 +137,15 @@ impl App {
             .map_or_else(pincer_schedule::IdleReader::session, |address| {
                 pincer_schedule::IdleReader::at_address(address)
             });
+        let sandbox = pincer_sandbox::Sandbox::detect()
+            .inspect_err(|error| tracing::warn!(%error, "commands will not run"))
+            .ok();
+        let toolbox = pincer_agent::Toolbox::new(protected.workspace().dir(), sandbox)
+            .map(Arc::new)
+            .map_err(|e| {
+                AppError::Unavailable(format!("the agent's tools cannot reach the workspace: {e}"))
+            })?;
+        let rules_file = config.data_dir.join("tool-rules.json");
         let inner = Arc::new_cyclic(|host: &std::sync::Weak<Inner>| {
             let learning = Learning::new(pincer_learning::LearningParts {
                 store: store.clone(),
@@ -147,6 +161,8 @@ impl App {
                 protected: protected.clone(),
                 learning: learning.clone(),
                 host: host.clone(),
+                toolbox,
+                rules_file: Some(rules_file),
             });
             Inner {
                 learning,

@@ -118,6 +118,7 @@ pub(crate) fn message_view(
         }
     });
     let sources = message.sources.iter().map(answer_source).collect();
+    let tool_calls = tool_calls_of(message.tool_calls.as_deref());
     ChatMessageView {
         id: message.id as f64,
         learnable,
@@ -126,7 +127,26 @@ pub(crate) fn message_view(
         content: message.content,
         stats,
         sources,
+        tool_calls,
+        tool_call_id: message.tool_call_id,
     }
+}
+
+/// A stored answer's `tool_calls` JSON as the chat shows them.
+fn tool_calls_of(json: Option<&str>) -> Vec<crate::ipc::ToolCallView> {
+    let Some(Ok(serde_json::Value::Array(calls))) = json.map(serde_json::from_str) else {
+        return Vec::new();
+    };
+    calls
+        .iter()
+        .filter_map(|call| {
+            Some(crate::ipc::ToolCallView {
+                call_id: call.get("id")?.as_str()?.to_string(),
+                tool: call.pointer("/function/name")?.as_str()?.to_string(),
+                arguments: call.pointer("/function/arguments")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn answer_source(source: &pincer_store::MessageSource) -> crate::ipc::AnswerSource {

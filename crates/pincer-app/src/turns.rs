@@ -4,9 +4,12 @@
 //! [`ChatEvent`]s and its end as a [`TurnSummary`].
 
 use crate::control::EventSink;
-use crate::ipc::{AnswerStats, ChatEvent, ControlError, RememberedNote, SendMessage, TurnSummary};
+use crate::ipc::{
+    AnswerStats, AnswerToolQuestion, ChatEvent, ControlError, RememberedNote, SendMessage,
+    ToolCallView, ToolOutcomeView, ToolQuestionView, TurnSummary,
+};
 use crate::{App, AppError, Result};
-use pincer_agent::{OwnerMessage, TurnEvent};
+use pincer_agent::{OwnerMessage, ToolAnswer, ToolOutcome, ToolQuestion, TurnEvent};
 use pincer_inference::GenerationStats;
 
 impl App {
@@ -45,6 +48,60 @@ impl App {
     pub fn stop_generation(&self, session_id: &str) -> bool {
         self.inner.agent.stop_generation(session_id)
     }
+
+    /// The gate's questions waiting for the owner (for a UI that reloaded,
+    /// or a client of the control API).
+    pub fn tool_questions(&self) -> Vec<ToolQuestionView> {
+        self.inner
+            .agent
+            .tool_questions()
+            .into_iter()
+            .map(question_view)
+            .collect()
+    }
+
+    /// The owner answers one of the gate's questions.
+    pub fn answer_tool_question(&self, request: AnswerToolQuestion) -> Result<()> {
+        let answer = match request.answer.as_str() {
+            "allowOnce" => ToolAnswer::AllowOnce,
+            "allowAlways" => ToolAnswer::AllowAlways,
+            "deny" => ToolAnswer::Deny,
+            other => {
+                return Err(AppError::InvalidInput(format!(
+                    "`{other}` is not an answer; use allowOnce, allowAlways or deny"
+                )))
+            }
+        };
+        self.inner
+            .agent
+            .answer_tool_question(&request.question_id, answer)?;
+        Ok(())
+    }
+}
+
+fn question_view(question: ToolQuestion) -> ToolQuestionView {
+    ToolQuestionView {
+        id: question.id,
+        session_id: question.session_id,
+        call_id: question.call_id,
+        tool: question.tool,
+        arguments: question.arguments.to_string(),
+        effect: question.effect,
+        why: question.why,
+        offer_always: question.offer_always,
+    }
+}
+
+fn outcome_view(outcome: ToolOutcome) -> ToolOutcomeView {
+    ToolOutcomeView {
+        call_id: outcome.call_id,
+        tool: outcome.tool,
+        decision: outcome.decision,
+        why: outcome.why,
+        ok: outcome.ok,
+        output: outcome.output,
+        took_ms: outcome.took_ms as f64,
+    }
 }
 
 fn chat_event(event: TurnEvent) -> ChatEvent {
@@ -65,6 +122,23 @@ fn chat_event(event: TurnEvent) -> ChatEvent {
             },
         },
         TurnEvent::Delta { text } => ChatEvent::Delta { text },
+        TurnEvent::ToolCall {
+            call_id,
+            tool,
+            arguments,
+        } => ChatEvent::ToolCall {
+            call: ToolCallView {
+                call_id,
+                tool,
+                arguments,
+            },
+        },
+        TurnEvent::ToolAsk(question) => ChatEvent::ToolAsk {
+            question: question_view(question),
+        },
+        TurnEvent::ToolResult(outcome) => ChatEvent::ToolResult {
+            outcome: outcome_view(outcome),
+        },
         TurnEvent::Failed(error) => ChatEvent::Failed {
             error: ControlError::from(&AppError::from(error)),
         },

@@ -76,6 +76,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             force_cpu: false,
             adapter: None,
             quantize: pincer_inference::LoadQuantization::Off,
+            script: None,
         },
     )
     .await?;
@@ -90,6 +91,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             messages: vec![ChatMessage {
                 role: Role::User,
                 content: format!("run{run} {text}"),
+                ..Default::default()
             }],
             params: GenerationParams {
                 max_tokens: Some(args.max_tokens),
@@ -107,6 +109,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                     first.get_or_insert_with(Instant::now);
                 }
                 GenerationEvent::Finished { stats, .. } => finished = Some((stats, Instant::now())),
+                _ => {}
             }
         }
         let (stats, ended) = finished.context("generation ended without finishing")?;

@@ -215,6 +215,7 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
             force_cpu: args.cpu,
             adapter: None,
             quantize: args.quantize,
+            script: None,
         },
         embedder,
         power_supply: args.power_supply,

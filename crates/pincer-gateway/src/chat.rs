@@ -158,6 +158,10 @@ async fn complete(
                 }
             }
             GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
+            // Tools are not offered to the model through the gateway yet.
+            GenerationEvent::CallText { .. }
+            | GenerationEvent::ToolCall(_)
+            | GenerationEvent::MalformedToolCall { .. } => {}
         }
     }
     let (reason, stats) = finish.ok_or_else(|| {
@@ -248,6 +252,11 @@ fn sse_events(
                         false,
                     )
                 }
+                Some(Ok(
+                    GenerationEvent::CallText { .. }
+                    | GenerationEvent::ToolCall(_)
+                    | GenerationEvent::MalformedToolCall { .. },
+                )) => (Vec::new(), false),
                 Some(Ok(GenerationEvent::Finished { reason, stats })) => {
                     let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
                     last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));

@@ -157,7 +157,11 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                 text
             }
         };
-        messages.push(ChatMessage { role, content });
+        messages.push(ChatMessage {
+            role,
+            content,
+            ..Default::default()
+        });
     }
     if let Some(t) = request.temperature {
         if !(0.0..=2.0).contains(&t) {
@@ -233,6 +237,7 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                 top_logprobs: top_logprobs as usize,
                 // Any 64-bit pattern is a seed; negative ones included.
                 seed: request.seed.map(|seed| seed as u64),
+                ..Default::default()
             },
         },
     })

@@ -6,7 +6,10 @@
 //! streaming generation that stops when its reader goes away.
 
 use crate::sampling::{ForcedScorer, RecordingSampler, Step, Steps};
+use crate::script::ForcedText;
 use crate::stop::StopFilter;
+use crate::tool_request::template_content;
+use crate::tool_text::ToolCallScanner;
 use crate::types::*;
 use crate::{InferenceError, ModelSource, Result};
 use futures::Stream;
@@ -35,6 +38,9 @@ pub struct EngineOptions {
     /// How safetensors weights are held in memory (GGUF files are
     /// quantised on disk already).
     pub quantize: LoadQuantization,
+    /// A test setting only: scripted answers the engine is forced to give
+    /// (see `script.rs`); `None` in normal use.
+    pub script: Option<std::path::PathBuf>,
 }
 
 /// In-memory quantisation of a safetensors model as it loads (mistral.rs's
@@ -103,6 +109,7 @@ impl Default for EngineOptions {
             force_cpu: false,
             adapter: None,
             quantize: LoadQuantization::Auto,
+            script: None,
         }
     }
 }
@@ -116,6 +123,7 @@ pub struct Engine {
     capacity: usize,
     adapter: Option<std::path::PathBuf>,
     quantized: LoadQuantization,
+    script: Option<Arc<std::path::Path>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -136,6 +144,9 @@ impl Engine {
         let (model, quantized) =
             crate::loading::build(&source, &options, max_running, prefix).await?;
         let capacity = max_running + options.max_waiting;
+        if let Some(script) = &options.script {
+            tracing::warn!(path = %script.display(), "test setting: answers follow a script");
+        }
         Ok(Self {
             model: Arc::new(model),
             id,
@@ -144,6 +155,7 @@ impl Engine {
             capacity,
             adapter: options.adapter,
             quantized,
+            script: options.script.map(Arc::from),
         })
     }
 
@@ -183,10 +195,21 @@ impl Engine {
     /// own chat template with the generation prompt, so a trainer can
     /// rebuild what was served.
     pub async fn tokenize_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        self.tokenize_chat_with_tools(messages, &[]).await
+    }
+
+    /// [`Engine::tokenize_chat`] for a turn that was offered `tools` (their
+    /// schemas are part of the prompt the template makes).
+    pub async fn tokenize_chat_with_tools(
+        &self,
+        messages: &[ChatMessage],
+        tools: &[ToolDefinition],
+    ) -> Result<Vec<u32>> {
+        let tools = (!tools.is_empty()).then(|| crate::tool_request::mistral_tools(tools));
         self.model
             .tokenize(
                 either::Either::Left(text_messages(messages)),
-                None,
+                tools,
                 true,
                 true,
                 None,
@@ -257,7 +280,7 @@ impl Engine {
         sampling.max_len = Some(answer.len());
         sampling.top_k = Some(1);
         sampling.n_choices = 1;
-        let builder = request_builder(request.messages)
+        let builder = request_builder(&request.messages)
             .add_logits_processor(Arc::new(scorer))
             .set_sampling(sampling);
         self.model
@@ -285,6 +308,7 @@ impl Engine {
                 "a request needs at least one message".into(),
             ));
         }
+        crate::tool_request::check_tools(&request.params.tools, &request.params.tool_choice)?;
         let permit = Arc::clone(&self.admission)
             .try_acquire_owned()
             .map_err(|_| InferenceError::Busy {
@@ -294,8 +318,16 @@ impl Engine {
         // leaves is noticed within a token or two.
         let (sender, receiver) = mpsc::channel(8);
         let model = Arc::clone(&self.model);
-        tokio::spawn(run_generation(model, request, sender, permit));
-        Ok(GenerationStream { receiver })
+        let script = self.script.clone();
+        if request.params.tools.is_empty() {
+            tokio::spawn(run_generation(model, request, script, sender, permit));
+            return Ok(GenerationStream { receiver });
+        }
+        // With tools, the text passes through the call scanner on its way out.
+        tokio::spawn(run_generation(model, request, script, sender, permit));
+        let (scanned, out) = mpsc::channel(8);
+        tokio::spawn(scan_tool_calls(receiver, scanned));
+        Ok(GenerationStream { receiver: out })
     }
 }
 
@@ -312,22 +344,77 @@ fn text_messages(messages: &[ChatMessage]) -> mistralrs::TextMessages {
     messages
         .iter()
         .fold(mistralrs::TextMessages::new(), |all, message| {
-            all.add_message(mistral_role(message.role), message.content.clone())
+            all.add_message(mistral_role(message.role), template_content(message))
         })
 }
 
 /// A mistral.rs request holding `messages`.
-fn request_builder(messages: Vec<ChatMessage>) -> RequestBuilder {
+fn request_builder(messages: &[ChatMessage]) -> RequestBuilder {
     messages
-        .into_iter()
+        .iter()
         .fold(RequestBuilder::new(), |builder, message| {
-            builder.add_message(mistral_role(message.role), message.content)
+            match (&message.role, &message.tool_call_id) {
+                (Role::Tool, Some(id)) => builder.add_tool_message(&message.content, id),
+                _ => builder.add_message(mistral_role(message.role), template_content(message)),
+            }
         })
+}
+
+/// The tools for the template, when there are any.
+fn template_tools(request: &GenerationRequest) -> Option<Vec<mistralrs::Tool>> {
+    let tools = &request.params.tools;
+    (!tools.is_empty()).then(|| crate::tool_request::mistral_tools(tools))
+}
+
+/// Passes a generation through the tool-call scanner: call text is kept
+/// apart from the content and each call becomes an event of its own.
+async fn scan_tool_calls(
+    mut input: mpsc::Receiver<Result<GenerationEvent>>,
+    output: mpsc::Sender<Result<GenerationEvent>>,
+) {
+    let mut scanner = ToolCallScanner::default();
+    while let Some(event) = input.recv().await {
+        let events = match event {
+            Ok(GenerationEvent::Delta { text, logprob }) => scanner.push(text, logprob),
+            Ok(GenerationEvent::Finished { reason, stats }) => {
+                let mut events = scanner.finish();
+                let reason = match reason {
+                    FinishReason::Stop if scanner.made_calls() => FinishReason::ToolCalls,
+                    other => other,
+                };
+                events.push(GenerationEvent::Finished { reason, stats });
+                events
+            }
+            Ok(other) => vec![other],
+            Err(error) => {
+                let _ = output.send(Err(error)).await;
+                return;
+            }
+        };
+        for event in events {
+            // The reader left: dropping `input` cancels the generation.
+            if output.send(Ok(event)).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// The mistral.rs request, and the recorded steps when Pincer samples itself.
 fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder, Option<Steps>) {
-    let mut builder = request_builder(request.messages);
+    let mut builder = request_builder(&request.messages);
+    if let Some(tools) = template_tools(&request) {
+        // mistral.rs puts the tools into the template; Pincer parses the
+        // calls itself (`tool_text.rs`), so mistral.rs is asked for none.
+        builder = builder
+            .set_tools(tools)
+            .set_tool_choice(mistralrs::ToolChoice::None);
+        if let Some(constraint) =
+            crate::tool_request::call_constraint(&request.params.tools, &request.params.tool_choice)
+        {
+            builder = builder.set_constraint(constraint);
+        }
+    }
     let p = request.params;
     let temperature = p.temperature.filter(|t| *t >= 1e-7);
     let mut sampling = SamplingParams::neutral();
@@ -365,7 +452,7 @@ async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, us
     let prompt = model
         .tokenize(
             either::Either::Left(text_messages(&request.messages)),
-            None,
+            template_tools(request),
             true,
             true,
             None,
@@ -422,6 +509,7 @@ async fn pump(
 async fn run_generation(
     model: Arc<Model>,
     request: GenerationRequest,
+    script: Option<Arc<std::path::Path>>,
     sender: mpsc::Sender<Result<GenerationEvent>>,
     permit: OwnedSemaphorePermit,
 ) {
@@ -439,7 +527,16 @@ async fn run_generation(
             return;
         }
     };
-    let (builder, steps) = to_builder(request, max_tokens);
+    let forced = match &script {
+        Some(script) => scripted_tokens(&model, script, &request).await,
+        None => None,
+    };
+    let (mut builder, steps) = to_builder(request, max_tokens);
+    if let Some(tokens) = forced {
+        // Before any other processor, so a recording sampler sees only the
+        // scripted token (its logprob then reads 0).
+        builder = builder.add_logits_processor(Arc::new(ForcedText::new(tokens)));
+    }
     let (responses_in, mut responses) = mpsc::unbounded_channel();
     tokio::spawn(pump(Arc::clone(&model), builder, responses_in, permit));
     let mut names = TokenNames::default();
@@ -599,6 +696,32 @@ async fn run_generation(
             if last {
                 return;
             }
+        }
+    }
+}
+
+/// The scripted answer's tokens for this request, ending the turn (test setting).
+async fn scripted_tokens(
+    model: &Model,
+    script: &std::path::Path,
+    request: &GenerationRequest,
+) -> Option<Vec<u32>> {
+    let last = request.messages.last()?;
+    let say = crate::script::answer_for(script, &last.content)?;
+    match model
+        .tokenize(
+            either::Either::Right(format!("{say}<|im_end|>")),
+            None,
+            false,
+            false,
+            None,
+        )
+        .await
+    {
+        Ok(tokens) => Some(tokens),
+        Err(error) => {
+            tracing::warn!(%error, "the scripted answer cannot be tokenized");
+            None
         }
     }
 }

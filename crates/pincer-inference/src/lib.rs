@@ -14,7 +14,7 @@
 //! let source = ModelSource::inspect(std::path::Path::new("model.gguf"))?;
 //! let engine = Engine::load(source, EngineOptions::default()).await?;
 //! let mut stream = engine.try_generate(GenerationRequest {
-//!     messages: vec![ChatMessage { role: Role::User, content: "Hello".into() }],
+//!     messages: vec![ChatMessage::new(Role::User, "Hello")],
 //!     params: GenerationParams { max_tokens: Some(16), ..Default::default() },
 //! })?;
 //! while let Some(event) = stream.next().await {
@@ -31,11 +31,15 @@ pub mod hub;
 mod loading;
 mod model_file;
 mod sampling;
+mod script;
 mod stop;
+mod tool_request;
+mod tool_text;
 mod types;
 
 pub use engine::{Engine, EngineOptions, GenerationStream, LoadQuantization};
 pub use model_file::{ModelSource, SUPPORTED_GGUF_ARCHITECTURES, SUPPORTED_MODEL_TYPES};
+pub use tool_text::call_text;
 pub use types::*;
 
 use std::path::PathBuf;

@@ -4,12 +4,13 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Who wrote a chat message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions for the model.
     System,
     /// The person.
+    #[default]
     User,
     /// The model.
     Assistant,
@@ -30,12 +31,67 @@ impl Role {
 }
 
 /// One message of a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Who wrote it.
     pub role: Role,
     /// The text.
     pub content: String,
+    /// The tools an assistant message called (replayed to the model as
+    /// the call text its chat template expects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool message: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl ChatMessage {
+    /// A plain message.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A tool the model may call: OpenAI's function shape, which mistral.rs
+/// hands to the model's chat template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolDefinition {
+    /// The name the model calls it by.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// A JSON schema for its arguments (an object schema).
+    pub parameters: serde_json::Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides.
+    #[default]
+    Auto,
+    /// The tools are described but no call is taken.
+    None,
+    /// Some call must be made (decoding is constrained to one).
+    Required,
+    /// This tool must be called (decoding is constrained to it).
+    Named(String),
+}
+
+/// A call the model made, parsed from its output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// Unique within the conversation (`call_…`).
+    pub id: String,
+    /// The tool's name as the model wrote it.
+    pub name: String,
+    /// The arguments as the model wrote them, as JSON text.
+    pub arguments: String,
 }
 
 /// How to sample; `None` fields take the engine's defaults.
@@ -55,10 +111,15 @@ pub struct GenerationParams {
     pub top_logprobs: usize,
     /// Makes sampling at a temperature reproducible.
     pub seed: Option<u64>,
+    /// Tools the model may call; their schemas go into the chat template
+    /// and calls come back as [`GenerationEvent::ToolCall`].
+    pub tools: Vec<ToolDefinition>,
+    /// Whether a call must be made (only with `tools`).
+    pub tool_choice: ToolChoice,
 }
 
 /// A chat generation to run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GenerationRequest {
     /// The conversation so far.
     pub messages: Vec<ChatMessage>,
@@ -104,6 +165,8 @@ pub enum FinishReason {
     Length,
     /// The caller went away.
     Canceled,
+    /// The answer ended with tool calls.
+    ToolCalls,
     /// Anything else the engine reported.
     Other(String),
 }
@@ -115,6 +178,7 @@ impl FinishReason {
             Self::Stop => "stop",
             Self::Length => "length",
             Self::Canceled => "canceled",
+            Self::ToolCalls => "tool_calls",
             Self::Other(other) => other,
         }
     }
@@ -124,6 +188,7 @@ impl FinishReason {
             "stop" | "eos" => Self::Stop,
             "length" => Self::Length,
             "canceled" | "cancelled" => Self::Canceled,
+            "tool_calls" => Self::ToolCalls,
             other => Self::Other(other.to_string()),
         }
     }
@@ -153,6 +218,24 @@ pub enum GenerationEvent {
         text: String,
         /// Its log-probability, when asked for.
         logprob: Option<TokenLogprob>,
+    },
+    /// Text that belongs to a tool call (only with tools): not part of the
+    /// answer's content, kept for its token and log-probability.
+    CallText {
+        /// The text.
+        text: String,
+        /// Its log-probability, when asked for.
+        logprob: Option<TokenLogprob>,
+    },
+    /// A complete tool call, after its text.
+    ToolCall(ToolCall),
+    /// Text that opened a tool call but is not one (bad JSON, no name, no
+    /// closing tag); the agent hands the problem back to the model.
+    MalformedToolCall {
+        /// The call text as written.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// Generation ended; always the last event of a successful stream.
     Finished {

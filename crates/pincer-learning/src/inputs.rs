@@ -74,11 +74,21 @@ async fn example(engine: &Engine, turn: &Trajectory) -> Result<Option<Example>> 
         return Ok(None);
     };
     let messages = crate::training_data::prompt_messages(turn);
-    let prompt = engine.tokenize_chat(&chat(&messages)).await?;
+    // A turn offered tools was served with their schemas in the prompt.
+    let tools: Vec<pincer_inference::ToolDefinition> = turn
+        .turn
+        .prompt
+        .get("tools")
+        .cloned()
+        .and_then(|tools| serde_json::from_value(tools).ok())
+        .unwrap_or_default();
+    let prompt = engine
+        .tokenize_chat_with_tools(&chat(&messages), &tools)
+        .await?;
     let teacher_prompt = match &judgment.hint {
         Some(hint) => Some(
             engine
-                .tokenize_chat(&chat(&teacher_messages(&messages, hint)))
+                .tokenize_chat_with_tools(&chat(&teacher_messages(&messages, hint)), &tools)
                 .await?,
         ),
         None => None,
@@ -133,6 +143,7 @@ fn chat(messages: &[Message]) -> Vec<ChatMessage> {
                 _ => Role::User,
             },
             content: m.content.clone(),
+            ..Default::default()
         })
         .collect()
 }

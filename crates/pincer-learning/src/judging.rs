@@ -207,6 +207,7 @@ impl Learning {
             .map(|m| ChatMessage {
                 role: role(&m.role),
                 content: m.content,
+                ..Default::default()
             })
             .collect();
         let mut votes = Vec::new();
@@ -295,6 +296,8 @@ impl Learning {
             match event {
                 Some(Ok(GenerationEvent::Delta { text, .. })) => answer.push_str(&text),
                 Some(Ok(GenerationEvent::Finished { .. })) | None => return Ok(Some(answer)),
+                // The judge is offered no tools.
+                Some(Ok(_)) => {}
                 Some(Err(error)) => return Err(error.into()),
             }
         }

@@ -182,6 +182,7 @@ mod tests {
         ChatMessage {
             role,
             content: content.into(),
+            ..Default::default()
         }
     }
 

@@ -203,6 +203,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX one_serving_adapter ON adapters(status) WHERE status = 'serving';
     "#,
+    // 10: tool use (issue 20): an assistant message's calls (OpenAI's
+    // `tool_calls`, as JSON) and the call a tool message answers.
+    r#"
+    ALTER TABLE messages ADD COLUMN tool_calls TEXT;
+    ALTER TABLE messages ADD COLUMN tool_call_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -60,6 +60,10 @@ pub struct NewMessage {
     pub stats: MessageStats,
     /// The memory an answer was given, in prompt order.
     pub sources: Vec<MessageSource>,
+    /// An assistant message's tool calls: OpenAI's `tool_calls` as JSON.
+    pub tool_calls: Option<String>,
+    /// A tool message's call id.
+    pub tool_call_id: Option<String>,
 }
 
 impl NewMessage {
@@ -70,6 +74,8 @@ impl NewMessage {
             content: content.into(),
             stats: MessageStats::default(),
             sources: Vec::new(),
+            tool_calls: None,
+            tool_call_id: None,
         }
     }
 }
@@ -109,6 +115,10 @@ pub struct Message {
     pub stats: MessageStats,
     /// The memory an answer was given.
     pub sources: Vec<MessageSource>,
+    /// An assistant message's tool calls: OpenAI's `tool_calls` as JSON.
+    pub tool_calls: Option<String>,
+    /// A tool message's call id.
+    pub tool_call_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -221,7 +231,8 @@ impl Store {
         let mut statement = connection
             .prepare(
                 "SELECT id, session_id, position, role, content, model, finish_reason, prompt_tokens,
-                        completion_tokens, time_to_first_token_ms, decode_tokens_per_second, created_at
+                        completion_tokens, time_to_first_token_ms, decode_tokens_per_second, created_at,
+                        tool_calls, tool_call_id
                  FROM messages WHERE session_id = ?1 ORDER BY position",
             )
             .context("reading messages")?;
@@ -243,6 +254,8 @@ impl Store {
                     },
                     sources: Vec::new(),
                     created_at: row.get(11)?,
+                    tool_calls: row.get(12)?,
+                    tool_call_id: row.get(13)?,
                 })
             })
             .context("reading messages")?;
@@ -299,7 +312,11 @@ impl Store {
         let already = stored
             .iter()
             .zip(&request)
-            .take_while(|(old, new)| old.role == new.role && old.content == new.content)
+            .take_while(|(old, new)| {
+                old.role == new.role
+                    && old.content == new.content
+                    && old.tool_call_id == new.tool_call_id
+            })
             .count();
         let mut to_append: Vec<&NewMessage> = request[already..].iter().collect();
         to_append.push(&answer);
@@ -321,12 +338,13 @@ impl Store {
             transaction
                 .execute(
                     "INSERT INTO messages (session_id, position, role, content, model, finish_reason,
-                        prompt_tokens, completion_tokens, time_to_first_token_ms, decode_tokens_per_second, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        prompt_tokens, completion_tokens, time_to_first_token_ms, decode_tokens_per_second, created_at,
+                        tool_calls, tool_call_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     params![
                         session_id, position, message.role, message.content, s.model, s.finish_reason,
                         s.prompt_tokens, s.completion_tokens, s.time_to_first_token_ms,
-                        s.decode_tokens_per_second, now
+                        s.decode_tokens_per_second, now, message.tool_calls, message.tool_call_id
                     ],
                 )
                 .context("saving a message")?;

@@ -103,6 +103,20 @@ fn args<T: for<'de> Deserialize<'de>>(arguments: Value) -> Result<T> {
     serde_json::from_value(arguments).map_err(|e| ToolError::InvalidArguments(e.to_string()))
 }
 
+/// Checks a file tool call's arguments against its schema (before the gate
+/// asks about it); an unknown name is [`ToolError::UnknownTool`].
+pub fn check_file_args(name: &str, arguments: &Value) -> Result<()> {
+    let arguments = arguments.clone();
+    match name {
+        "read_file" => args::<ReadArgs>(arguments).map(drop),
+        "list_files" => args::<ListArgs>(arguments).map(drop),
+        "search_files" => args::<SearchArgs>(arguments).map(drop),
+        "write_file" => args::<WriteArgs>(arguments).map(drop),
+        "edit_file" => args::<EditArgs>(arguments).map(drop),
+        other => Err(ToolError::UnknownTool(other.to_string())),
+    }
+}
+
 /// Runs the file tool `name` with `arguments` inside `places`; the result
 /// is what goes back to the model.
 pub fn run_file_tool(places: &Places, name: &str, arguments: Value) -> Result<Value> {

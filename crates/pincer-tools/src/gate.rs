@@ -37,7 +37,7 @@ pub enum Decision {
 
 /// An "allow always" the owner saved: one tool with exactly these
 /// arguments (revocable; issue 21 adds patterns).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExactRule {
     /// The tool.

@@ -5,14 +5,17 @@
 //! malformed call is an error result for the model, never a crash.
 //!
 //! So far: the file tools, confined to [`Places`] (read, list and search
-//! files, write and edit them), and the gate's decisions ([`gate`]).
+//! files, write and edit them), `run_command` in the sandbox, and the
+//! gate's decisions ([`gate`]).
 #![deny(missing_docs)]
 
+mod commands;
 mod files;
 pub mod gate;
 mod places;
 
-pub use files::{file_tools, run_file_tool};
+pub use commands::{check_command, command_tool, run_command};
+pub use files::{check_file_args, file_tools, run_file_tool};
 pub use places::{Access, Place, Places};
 
 use serde::Serialize;

@@ -106,6 +106,12 @@ actions! {
     TokenMigrate => "token.migrate",
     /// The gateway token was replaced.
     TokenRotate => "token.rotate",
+    /// The owner answered the gate's question about a tool call (or nobody did in time).
+    ToolAnswer => "tool.answer",
+    /// The agent called a tool: the gate's decision, the outcome, how long it took.
+    ToolCall => "tool.call",
+    /// The owner saved or revoked an "allow always" rule for a tool call.
+    ToolRule => "tool.rule",
     /// The nightly round was armed.
     TrainingArm => "training.arm",
     /// The nightly round was disarmed.

@@ -10,7 +10,16 @@
 mod action;
 mod anchor;
 mod audit;
-pub mod backups;
+mod backup_copies;
+/// The owner's backups: taking, listing and checking them
+/// (`backup_copies.rs`) and restoring one (`restore.rs`).
+pub mod backups {
+    pub use crate::backup_copies::*;
+    pub use crate::restore::{
+        cancel_restore_at_start, last_restore, lock_data_dir, pending, restore, restore_at_start,
+        restore_pending, RestoreOutcome, RestoreRequest, Restored, SERVING_LOCK,
+    };
+}
 mod config;
 mod keys;
 pub mod logging;

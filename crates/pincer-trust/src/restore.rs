@@ -5,7 +5,7 @@
 //! for a restore at the next start ([`restore_at_start`]), which runs
 //! before the database is opened ([`restore_pending`]).
 
-use crate::backups::{io, Backup, Backups};
+use crate::backup_copies::{io, Backup, Backups};
 use crate::{keys, Action, Actor, Result, TrustError};
 use pincer_store::backup::{self, BACKUP_FILE_NAME};
 use pincer_store::Store;

@@ -4,11 +4,15 @@ import { Channel } from "@tauri-apps/api/core";
 import { call, commands, errorKind, errorText } from "../api";
 import type { AnswerSource, AnswerStats, AppInfo, ChatEvent, ChatMessageView, SessionSummary } from "../api";
 import { renderMarkdown } from "../markdown";
+import { renderSavedResult, renderToolCard } from "./tool-cards";
+import type { ToolCard } from "./tool-cards";
 
 interface Shown extends ChatMessageView {
   streaming?: boolean;
   error?: string;
   remembered?: string;
+  /** The tool calls of the answer as it streams. */
+  tools?: ToolCard[];
 }
 
 /** What the chat says once feedback is taken. */
@@ -16,7 +20,7 @@ const FEEDBACK_SAID: Record<string, string> = { up: "Marked good", down: "Marked
 
 /** A message shown before the app has saved it (no id yet). */
 function unsaved(role: string, content: string): Shown {
-  return { id: 0, learnable: false, feedback: null, role, content, stats: null, sources: [] };
+  return { id: 0, learnable: false, feedback: null, role, content, stats: null, sources: [], toolCalls: [], toolCallId: null };
 }
 
 /** `MEMORY.md:7-9`: a source's file name and lines. */
@@ -223,6 +227,14 @@ export class ChatPane extends LitElement {
         answer.remembered = `${sourceLabel({ path: event.note.path, startLine: event.note.line, endLine: event.note.line, provenance: "agent" })}`;
       } else if (event.type === "delta") {
         answer.content += event.text;
+      } else if (event.type === "toolCall") {
+        answer.tools = [...(answer.tools ?? []), { call: event.call }];
+      } else if (event.type === "toolAsk") {
+        const card = answer.tools?.find((c) => c.call.callId === event.question.callId);
+        if (card) card.question = event.question;
+      } else if (event.type === "toolResult") {
+        const card = answer.tools?.find((c) => c.call.callId === event.outcome.callId);
+        if (card) card.outcome = event.outcome;
       } else if (event.type === "failed") {
         answer.error = event.error.message;
       } else if (event.type === "finished") {
@@ -247,6 +259,21 @@ export class ChatPane extends LitElement {
       await this.loadSessions();
     }
   }
+
+  /** The owner answers the gate's question about one call. */
+  answerTool = async (card: ToolCard, answer: "allowOnce" | "allowAlways" | "deny") => {
+    if (!card.question) return;
+    card.answering = true;
+    this.messages = [...this.messages];
+    try {
+      await call(commands.answerToolQuestion({ questionId: card.question.id, answer }));
+      card.answerError = undefined;
+    } catch (error) {
+      card.answering = false;
+      card.answerError = errorText(error);
+    }
+    this.messages = [...this.messages];
+  };
 
   async stop() {
     if (this.current) await call(commands.stopGeneration({ sessionId: this.current }));
@@ -288,10 +315,13 @@ export class ChatPane extends LitElement {
       return html`<div class="message error-message" role="alert" data-testid="chat-error">
         <div class="who">Not sent</div><div class="body">${m.error}</div></div>`;
     }
+    if (m.role === "tool") return renderSavedResult(m.content);
     const assistant = m.role === "assistant";
+    const cards: ToolCard[] = m.tools ?? m.toolCalls.map((call) => ({ call }));
     return html`<article class="message ${m.role}" data-testid="message-${m.role}">
       <div class="who">${assistant ? "Pincer" : "You"}</div>
       <div class="body ${assistant ? "markdown" : "plain"}">${assistant ? unsafeHTML(renderMarkdown(m.content)) : m.content}${m.streaming ? html`<span class="cursor" aria-hidden="true" data-testid=${m.stats ? "streaming" : "waiting"}>▍</span>` : nothing}</div>
+      ${cards.length > 0 ? html`<div class="tool-cards">${cards.map((card) => renderToolCard(card, this.answerTool))}</div>` : nothing}
       ${m.error ? html`<p class="error" role="alert">${m.error}</p>` : nothing}
       ${m.remembered ? html`<p class="remembered" data-testid="remembered">Saved to memory: ${m.remembered}</p>` : nothing}
       ${assistant && m.sources.length > 0 ? html`<footer class="sources" data-testid="answer-sources">From memory:

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use super::{ControlError, RememberedNote};
+use super::{ControlError, RememberedNote, ToolCallView, ToolOutcomeView, ToolQuestionView};
 
 /// A conversation in the sessions list.
 #[derive(Clone, Debug, Serialize, Deserialize, Type)]
@@ -38,6 +38,10 @@ pub struct ChatMessageView {
     pub stats: Option<AnswerStats>,
     /// The memory an answer was given (its sources), in prompt order.
     pub sources: Vec<AnswerSource>,
+    /// The tools an answer called.
+    pub tool_calls: Vec<ToolCallView>,
+    /// For a tool's result (`role` = `tool`): the call it answers.
+    pub tool_call_id: Option<String>,
 }
 
 /// A note an answer was given: `[n]` in the answer is `sources[n-1]`.
@@ -133,6 +137,21 @@ pub enum ChatEvent {
     Delta {
         /// The new text.
         text: String,
+    },
+    /// The model called a tool; the gate weighs it next.
+    ToolCall {
+        /// The call.
+        call: ToolCallView,
+    },
+    /// The gate asks the owner first: answer with `answer_tool_question`.
+    ToolAsk {
+        /// The question.
+        question: ToolQuestionView,
+    },
+    /// A call was settled (run, denied, unanswered, invalid).
+    ToolResult {
+        /// What became of it.
+        outcome: ToolOutcomeView,
     },
     /// The answer ended (also after a stop or an error).
     #[serde(rename_all = "camelCase")]

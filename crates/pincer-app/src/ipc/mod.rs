@@ -16,6 +16,7 @@ mod memory;
 mod models;
 mod settings;
 mod soul;
+mod tools;
 
 pub use audit::*;
 pub use backups::*;
@@ -25,6 +26,7 @@ pub use memory::*;
 pub use models::*;
 pub use settings::*;
 pub use soul::*;
+pub use tools::*;
 
 pub use pincer_learning::{
     AdapterView, ConditionCheck, RollbackRequest, RoundSummary, TrainingPhase, TrainingProgress,

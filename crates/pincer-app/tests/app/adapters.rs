@@ -19,10 +19,12 @@ fn prompt() -> Vec<ChatMessage> {
         ChatMessage {
             role: Role::System,
             content: "You are terse.".into(),
+            ..Default::default()
         },
         ChatMessage {
             role: Role::User,
             content: "Name three rivers".into(),
+            ..Default::default()
         },
     ]
 }

@@ -325,6 +325,7 @@ async fn the_judge_gives_way_to_chat_and_resumes_after_a_restart() {
         messages: vec![ChatMessage {
             role: Role::User,
             content: "a long answer".into(),
+            ..Default::default()
         }],
         params: GenerationParams {
             max_tokens: Some(64),
@@ -402,6 +403,7 @@ async fn side_turns_and_other_sources_follow_their_own_consent() {
             messages: vec![ChatMessage {
                 role: Role::User,
                 content: "name this chat".into(),
+                ..Default::default()
             }],
             params: GenerationParams {
                 max_tokens: Some(4),

@@ -54,10 +54,12 @@ fn chat(system: &str, user: &str) -> Vec<ChatMessage> {
         ChatMessage {
             role: Role::System,
             content: system.into(),
+            ..Default::default()
         },
         ChatMessage {
             role: Role::User,
             content: user.into(),
+            ..Default::default()
         },
     ]
 }

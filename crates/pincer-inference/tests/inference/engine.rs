@@ -9,6 +9,7 @@ fn ask(text: &str, params: GenerationParams) -> GenerationRequest {
         messages: vec![ChatMessage {
             role: Role::User,
             content: text.into(),
+            ..Default::default()
         }],
         params,
     }
@@ -44,6 +45,7 @@ async fn run(
                 logprobs.extend(logprob);
             }
             GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
+            other => panic!("no tools were offered, yet {other:?}"),
         }
     }
     let (reason, stats) = finish.expect("every stream ends with Finished");
@@ -217,8 +219,8 @@ async fn without_max_tokens_generation_stops_at_the_context_edge() {
     );
     assert_eq!(
         stats.prompt_tokens + stats.completion_tokens,
-        4095,
-        "the tiny model's context is 4096 tokens"
+        16_383,
+        "the tiny model's context is 16384 tokens"
     );
 }
 
@@ -226,11 +228,11 @@ async fn without_max_tokens_generation_stops_at_the_context_edge() {
 async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
     let engine = load(tiny_model().join("model.gguf"), EngineOptions::default()).await;
     let mut stream = engine
-        .try_generate(ask(&"many words ".repeat(3000), greedy(4)))
+        .try_generate(ask(&"many words ".repeat(12_000), greedy(4)))
         .expect("start");
     match stream.next().await {
         Some(Err(InferenceError::InvalidRequest(message))) => {
-            assert!(message.contains("context holds 4096"), "{message}")
+            assert!(message.contains("context holds 16384"), "{message}")
         }
         other => panic!("expected an invalid request, got {other:?}"),
     }

@@ -166,6 +166,7 @@ async fn a_sharded_safetensors_model_is_fetched_whole_and_serves() {
             &[ChatMessage {
                 role: Role::User,
                 content: "Hi".into(),
+                ..Default::default()
             }],
             &ids,
         )

@@ -4,6 +4,7 @@ mod engine;
 mod fetch;
 mod hub;
 mod model_files;
+mod tools;
 
 use std::path::PathBuf;
 

@@ -148,7 +148,7 @@ fn a_migration_is_preceded_by_a_backup_of_the_old_file() {
     let file = dir.path().join(Store::FILE_NAME);
     let old = rusqlite::Connection::open(&file).expect("open raw");
     old.execute_batch(&format!(
-        "DROP INDEX one_serving_adapter; DROP TABLE adapters; PRAGMA user_version = {};",
+        "ALTER TABLE messages DROP COLUMN tool_calls; ALTER TABLE messages DROP COLUMN tool_call_id; PRAGMA user_version = {};",
         SCHEMA_VERSION - 1
     ))
     .expect("roll back a migration");

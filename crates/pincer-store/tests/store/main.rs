@@ -163,6 +163,8 @@ fn resent_history_is_stored_once_and_stats_are_kept() {
             chunk_id: Some(7),
             score: 0.5,
         }],
+        tool_calls: None,
+        tool_call_id: None,
     };
     let turn1 = vec![
         NewMessage::new("system", "be brief"),
@@ -213,4 +215,32 @@ fn resent_history_is_stored_once_and_stats_are_kept() {
         vec![0, 1, 2, 3, 4]
     );
     assert_eq!(store.recent_sessions(10).expect("recent")[0].id, session.id);
+}
+
+#[test]
+fn tool_calls_and_tool_results_are_kept_with_their_ids() {
+    let (_dir, store) = fresh();
+    let session = store
+        .create_session(NewSession::default())
+        .expect("session");
+    let call = NewMessage {
+        tool_calls: Some(r#"[{"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{}"}}]"#.into()),
+        ..NewMessage::new("assistant", "")
+    };
+    store
+        .record_exchange(&session.id, &[NewMessage::new("user", "read it")], &call)
+        .expect("first step");
+    let result = NewMessage {
+        tool_call_id: Some("call_1".into()),
+        ..NewMessage::new("tool", "the text")
+    };
+    let request = vec![NewMessage::new("user", "read it"), call.clone(), result];
+    store
+        .record_exchange(&session.id, &request, &NewMessage::new("assistant", "done"))
+        .expect("second step");
+    let saved = store.messages(&session.id).expect("messages");
+    let roles: Vec<&str> = saved.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
+    assert_eq!(saved[1].tool_calls, call.tool_calls);
+    assert_eq!(saved[2].tool_call_id.as_deref(), Some("call_1"));
 }

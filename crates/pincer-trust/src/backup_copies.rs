@@ -9,11 +9,6 @@ use pincer_store::{AuditVerification, BackupCopy, CheckDepth, Integrity, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-pub use crate::restore::{
-    cancel_restore_at_start, last_restore, lock_data_dir, pending, restore, restore_at_start,
-    restore_pending, RestoreOutcome, RestoreRequest, Restored, SERVING_LOCK,
-};
-
 /// How many backups of each kind (taken, migrations) are kept by default.
 pub const KEEP: usize = 7;
 
