@@ -135,7 +135,7 @@ pub(crate) fn tool_calls_json(calls: &[ToolCall]) -> Option<String> {
 }
 
 /// OpenAI's `tool_calls` JSON back into calls (nothing when unreadable).
-pub(crate) fn tool_calls_from_json(text: Option<&str>) -> Vec<ToolCall> {
+pub fn tool_calls_from_json(text: Option<&str>) -> Vec<ToolCall> {
     let Some(Ok(Value::Array(list))) = text.map(serde_json::from_str::<Value>) else {
         return Vec::new();
     };

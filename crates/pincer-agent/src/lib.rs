@@ -21,7 +21,7 @@ mod turn;
 
 pub use asking::{ToolAnswer, ToolQuestion};
 pub use conversation::{OwnerMessage, MAX_STEPS};
-pub use events::{ToolOutcome, TurnEnd, TurnEvent};
+pub use events::{tool_calls_from_json, ToolOutcome, TurnEnd, TurnEvent};
 pub use pincer_tools::gate::ExactRule;
 pub use recorder::Saved;
 pub use toolbox::Toolbox;

@@ -107,6 +107,10 @@ impl Agent {
         let chatting = self.inner.learning.chat_started();
         self.refresh_secrets();
         let engine = self.engine().ok_or(AgentError::NoModel)?;
+        // An unusable tool or a prompt over the context is refused before
+        // a session is made or anything streams (the system prompt added
+        // below is checked again as the generation starts).
+        engine.check_context(&call.request).await?;
         let store = Arc::clone(self.store());
         let key = call.session_key.clone();
         let source = call.source.clone();

@@ -102,7 +102,9 @@ impl AppError {
     /// How a transport should present this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Inference(InferenceError::InvalidRequest(_)) => ErrorCode::InvalidRequest,
+            Self::Inference(
+                InferenceError::InvalidRequest(_) | InferenceError::ContextExceeded { .. },
+            ) => ErrorCode::InvalidRequest,
             Self::Inference(InferenceError::Busy { .. }) => ErrorCode::Busy,
             Self::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
             Self::Store(error) if error.is_not_saved() => ErrorCode::NotSaved,

@@ -134,17 +134,12 @@ pub(crate) fn message_view(
 
 /// A stored answer's `tool_calls` JSON as the chat shows them.
 fn tool_calls_of(json: Option<&str>) -> Vec<crate::ipc::ToolCallView> {
-    let Some(Ok(serde_json::Value::Array(calls))) = json.map(serde_json::from_str) else {
-        return Vec::new();
-    };
-    calls
-        .iter()
-        .filter_map(|call| {
-            Some(crate::ipc::ToolCallView {
-                call_id: call.get("id")?.as_str()?.to_string(),
-                tool: call.pointer("/function/name")?.as_str()?.to_string(),
-                arguments: call.pointer("/function/arguments")?.as_str()?.to_string(),
-            })
+    pincer_agent::tool_calls_from_json(json)
+        .into_iter()
+        .map(|call| crate::ipc::ToolCallView {
+            call_id: call.id,
+            tool: call.name,
+            arguments: call.arguments,
         })
         .collect()
 }

@@ -106,6 +106,7 @@ pub async fn chat_completions(
             .unwrap_or_default(),
         model: model_id,
         session_id: chat.session_id().to_string(),
+        calls: 0,
     };
     let session_header = HeaderValue::from_str(&meta.session_id).ok();
     let mut response = if checked.stream {
@@ -131,6 +132,8 @@ struct Meta {
     created: u64,
     model: String,
     session_id: String,
+    /// Tool calls streamed so far (each delta names its index).
+    calls: usize,
 }
 
 fn generation_error(error: InferenceError) -> ApiError {
@@ -144,6 +147,7 @@ async fn complete(
 ) -> Result<Json<Value>, ApiError> {
     let saved = chat.saved();
     let mut content = String::new();
+    let mut tool_calls: Vec<Value> = Vec::new();
     let mut logprobs: Option<ChoiceLogprobs> = None;
     let mut finish: Option<(FinishReason, GenerationStats)> = None;
     while let Some(event) = chat.next().await {
@@ -158,10 +162,10 @@ async fn complete(
                 }
             }
             GenerationEvent::Finished { reason, stats } => finish = Some((reason, stats)),
-            // Tools are not offered to the model through the gateway yet.
-            GenerationEvent::CallText { .. }
-            | GenerationEvent::ToolCall(_)
-            | GenerationEvent::MalformedToolCall { .. } => {}
+            GenerationEvent::ToolCall(call) => tool_calls.push(wire_call(&call, None)),
+            // The client sees what the model wrote when it is not a call.
+            GenerationEvent::MalformedToolCall { text, .. } => content.push_str(&text),
+            GenerationEvent::CallText { .. } => {}
         }
     }
     let (reason, stats) = finish.ok_or_else(|| {
@@ -179,13 +183,36 @@ async fn complete(
         "system_fingerprint": null,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": content},
+            "message": message(content, tool_calls),
             "logprobs": logprobs,
             "finish_reason": reason.as_str(),
         }],
         "usage": Usage::from(&stats),
         "pincer": provenance,
     })))
+}
+
+/// The answer's message: `content` is null when the answer is only calls,
+/// as OpenAI sends it.
+fn message(content: String, tool_calls: Vec<Value>) -> Value {
+    if tool_calls.is_empty() {
+        return json!({"role": "assistant", "content": content});
+    }
+    let content = (!content.is_empty()).then_some(content);
+    json!({"role": "assistant", "content": content, "tool_calls": tool_calls})
+}
+
+/// One call in OpenAI's shape; streamed ones carry their `index`.
+fn wire_call(call: &pincer_inference::ToolCall, index: Option<usize>) -> Value {
+    let mut wire = json!({
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    });
+    if let Some(index) = index {
+        wire["index"] = json!(index);
+    }
+    wire
 }
 
 /// Says in the answer's `pincer` provenance whether the exchange is in the
@@ -233,7 +260,7 @@ fn sse_events(
     let state = (chat, meta, false, Some(saved));
     let body = futures::stream::unfold(
         state,
-        move |(mut chat, meta, finished, mut saved)| async move {
+        move |(mut chat, mut meta, finished, mut saved)| async move {
             if finished {
                 return None;
             }
@@ -252,11 +279,17 @@ fn sse_events(
                         false,
                     )
                 }
-                Some(Ok(
-                    GenerationEvent::CallText { .. }
-                    | GenerationEvent::ToolCall(_)
-                    | GenerationEvent::MalformedToolCall { .. },
-                )) => (Vec::new(), false),
+                Some(Ok(GenerationEvent::ToolCall(call))) => {
+                    let index = meta.calls;
+                    meta.calls += 1;
+                    let delta = json!({"tool_calls": [wire_call(&call, Some(index))]});
+                    (vec![data(&chunk(&meta, delta, None, None))], false)
+                }
+                Some(Ok(GenerationEvent::MalformedToolCall { text, .. })) => (
+                    vec![data(&chunk(&meta, json!({"content": text}), None, None))],
+                    false,
+                ),
+                Some(Ok(GenerationEvent::CallText { .. })) => (Vec::new(), false),
                 Some(Ok(GenerationEvent::Finished { reason, stats })) => {
                     let mut last = chunk(&meta, json!({}), None, Some(reason.as_str()));
                     last["pincer"] = json!(Provenance::local(&meta.session_id, &stats));

@@ -133,6 +133,22 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
+        // OpenAI's own wording and code, which clients act on (compacting
+        // the conversation and retrying).
+        if let AppError::Inference(pincer_inference::InferenceError::ContextExceeded {
+            prompt,
+            context,
+        }) = &error
+        {
+            return Self {
+                status: StatusCode::BAD_REQUEST,
+                retry_after_seconds: 0,
+                message: format!("This model's maximum context length is {context} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."),
+                kind: "invalid_request_error",
+                param: Some("messages".into()),
+                code: Some("context_length_exceeded"),
+            };
+        }
         let message = error.to_string();
         match error.code() {
             ErrorCode::InvalidRequest => Self::invalid(message, None),

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use pincer_inference::{
     ChatMessage, GenerationParams, GenerationRequest, GenerationStats, Role, TokenLogprob,
+    ToolCall, ToolChoice, ToolDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,57 @@ pub struct ChatCompletionRequest {
     pub logprobs: Option<bool>,
     #[serde(default)]
     pub top_logprobs: Option<u32>,
+    /// Functions the model may call; their schemas go into its template.
+    #[serde(default)]
+    pub tools: Option<Vec<WireTool>>,
+    #[serde(default)]
+    pub tool_choice: Option<WireToolChoice>,
+    // `parallel_tool_calls` is ignored like any unknown field: the model
+    // may make several calls in one answer either way.
+}
+
+/// `{"type": "function", "function": {"name", "description", "parameters"}}`.
+#[derive(Debug, Deserialize)]
+pub struct WireTool {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub function: WireFunction,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireFunction {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<serde_json::Value>,
+}
+
+/// `"none"`, `"auto"`, `"required"` or `{"type": "function", "function": {"name"}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WireToolChoice {
+    Mode(String),
+    Named { function: NamedFunction },
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NamedFunction {
+    pub name: String,
+}
+
+/// An assistant's call in the history.
+#[derive(Debug, Deserialize)]
+pub struct WireToolCall {
+    pub id: String,
+    pub function: WireCalled,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireCalled {
+    pub name: String,
+    /// JSON text, as OpenAI sends it.
+    pub arguments: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +107,10 @@ pub struct WireMessage {
     pub role: String,
     #[serde(default)]
     pub content: Option<Content>,
+    #[serde(default)]
+    pub tool_calls: Option<Vec<WireToolCall>>,
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,12 +213,30 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                 text
             }
         };
+        let tool_calls: Vec<ToolCall> = message
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .map(|call| ToolCall {
+                id: call.id,
+                name: call.function.name,
+                arguments: call.function.arguments,
+            })
+            .collect();
+        if role == Role::Tool && message.tool_call_id.is_none() {
+            return Err(invalid(
+                &format!("messages[{index}].tool_call_id"),
+                format!("`messages[{index}]` is a tool message without `tool_call_id`; name the call it answers."),
+            ));
+        }
         messages.push(ChatMessage {
             role,
             content,
-            ..Default::default()
+            tool_calls,
+            tool_call_id: message.tool_call_id,
         });
     }
+    let (tools, tool_choice) = checked_tools(request.tools, request.tool_choice)?;
     if let Some(t) = request.temperature {
         if !(0.0..=2.0).contains(&t) {
             return Err(invalid(
@@ -237,10 +311,56 @@ fn check(request: ChatCompletionRequest) -> Result<Checked, ApiError> {
                 top_logprobs: top_logprobs as usize,
                 // Any 64-bit pattern is a seed; negative ones included.
                 seed: request.seed.map(|seed| seed as u64),
-                ..Default::default()
+                tools,
+                tool_choice,
             },
         },
     })
+}
+
+/// The tools and the choice among them, checked field by field.
+fn checked_tools(
+    tools: Option<Vec<WireTool>>,
+    choice: Option<WireToolChoice>,
+) -> Result<(Vec<ToolDefinition>, ToolChoice), ApiError> {
+    let invalid = |param: String, message: String| ApiError::invalid(message, Some(param));
+    let mut definitions = Vec::new();
+    for (index, tool) in tools.unwrap_or_default().into_iter().enumerate() {
+        if tool.kind != "function" {
+            return Err(invalid(
+                format!("tools[{index}].type"),
+                format!(
+                    "Tool type `{}` in `tools[{index}]` is not supported; send `function` tools.",
+                    tool.kind
+                ),
+            ));
+        }
+        let parameters = tool
+            .function
+            .parameters
+            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+        definitions.push(ToolDefinition {
+            name: tool.function.name,
+            description: tool.function.description.unwrap_or_default(),
+            parameters,
+        });
+    }
+    let choice = match choice {
+        None => ToolChoice::Auto,
+        Some(WireToolChoice::Mode(mode)) => match mode.as_str() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            other => {
+                return Err(invalid(
+                    "tool_choice".into(),
+                    format!("`tool_choice` `{other}` is not one of none, auto, required or a named function."),
+                ))
+            }
+        },
+        Some(WireToolChoice::Named { function }) => ToolChoice::Named(function.name),
+    };
+    Ok((definitions, choice))
 }
 
 /// Token counts in OpenAI's shape.

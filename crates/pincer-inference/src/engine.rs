@@ -298,6 +298,14 @@ impl Engine {
         Ok(scores)
     }
 
+    /// The prompt's size in tokens, or [`InferenceError::ContextExceeded`]
+    /// when it leaves no room for an answer: for refusing a request before
+    /// anything is recorded or streamed.
+    pub async fn check_context(&self, request: &GenerationRequest) -> Result<usize> {
+        crate::tool_request::check_tools(&request.params.tools, &request.params.tool_choice)?;
+        budget(&self.model, request).await.map(|(prompt, _)| prompt)
+    }
+
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]
     /// when the engine already holds as many requests as it may.
     ///
@@ -466,9 +474,7 @@ async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, us
         .flatten()
         .unwrap_or(usize::MAX);
     if prompt + 1 >= context {
-        return Err(InferenceError::InvalidRequest(format!(
-            "the conversation is {prompt} tokens but the model's context holds {context}; shorten it"
-        )));
+        return Err(InferenceError::ContextExceeded { prompt, context });
     }
     let room = context - prompt - 1;
     Ok((

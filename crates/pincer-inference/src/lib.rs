@@ -81,6 +81,14 @@ pub enum InferenceError {
     /// The request itself is wrong.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The prompt does not fit the model's context.
+    #[error("invalid request: the conversation is {prompt} tokens but the model's context holds {context}; shorten it")]
+    ContextExceeded {
+        /// The prompt's tokens, as the model's template makes them.
+        prompt: usize,
+        /// The most the model takes.
+        context: usize,
+    },
     /// The engine is holding as many requests as it may; retry shortly.
     #[error("the engine is busy ({capacity} requests running or waiting); retry shortly")]
     Busy {

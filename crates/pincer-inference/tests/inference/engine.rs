@@ -231,8 +231,12 @@ async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
         .try_generate(ask(&"many words ".repeat(12_000), greedy(4)))
         .expect("start");
     match stream.next().await {
-        Some(Err(InferenceError::InvalidRequest(message))) => {
-            assert!(message.contains("context holds 16384"), "{message}")
+        Some(Err(
+            error @ InferenceError::ContextExceeded {
+                context: 16_384, ..
+            },
+        )) => {
+            assert!(error.to_string().contains("context holds 16384"), "{error}")
         }
         other => panic!("expected an invalid request, got {other:?}"),
     }
