@@ -111,7 +111,7 @@ impl Agent {
                     call_id: call.id.clone(),
                     tool: call.name.clone(),
                     arguments: arguments.clone(),
-                    effect: format!("{:?}", spec.effect).to_lowercase(),
+                    effect: spec.effect.name().to_string(),
                     why: why.clone(),
                     offer_always,
                     asked_at_ms: pincer_store::unix_now_ms(),

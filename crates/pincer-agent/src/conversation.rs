@@ -11,11 +11,10 @@
 
 use crate::events::{tool_calls_from_json, StopSignal, TurnEnd, TurnEvent};
 use crate::prompt::blocking;
-use crate::{Agent, AgentError, ChatCall, ChatStream, Result};
-use futures::StreamExt;
+use crate::steps::stream_answer;
+use crate::{Agent, AgentError, ChatCall, Result};
 use pincer_inference::{
-    ChatMessage, GenerationEvent, GenerationParams, GenerationRequest, GenerationStats,
-    InferenceError, Role, ToolCall,
+    ChatMessage, GenerationParams, GenerationRequest, GenerationStats, InferenceError, Role,
 };
 use pincer_store::NewSession;
 use pincer_trust::{Action, Actor};
@@ -176,10 +175,7 @@ impl Agent {
         };
         let turns = &self.inner.turns;
         let (turn, stopped) = turns.begin(&session.id)?;
-        let mut stop = StopSignal {
-            receiver: stopped,
-            fired: false,
-        };
+        let mut stop = StopSignal::new(stopped);
         let result = self
             .run_steps(
                 &session.id,
@@ -346,98 +342,4 @@ impl Agent {
         )?;
         Ok(Some((path, line)))
     }
-}
-
-/// One step's answer as the owner's chat saw it.
-struct StepAnswer {
-    /// The text shown.
-    text: String,
-    /// The answer's content as saved and replayed: the text, and the text
-    /// of calls that could not be read (so the model sees what it wrote).
-    content: String,
-    finish_reason: String,
-    deltas: u32,
-    stats: GenerationStats,
-    calls: Vec<ToolCall>,
-    malformed: Vec<String>,
-}
-
-/// Forwards the text to the sink until the stream ends, the owner stops it,
-/// or the sink's reader goes away. Dropping the stream cancels generation and
-/// saves what was written as `canceled`.
-async fn stream_answer(
-    mut stream: ChatStream,
-    sink: &mut (impl FnMut(TurnEvent) -> bool + Send),
-    stop: &mut StopSignal,
-) -> StepAnswer {
-    let mut answer = StepAnswer {
-        text: String::new(),
-        content: String::new(),
-        finish_reason: "canceled".into(),
-        deltas: 0,
-        stats: GenerationStats::default(),
-        calls: Vec::new(),
-        malformed: Vec::new(),
-    };
-    loop {
-        let event = tokio::select! {
-            () = stop.fired() => None,
-            event = stream.next() => Some(event),
-        };
-        match event {
-            None | Some(None) => break,
-            Some(Some(Ok(event))) => {
-                if let Some((reason, stats)) = take_event(&mut answer, event, sink) {
-                    answer.finish_reason = reason;
-                    answer.stats = stats;
-                    break;
-                }
-                if answer.finish_reason == "gone" {
-                    answer.finish_reason = "canceled".into();
-                    break;
-                }
-            }
-            Some(Some(Err(error))) => {
-                sink(TurnEvent::Failed(error));
-                answer.finish_reason = "error".into();
-                break;
-            }
-        }
-    }
-    // What the engine handed over before the stop is saved with the answer,
-    // so it is shown too.
-    for event in stream.close_and_drain().into_iter().flatten() {
-        take_event(&mut answer, event, sink);
-    }
-    drop(stream);
-    answer
-}
-
-/// Takes one event into the answer; the finish reason and figures when it
-/// is the last.
-fn take_event(
-    answer: &mut StepAnswer,
-    event: GenerationEvent,
-    sink: &mut (impl FnMut(TurnEvent) -> bool + Send),
-) -> Option<(String, GenerationStats)> {
-    match event {
-        GenerationEvent::Delta { text, .. } => {
-            answer.text.push_str(&text);
-            answer.content.push_str(&text);
-            answer.deltas += 1;
-            if !sink(TurnEvent::Delta { text }) {
-                answer.finish_reason = "gone".into();
-            }
-        }
-        GenerationEvent::CallText { .. } => {}
-        GenerationEvent::ToolCall(call) => answer.calls.push(call),
-        GenerationEvent::MalformedToolCall { text, problem } => {
-            answer.content.push_str(&text);
-            answer.malformed.push(problem);
-        }
-        GenerationEvent::Finished { reason, stats } => {
-            return Some((reason.as_str().to_string(), stats))
-        }
-    }
-    None
 }

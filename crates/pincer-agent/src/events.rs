@@ -80,11 +80,19 @@ pub struct TurnEnd {
 
 /// The owner's Stop for one turn: once it fired it stays fired.
 pub(crate) struct StopSignal {
-    pub(crate) receiver: oneshot::Receiver<()>,
-    pub(crate) fired: bool,
+    receiver: oneshot::Receiver<()>,
+    fired: bool,
 }
 
 impl StopSignal {
+    /// Fires when `receiver` gets the owner's Stop (or its sender goes).
+    pub(crate) fn new(receiver: oneshot::Receiver<()>) -> Self {
+        Self {
+            receiver,
+            fired: false,
+        }
+    }
+
     /// Completes when the owner stops the turn (at once if they did).
     pub(crate) async fn fired(&mut self) {
         if !self.fired {

@@ -16,6 +16,7 @@ mod conversation;
 mod events;
 mod prompt;
 mod recorder;
+mod steps;
 mod toolbox;
 mod turn;
 

@@ -1,3 +1,6 @@
+//! Long because every subcommand's arguments are declared here, where
+//! clap reads them; each command's work is in its own module.
+//!
 //! `pincer`: the headless gateway and the maintenance commands.
 
 mod audit_cmd;

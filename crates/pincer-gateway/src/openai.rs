@@ -1,3 +1,6 @@
+//! Long because the wire format's request types, their field-by-field
+//! checks (tools included) and the response shapes are one contract.
+//!
 //! OpenAI's chat-completions wire format: parsing with field-precise errors,
 //! and the response bodies.
 

@@ -326,13 +326,18 @@ impl Engine {
         // leaves is noticed within a token or two.
         let (sender, receiver) = mpsc::channel(8);
         let model = Arc::clone(&self.model);
-        let script = self.script.clone();
-        if request.params.tools.is_empty() {
-            tokio::spawn(run_generation(model, request, script, sender, permit));
+        let with_tools = !request.params.tools.is_empty();
+        tokio::spawn(run_generation(
+            model,
+            request,
+            self.script.clone(),
+            sender,
+            permit,
+        ));
+        if !with_tools {
             return Ok(GenerationStream { receiver });
         }
         // With tools, the text passes through the call scanner on its way out.
-        tokio::spawn(run_generation(model, request, script, sender, permit));
         let (scanned, out) = mpsc::channel(8);
         tokio::spawn(scan_tool_calls(receiver, scanned));
         Ok(GenerationStream { receiver: out })

@@ -36,6 +36,19 @@ pub enum Effect {
     Secret,
 }
 
+impl Effect {
+    /// Its name on the wire and in questions (`read`, `write`, `exec`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Exec => "exec",
+            Self::Egress => "egress",
+            Self::Secret => "secret",
+        }
+    }
+}
+
 /// A tool as the model and the gate see it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
