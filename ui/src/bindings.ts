@@ -26,6 +26,10 @@ export const commands = {
 	toolQuestions: () => typedError<ToolQuestionView[], ControlError>(__TAURI_INVOKE("tool_questions")),
 	/**  Answers one of the gate's questions: allow once, allow always or deny. */
 	answerToolQuestion: (request: AnswerToolQuestion) => typedError<null, ControlError>(__TAURI_INVOKE("answer_tool_question", { request })),
+	/**  The tools on offer, the skills found with their vetting, and the sandbox. */
+	toolsOverview: () => typedError<ToolsOverview, ControlError>(__TAURI_INVOKE("tools_overview")),
+	/**  Turns a skill on (at the hash its files have now) or off. */
+	setSkillEnabled: (request: SetSkillEnabled) => typedError<SkillView, ControlError>(__TAURI_INVOKE("set_skill_enabled", { request })),
 	/**  Stops every answer and refuses new ones until resumed. */
 	haltAgent: () => typedError<null, ControlError>(__TAURI_INVOKE("halt_agent")),
 	/**  Lets the agent answer again. */
@@ -612,6 +616,18 @@ export type LoadModel = {
 	path: string,
 };
 
+/**  One MCP server and how it is doing. */
+export type McpServerView = {
+	/**  Its name (its tools are `<name>__<tool>`). */
+	name: string,
+	/**  `starting`, `running`, `failed`, `restarting` or `stopped`. */
+	state: string,
+	/**  The status in words (why it failed, when it restarts). */
+	detail: string,
+	/**  Its tools, by their names in calls. */
+	tools: string[],
+};
+
 /**  Names a remembered file. */
 export type MemoryFileRef = {
 	/**  Its path, as a hit or source gives it. */
@@ -868,6 +884,14 @@ export type SetConsent = {
 	granted: boolean,
 };
 
+/**  The owner turns a skill on (at the hash its files have now) or off. */
+export type SetSkillEnabled = {
+	/**  The skill. */
+	name: string,
+	/**  On or off. */
+	enabled: boolean,
+};
+
 /**  Settings shown in the settings pane. */
 export type SettingsView = {
 	/**  The data folder (set by `--data-dir` / `PINCER_DATA_DIR`). */
@@ -882,6 +906,54 @@ export type SettingsView = {
 	gatewayAddress: string | null,
 	/**  Why it is not running, when it should be. */
 	gatewayError: string | null,
+};
+
+/**  One flag of a skill's vetting scan. */
+export type SkillFindingView = {
+	/**  `shellOut`, `network`, `obfuscated` or `permissionClaim`. */
+	kind: string,
+	/**  The file, relative to the skill's folder. */
+	file: string,
+	/**  The line (0: the file as a whole). */
+	line: number,
+	/**  The text that raised it. */
+	excerpt: string,
+};
+
+/**  A skill found on this machine. */
+export type SkillView = {
+	/**  Its name. */
+	name: string,
+	/**  What it is for. */
+	description: string,
+	/**  `workspace`, `workspace-agents`, `user` or `bundled`. */
+	source: string,
+	/**  Its `SKILL.md`. */
+	location: string,
+	/**  The hash of its files. */
+	sha256: string,
+	/**  Its files. */
+	files: string[],
+	/**  What the vetting scan flagged. */
+	findings: SkillFindingView[],
+	/**  `enabled`, `disabled`, `new` (waits for the owner) or `changed` (waits again). */
+	state: string,
+	/**  Whether the agent may use it now. */
+	usable: boolean,
+	/**  Why it cannot work on this machine, if it cannot. */
+	ineligible: string | null,
+	/**  The tools it says it wants (shown, never granted). */
+	allowedTools: string[],
+	/**  Its licence, if it says. */
+	license: string | null,
+};
+
+/**  A folder that is not a usable skill, and why. */
+export type SkippedSkillView = {
+	/**  The file. */
+	path: string,
+	/**  What is wrong and what to do. */
+	problem: string,
 };
 
 /**
@@ -1031,6 +1103,34 @@ export type ToolQuestionView = {
 	why: string,
 	/**  Whether "Allow always" may be chosen. */
 	offerAlways: boolean,
+};
+
+/**  A tool on offer and its effect class. */
+export type ToolView = {
+	/**  Its name in calls. */
+	name: string,
+	/**  What it does. */
+	description: string,
+	/**  `read`, `write`, `exec`, `egress` or `secret`. */
+	effect: string,
+};
+
+/**  The Tools & Skills pane: the tools, the skills and where they come from. */
+export type ToolsOverview = {
+	/**  The tools on offer now. */
+	tools: ToolView[],
+	/**  The skills found, one per name. */
+	skills: SkillView[],
+	/**  Skill folders that are skipped, with why. */
+	skipped: SkippedSkillView[],
+	/**  Problems with the skills setup. */
+	problems: string[],
+	/**  The folders searched for skills, in precedence order. */
+	skillRoots: string[],
+	/**  The sandbox commands run in, or why there is none. */
+	sandbox: string,
+	/**  The MCP servers configured in `mcp.json`. */
+	mcpServers: McpServerView[],
 };
 
 /**  What training is doing. */

@@ -62,7 +62,10 @@ impl Agent {
         };
         let message = ChatMessage {
             role: Role::Tool,
-            content: fence(&call.name, &shorten(&text, RESULT_CHARS)),
+            content: self
+                .inner
+                .toolbox
+                .present(&call.name, &shorten(&text, RESULT_CHARS)),
             tool_call_id: Some(call.id.clone()),
             ..ChatMessage::default()
         };
@@ -153,7 +156,7 @@ impl Agent {
             () = stop.fired() => return stopped(),
         };
         let took_ms = started.elapsed().as_millis() as u64;
-        if result.is_ok() && gate::taints(&spec, toolbox.reads_inside_workspace(arguments)) {
+        if result.is_ok() && toolbox.taints(&spec, arguments) {
             turn.tainted = true;
         }
         Settled {

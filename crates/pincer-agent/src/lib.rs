@@ -16,6 +16,7 @@ mod conversation;
 mod events;
 mod prompt;
 mod recorder;
+mod skill_tool;
 mod steps;
 mod toolbox;
 mod turn;

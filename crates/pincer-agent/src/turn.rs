@@ -161,6 +161,10 @@ impl Agent {
             soul_sha256 = soul.as_deref().map(pincer_store::content_sha256);
             system.extend(soul);
         }
+        // The skill catalog goes with the tool that loads a skill.
+        if call.request.params.tools.iter().any(|t| t.name == crate::skill_tool::USE_SKILL) {
+            system.extend(self.inner.toolbox.skill_catalog());
+        }
         let mut sources = Vec::new();
         if call.with_memory {
             let question = call

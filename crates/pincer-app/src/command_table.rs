@@ -72,6 +72,16 @@ macro_rules! command_table {
                 Ok(app.answer_tool_question(request)?)
             }
 
+            /// The tools on offer, the skills found with their vetting, and the sandbox.
+            fn tools_overview(app) -> ToolsOverview {
+                Ok(app.tools_overview().await?)
+            }
+
+            /// Turns a skill on (at the hash its files have now) or off.
+            fn set_skill_enabled(app, request: SetSkillEnabled) -> SkillView {
+                Ok(app.set_skill_enabled(request).await?)
+            }
+
             /// Stops every answer and refuses new ones until resumed.
             fn halt_agent(app) -> () {
                 app.halt();

@@ -11,12 +11,14 @@ mod error;
 mod hosts;
 pub mod ipc;
 mod maintenance;
+mod mcp;
 mod memory;
 mod memory_upkeep;
 mod models;
 mod paths;
 mod sessions;
 mod settings;
+mod tools_pane;
 mod soul;
 mod trust;
 mod turns;
@@ -26,7 +28,9 @@ pub use commands::{dispatch, COMMANDS, STREAMING};
 pub use control::EventSink;
 pub use error::{AppError, ErrorCode, Result};
 pub use maintenance::Maintenance;
+pub use mcp::{add_mcp_server, mcp_config_path, read_mcp_config, remove_mcp_server};
 pub use memory::find_embedder;
+pub use pincer_mcp::{HttpServer, McpConfig, ServerConfig, StdioServer};
 pub use paths::resolve_data_dir;
 pub use pincer_agent::{Agent, ChatCall, ChatStream, Saved};
 pub use pincer_inference as inference;
@@ -93,6 +97,8 @@ struct Inner {
     agent: Agent,
     downloads: models::Downloads,
     halted: AtomicBool,
+    /// Why no MCP server runs, when `mcp.json` is not usable.
+    mcp_problem: Option<String>,
     memory: memory::MemoryState,
     /// Held while this app runs on the data folder, so a restore waits
     /// for it to quit (`None` when another Pincer already holds it).
@@ -140,8 +146,16 @@ impl App {
         let sandbox = pincer_sandbox::Sandbox::detect()
             .inspect_err(|error| tracing::warn!(%error, "commands will not run"))
             .ok();
+        let skill_library = tools_pane::skill_library(&config.data_dir);
+        let (mcp_hub, mcp_problem) = mcp::start_hub(&config.data_dir, &trust);
         let toolbox = pincer_agent::Toolbox::new(protected.workspace().dir(), sandbox)
-            .map(Arc::new)
+            .map(|toolbox| {
+                let toolbox = toolbox.with_skills(Arc::new(skill_library));
+                Arc::new(match mcp_hub {
+                    Some(hub) => toolbox.with_mcp(hub),
+                    None => toolbox,
+                })
+            })
             .map_err(|e| {
                 AppError::Unavailable(format!("the agent's tools cannot reach the workspace: {e}"))
             })?;
@@ -178,6 +192,7 @@ impl App {
                 gateway_status: Mutex::new(settings::GatewayStatus::default()),
                 downloads: models::Downloads::default(),
                 halted: AtomicBool::new(false),
+                mcp_problem,
                 memory: memory::MemoryState::default(),
                 _serving_lock: serving_lock,
             }

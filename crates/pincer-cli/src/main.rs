@@ -7,9 +7,11 @@ mod audit_cmd;
 mod backup_cmd;
 mod bench;
 mod data_cmd;
+mod mcp_cmd;
 mod memory_cmd;
 mod model_choice;
 mod secrets_cmd;
+mod skills_cmd;
 mod train_cmd;
 
 use anyhow::{Context, Result};
@@ -77,6 +79,12 @@ enum Command {
     /// Training rounds on the running Pincer: now, pause, arm, disarm,
     /// status, adapters, rollback.
     Train(train_cmd::TrainArgs),
+    /// Skills: list, vet, enable, disable.
+    #[command(subcommand)]
+    Skills(skills_cmd::SkillsCommand),
+    /// MCP servers: list, add, remove.
+    #[command(subcommand)]
+    Mcp(mcp_cmd::McpCommand),
 }
 
 #[derive(clap::Args)]
@@ -175,6 +183,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(command) => audit_cmd::run(&data_dir, command),
         Command::Data(command) => data_cmd::run(&data_dir, command),
         Command::Secrets(command) => secrets_cmd::run(&data_dir, command),
+        Command::Skills(command) => skills_cmd::run(&data_dir, command),
+        Command::Mcp(command) => mcp_cmd::run(&data_dir, command),
         Command::Train(args) => train_cmd::run(&data_dir, args).await,
         Command::Token => {
             println!(

@@ -326,14 +326,14 @@ impl Store {
             .transaction()
             .context("starting to record an exchange")?;
         let mut answer_id = 0;
-        let mut position: i64 = transaction
+        let first_position: i64 = transaction
             .query_row(
                 "SELECT COALESCE(MAX(position) + 1, 0) FROM messages WHERE session_id = ?1",
                 [session_id],
                 |row| row.get(0),
             )
             .context("finding the next message position")?;
-        for message in to_append {
+        for (message, position) in to_append.into_iter().zip(first_position..) {
             let s = &message.stats;
             transaction
                 .execute(
@@ -362,7 +362,6 @@ impl Store {
                     )
                     .context("saving a message's sources")?;
             }
-            position += 1;
         }
         transaction
             .execute(

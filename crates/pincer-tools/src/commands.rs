@@ -14,8 +14,8 @@ const MOST_SECONDS: u64 = 300;
 /// The command tool's spec.
 pub fn command_tool() -> ToolSpec {
     ToolSpec {
-        name: "run_command",
-        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. Returns its exit code and output.",
+        name: "run_command".into(),
+        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. Returns its exit code and output.".into(),
         effect: Effect::Exec,
         parameters: json!({"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
             "command": {"type": "string", "minLength": 1, "description": "the shell command"},

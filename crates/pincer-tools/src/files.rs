@@ -23,8 +23,8 @@ const SEARCH_FILE_LIMIT: u64 = 2 * 1024 * 1024;
 pub fn file_tools() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
-            name: "read_file",
-            description: "Read a text file in the workspace or a granted folder, optionally only lines start_line..=end_line (1-based).",
+            name: "read_file".into(),
+            description: "Read a text file in the workspace or a granted folder, optionally only lines start_line..=end_line (1-based).".into(),
             effect: Effect::Read,
             parameters: json!({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {
                 "path": {"type": "string", "description": "the file, relative to the workspace or absolute"},
@@ -32,30 +32,30 @@ pub fn file_tools() -> Vec<ToolSpec> {
                 "end_line": {"type": "integer", "minimum": 1}}}),
         },
         ToolSpec {
-            name: "list_files",
-            description: "List a folder in the workspace or a granted folder: each entry's name, whether it is a folder, and its size.",
+            name: "list_files".into(),
+            description: "List a folder in the workspace or a granted folder: each entry's name, whether it is a folder, and its size.".into(),
             effect: Effect::Read,
             parameters: json!({"type": "object", "additionalProperties": false, "properties": {
                 "path": {"type": "string", "description": "the folder; the workspace when left out"}}}),
         },
         ToolSpec {
-            name: "search_files",
-            description: "Find lines containing a text (ignoring case) in the files under a folder.",
+            name: "search_files".into(),
+            description: "Find lines containing a text (ignoring case) in the files under a folder.".into(),
             effect: Effect::Read,
             parameters: json!({"type": "object", "additionalProperties": false, "required": ["query"], "properties": {
                 "query": {"type": "string", "minLength": 1},
                 "path": {"type": "string", "description": "the folder to search; the workspace when left out"}}}),
         },
         ToolSpec {
-            name: "write_file",
-            description: "Create or replace a text file in the workspace or a folder granted for writing.",
+            name: "write_file".into(),
+            description: "Create or replace a text file in the workspace or a folder granted for writing.".into(),
             effect: Effect::Write,
             parameters: json!({"type": "object", "additionalProperties": false, "required": ["path", "content"], "properties": {
                 "path": {"type": "string"}, "content": {"type": "string"}}}),
         },
         ToolSpec {
-            name: "edit_file",
-            description: "Replace old_text, which must occur exactly once in the file, with new_text.",
+            name: "edit_file".into(),
+            description: "Replace old_text, which must occur exactly once in the file, with new_text.".into(),
             effect: Effect::Write,
             parameters: json!({"type": "object", "additionalProperties": false, "required": ["path", "old_text", "new_text"], "properties": {
                 "path": {"type": "string"}, "old_text": {"type": "string", "minLength": 1}, "new_text": {"type": "string"}}}),

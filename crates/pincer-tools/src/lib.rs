@@ -4,21 +4,26 @@
 //! its chat template. Arguments are checked before anything runs: a
 //! malformed call is an error result for the model, never a crash.
 //!
-//! So far: the file tools, confined to [`Places`] (read, list and search
-//! files, write and edit them), `run_command` in the sandbox, and the
-//! gate's decisions ([`gate`]).
+//! The file tools, confined to [`Places`] (read, list and search files,
+//! write and edit them), `run_command` in the sandbox, `fetch_url` (an
+//! HTTP GET, egress), and the gate's decisions ([`gate`]).
 #![deny(missing_docs)]
 
 mod commands;
+mod fetch;
 mod files;
 pub mod gate;
 mod places;
+mod schema;
 
 pub use commands::{check_command, command_tool, run_command};
+pub use fetch::{check_fetch, fetch_tool, fetch_url};
 pub use files::{check_file_args, file_tools, run_file_tool};
+pub use schema::{check_against_schema, usable_schema};
 pub use places::{Access, Place, Places};
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// What a tool does to the world, which decides how the gate treats it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -53,10 +58,10 @@ impl Effect {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolSpec {
-    /// Its name in calls (`read_file`).
-    pub name: &'static str,
+    /// Its name in calls (`read_file`, `<server>__<tool>` for MCP).
+    pub name: Cow<'static, str>,
     /// What it does, for the model.
-    pub description: &'static str,
+    pub description: Cow<'static, str>,
     /// Its effect class.
     pub effect: Effect,
     /// The JSON schema of its arguments.

@@ -229,7 +229,7 @@ fn a_malformed_call_is_an_error_result_naming_the_problem() {
 #[test]
 fn every_file_tool_declares_its_effect_and_an_object_schema() {
     let tools = file_tools();
-    let mut names: Vec<_> = tools.iter().map(|t| t.name).collect();
+    let mut names: Vec<_> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), tools.len(), "names are unique");

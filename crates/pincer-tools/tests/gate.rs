@@ -10,8 +10,8 @@ use serde_json::json;
 
 fn tool(name: &'static str, effect: Effect) -> ToolSpec {
     ToolSpec {
-        name,
-        description: "",
+        name: name.into(),
+        description: "".into(),
         effect,
         parameters: json!({"type": "object"}),
     }

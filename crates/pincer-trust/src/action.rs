@@ -68,6 +68,8 @@ actions! {
     LeakOutbound => "leak.outbound",
     /// A secret was redacted before it was stored, logged or exported.
     LeakRedacted => "leak.redacted",
+    /// An MCP server started, failed, is restarted or stopped.
+    McpServer => "mcp.server",
     /// The memory index was rebuilt.
     MemoryReindex => "memory.reindex",
     /// "Remember that …" wrote to today's note.
@@ -88,6 +90,8 @@ actions! {
     SecretSet => "secret.set",
     /// A secret's value was shown or handed out.
     SecretUse => "secret.use",
+    /// The owner enabled or disabled a skill (at the hash its files had then).
+    SkillDecision => "skill.decision",
     /// The owner accepted a change to a protected file.
     SoulAccept => "soul.accept",
     /// A protected file changed on disk outside Pincer (held).

@@ -67,3 +67,113 @@ pub struct AnswerToolQuestion {
     /// `allowOnce`, `allowAlways` or `deny`.
     pub answer: String,
 }
+
+/// A tool on offer and its effect class.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolView {
+    /// Its name in calls.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// `read`, `write`, `exec`, `egress` or `secret`.
+    pub effect: String,
+}
+
+/// One flag of a skill's vetting scan.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillFindingView {
+    /// `shellOut`, `network`, `obfuscated` or `permissionClaim`.
+    pub kind: String,
+    /// The file, relative to the skill's folder.
+    pub file: String,
+    /// The line (0: the file as a whole).
+    pub line: u32,
+    /// The text that raised it.
+    pub excerpt: String,
+}
+
+/// A skill found on this machine.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillView {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// `workspace`, `workspace-agents`, `user` or `bundled`.
+    pub source: String,
+    /// Its `SKILL.md`.
+    pub location: String,
+    /// The hash of its files.
+    pub sha256: String,
+    /// Its files.
+    pub files: Vec<String>,
+    /// What the vetting scan flagged.
+    pub findings: Vec<SkillFindingView>,
+    /// `enabled`, `disabled`, `new` (waits for the owner) or `changed` (waits again).
+    pub state: String,
+    /// Whether the agent may use it now.
+    pub usable: bool,
+    /// Why it cannot work on this machine, if it cannot.
+    pub ineligible: Option<String>,
+    /// The tools it says it wants (shown, never granted).
+    pub allowed_tools: Vec<String>,
+    /// Its licence, if it says.
+    pub license: Option<String>,
+}
+
+/// A folder that is not a usable skill, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedSkillView {
+    /// The file.
+    pub path: String,
+    /// What is wrong and what to do.
+    pub problem: String,
+}
+
+/// The Tools & Skills pane: the tools, the skills and where they come from.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolsOverview {
+    /// The tools on offer now.
+    pub tools: Vec<ToolView>,
+    /// The skills found, one per name.
+    pub skills: Vec<SkillView>,
+    /// Skill folders that are skipped, with why.
+    pub skipped: Vec<SkippedSkillView>,
+    /// Problems with the skills setup.
+    pub problems: Vec<String>,
+    /// The folders searched for skills, in precedence order.
+    pub skill_roots: Vec<String>,
+    /// The sandbox commands run in, or why there is none.
+    pub sandbox: String,
+    /// The MCP servers configured in `mcp.json`.
+    pub mcp_servers: Vec<McpServerView>,
+}
+
+/// One MCP server and how it is doing.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerView {
+    /// Its name (its tools are `<name>__<tool>`).
+    pub name: String,
+    /// `starting`, `running`, `failed`, `restarting` or `stopped`.
+    pub state: String,
+    /// The status in words (why it failed, when it restarts).
+    pub detail: String,
+    /// Its tools, by their names in calls.
+    pub tools: Vec<String>,
+}
+
+/// The owner turns a skill on (at the hash its files have now) or off.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SetSkillEnabled {
+    /// The skill.
+    pub name: String,
+    /// On or off.
+    pub enabled: bool,
+}

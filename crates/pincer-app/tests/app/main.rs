@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 mod adapters;
 mod learning;
 mod schedule;
+mod reach;
 mod tools;
 mod training;
 mod trust;

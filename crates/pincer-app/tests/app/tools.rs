@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Starts the app with answers following `script` (a JSON list of `{when, say}`).
-async fn start_scripted(data_dir: &Path, script: &Path) -> App {
+pub(super) async fn start_scripted(data_dir: &Path, script: &Path) -> App {
     App::start(AppConfig {
         power_supply: None,
         idle_bus: None,
@@ -31,15 +31,15 @@ async fn start_scripted(data_dir: &Path, script: &Path) -> App {
     .expect("app starts")
 }
 
-fn write_script(path: &Path, lines: serde_json::Value) {
+pub(super) fn write_script(path: &Path, lines: serde_json::Value) {
     std::fs::write(path, lines.to_string()).unwrap();
 }
 
-fn call(tool: &str, arguments: serde_json::Value) -> String {
+pub(super) fn call(tool: &str, arguments: serde_json::Value) -> String {
     pincer_inference::call_text(tool, &arguments.to_string())
 }
 
-fn outcomes(events: &Events) -> Vec<ToolOutcomeView> {
+pub(super) fn outcomes(events: &Events) -> Vec<ToolOutcomeView> {
     events
         .lock()
         .unwrap()
@@ -52,7 +52,7 @@ fn outcomes(events: &Events) -> Vec<ToolOutcomeView> {
 }
 
 /// A sink that answers every question of the gate with `answer`.
-fn answering_sink(app: &App, answer: &'static str) -> (EventSink, Events) {
+pub(super) fn answering_sink(app: &App, answer: &'static str) -> (EventSink, Events) {
     let events: Events = Arc::default();
     let seen = Arc::clone(&events);
     let app = app.clone();
@@ -72,7 +72,7 @@ fn answering_sink(app: &App, answer: &'static str) -> (EventSink, Events) {
     )
 }
 
-fn workspace(data: &Path) -> PathBuf {
+pub(super) fn workspace(data: &Path) -> PathBuf {
     data.join("workspace")
 }
 
