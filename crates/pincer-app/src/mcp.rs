@@ -104,18 +104,15 @@ pub(crate) fn start_hub(data_dir: &Path, trust: &Arc<Trust>) -> (Option<Arc<McpH
             Some(secret.expose().to_string())
         })
         .on_event(move |event| {
-            let decision = match &event.status {
-                McpServerStatus::Running { .. } => "running",
-                McpServerStatus::Failed { .. } => "failed",
-                McpServerStatus::Restarting { .. } => "restarting",
-                McpServerStatus::Stopped => "stopped",
-                _ => return,
-            };
+            // A first start is not news; every later state is.
+            if event.status == McpServerStatus::Starting {
+                return;
+            }
             audit.note(
                 Actor::System,
                 Action::McpServer,
                 &event.server,
-                decision,
+                event.status.state(),
                 json!({"status": event.status.to_string()}),
             );
         })

@@ -7,7 +7,7 @@ use crate::ipc::{
     McpServerView, SetSkillEnabled, SkillFindingView, SkillView, SkippedSkillView, ToolView, ToolsOverview,
 };
 use crate::{App, AppError, Maintenance, Result};
-use pincer_skills::{Eligibility, Root, Skill, SkillLibrary, SkillState};
+use pincer_skills::{Discovery, Eligibility, Root, Skill, SkillLibrary, SkillState};
 use pincer_trust::Trust;
 use std::path::{Path, PathBuf};
 
@@ -28,18 +28,11 @@ impl App {
                 .collect();
             let (skills, skipped, problems, skill_roots) = match toolbox.skills() {
                 Some(library) => {
-                    let found = library.discover();
+                    let (skills, skipped, problems) = discovery_views(library.discover());
                     (
-                        found.skills.iter().map(skill_view).collect(),
-                        found
-                            .skipped
-                            .into_iter()
-                            .map(|s| SkippedSkillView {
-                                path: s.path.display().to_string(),
-                                problem: s.problem,
-                            })
-                            .collect(),
-                        found.problems,
+                        skills,
+                        skipped,
+                        problems,
                         library
                             .roots()
                             .iter()
@@ -56,10 +49,7 @@ impl App {
                 hub.statuses()
                     .into_iter()
                     .map(|(name, status)| McpServerView {
-                        state: serde_json::to_value(&status)
-                            .ok()
-                            .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_string))
-                            .unwrap_or_default(),
+                        state: status.state().to_string(),
                         detail: status.to_string(),
                         tools: tools
                             .iter()
@@ -110,19 +100,7 @@ impl Maintenance {
     /// The skills found for this data folder, what was skipped and why,
     /// and problems with the setup (`pincer skills list|vet`).
     pub fn skills(&self) -> (Vec<SkillView>, Vec<SkippedSkillView>, Vec<String>) {
-        let found = skill_library(self.data_dir()).discover();
-        (
-            found.skills.iter().map(skill_view).collect(),
-            found
-                .skipped
-                .into_iter()
-                .map(|s| SkippedSkillView {
-                    path: s.path.display().to_string(),
-                    problem: s.problem,
-                })
-                .collect(),
-            found.problems,
-        )
+        discovery_views(skill_library(self.data_dir()).discover())
     }
 
     /// Turns a skill on or off (`pincer skills enable|disable`); a running
@@ -224,4 +202,17 @@ pub(crate) fn bundled_skills_dir() -> Option<PathBuf> {
         .into_iter()
         .find(|dir| dir.is_dir())
         .and_then(|dir| dir.canonicalize().ok())
+}
+
+/// One scan's skills, skipped folders and problems as the pane shows them.
+fn discovery_views(found: Discovery) -> (Vec<SkillView>, Vec<SkippedSkillView>, Vec<String>) {
+    let skipped = found
+        .skipped
+        .into_iter()
+        .map(|s| SkippedSkillView {
+            path: s.path.display().to_string(),
+            problem: s.problem,
+        })
+        .collect();
+    (found.skills.iter().map(skill_view).collect(), skipped, found.problems)
 }

@@ -71,6 +71,19 @@ pub enum McpServerStatus {
     Stopped,
 }
 
+impl McpServerStatus {
+    /// The state's name as the UI and the audit log spell it (the serde tag).
+    pub fn state(&self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running { .. } => "running",
+            Self::Failed { .. } => "failed",
+            Self::Restarting { .. } => "restarting",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
 /// A change of one server's status, sent to the event hook and subscribers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

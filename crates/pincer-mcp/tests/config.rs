@@ -135,4 +135,14 @@ fn statuses_serialise_in_camel_case_for_the_ui() {
         serde_json::to_value(McpServerStatus::Running { tools: 3 }).unwrap(),
         json!({"state": "running", "tools": 3})
     );
+    // The state's name, as the pane and the audit log spell it, is the tag.
+    for status in [
+        McpServerStatus::Starting,
+        McpServerStatus::Running { tools: 1 },
+        McpServerStatus::Failed { reason: "no such program".into() },
+        status,
+        McpServerStatus::Stopped,
+    ] {
+        assert_eq!(serde_json::to_value(&status).unwrap()["state"], status.state());
+    }
 }

@@ -5,40 +5,21 @@
 //! SDK), and a fetched page carrying an injected instruction that cannot
 //! get a command run without the owner's yes.
 
-use super::tools::{call, outcomes, start_scripted, workspace, write_script};
+use super::tools::{call, deciding_sink, outcomes, start_scripted, workspace, write_script};
 use super::{message, Events};
-use pincer_app::ipc::{AnswerToolQuestion, ChatEvent, SetSkillEnabled, ToolQuestionView};
+use pincer_app::ipc::{ChatEvent, SetSkillEnabled, ToolQuestionView};
 use pincer_app::{App, EventSink};
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A sink that answers the gate per tool: `answers` maps a tool to
 /// `allowOnce`, `allowAlways` or `deny`; anything else is denied.
 fn sink_answering(app: &App, answers: &'static [(&'static str, &'static str)]) -> (EventSink, Events) {
-    let events: Events = Arc::default();
-    let seen = Arc::clone(&events);
-    let app = app.clone();
-    (
-        Box::new(move |event| {
-            if let ChatEvent::ToolAsk { question } = &event {
-                let answer = answers
-                    .iter()
-                    .find(|(tool, _)| *tool == question.tool)
-                    .map_or("deny", |(_, answer)| answer);
-                app.answer_tool_question(AnswerToolQuestion {
-                    question_id: question.id.clone(),
-                    answer: answer.into(),
-                })
-                .expect("the question is open while it is shown");
-            }
-            seen.lock().unwrap().push(event);
-            true
-        }),
-        events,
-    )
+    deciding_sink(app, move |tool| {
+        answers.iter().find(|(name, _)| *name == tool).map_or("deny", |(_, answer)| answer)
+    })
 }
 
 fn questions(events: &Events) -> Vec<ToolQuestionView> {

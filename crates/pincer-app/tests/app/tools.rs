@@ -53,6 +53,15 @@ pub(super) fn outcomes(events: &Events) -> Vec<ToolOutcomeView> {
 
 /// A sink that answers every question of the gate with `answer`.
 pub(super) fn answering_sink(app: &App, answer: &'static str) -> (EventSink, Events) {
+    deciding_sink(app, move |_| answer)
+}
+
+/// A sink that records every event and answers each question the gate
+/// asks with what `decide` says for that tool.
+pub(super) fn deciding_sink(
+    app: &App,
+    decide: impl Fn(&str) -> &'static str + Send + Sync + 'static,
+) -> (EventSink, Events) {
     let events: Events = Arc::default();
     let seen = Arc::clone(&events);
     let app = app.clone();
@@ -61,7 +70,7 @@ pub(super) fn answering_sink(app: &App, answer: &'static str) -> (EventSink, Eve
             if let ChatEvent::ToolAsk { question } = &event {
                 app.answer_tool_question(AnswerToolQuestion {
                     question_id: question.id.clone(),
-                    answer: answer.into(),
+                    answer: decide(&question.tool).into(),
                 })
                 .expect("the question is open while it is shown");
             }
