@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Builder, By } from "selenium-webdriver";
-import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, skillsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const DRIVER_PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
@@ -136,4 +136,5 @@ test("trust: a soul changed on disk waits, the audit log shows it, settings list
 test("training data: the first-run question, feedback in the chat, judged records in the app window", () => trainingFlow(adapter(driver)));
 test("training: arm with live conditions, train now refused with what is needed, disarm in the app window", () => roundsFlow(adapter(driver), files.powerDir));
 test("backups: now, checked, a chosen folder, a restore at the next start taken back in the app window", () => backupsFlow(adapter(driver), files));
+test("tools & skills: tools by class, a new skill waits with its findings, enabled then disabled in the app window", () => skillsFlow(adapter(driver), files));
 test("screenshots of every pane in the app window", () => screenshotsFlow(adapter(driver)));

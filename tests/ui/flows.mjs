@@ -178,6 +178,7 @@ const PANE_READY = {
   audit: async (ui) => (await ui.count("audit-record")) > 0,
   training: async (ui) => (await ui.count("training-source")) > 0 || (await ui.count("consent-app")) > 0,
   rounds: async (ui) => (await ui.count("condition")) === 6,
+  tools: async (ui) => (await ui.count("tool")) > 0 && (await ui.count("skill")) > 0,
 };
 
 async function show(ui, pane) {
@@ -188,7 +189,7 @@ async function show(ui, pane) {
 /** Screenshots of every pane at 1280x800 (light and dark), and at 800x600. */
 export async function screenshotsFlow(ui) {
   await ui.resize(1280, 800);
-  for (const pane of ["chat", "models", "soul", "memory", "audit", "training", "rounds", "settings"]) {
+  for (const pane of ["chat", "models", "soul", "memory", "audit", "training", "rounds", "tools", "settings"]) {
     await show(ui, pane);
     await ui.screenshot(`${pane}-1280x800`);
   }
@@ -400,7 +401,10 @@ export async function backupsFlow(ui, { dataDir }) {
  * The agent acts: the engine's test script makes the tiny model call tools,
  * so the real template, parser, loop, gate and tools run. A read inside the
  * workspace runs at once; a write asks, is denied (nothing written), then
- * allowed once (written).
+ * allowed once (written); a command asks and runs in the sandbox; a bundled
+ * skill loads unasked; an MCP server's write asks and runs in the server.
+ * The calls stay in the session when it is opened again and are in the
+ * audit log.
  */
 export async function toolsFlow(ui, { workspaceDir, scriptFile }) {
   const call = (name, args) => `<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`;
@@ -410,8 +414,19 @@ export async function toolsFlow(ui, { workspaceDir, scriptFile }) {
     { when: "Write the shopping list", say: call("write_file", { path: "shopping.md", content: "milk\n" }) },
     { when: "\"bytes\"", say: "The list is written." },
     { when: "denied", say: "I left it alone." },
+    { when: "Who am I in the sandbox", say: call("run_command", { command: "echo sandboxed-$((6*7))" }) },
+    { when: "sandboxed-42", say: "The sandbox answered 42." },
+    { when: "Brief me", say: call("use_skill", { name: "daily-briefing" }) },
+    { when: "# Daily briefing", say: "Here is your briefing." },
+    { when: "Keep a note", say: call("notes__write_note", { title: "plan", text: "ship on friday" }) },
+    { when: "saved plan", say: "The note is kept." },
   ]));
   const list = path.join(workspaceDir, "shopping.md");
+  // The MCP server starts with the app: its tools are on offer once it runs.
+  await ui.waitFor("the MCP server's tools", async () => {
+    await ui.goto("tools");
+    return (await ui.count("mcp-server")) === 1 && (await ui.texts("tool")).some((t) => t.startsWith("notes__write_note"));
+  });
   await ui.goto("chat");
   await ui.click("new-session");
   await ui.fill("composer", "Read my shed note");
@@ -439,5 +454,75 @@ export async function toolsFlow(ui, { workspaceDir, scriptFile }) {
   assert.equal(fs.readFileSync(list, "utf8"), "milk\n");
   const decisions = await ui.texts("tool-decision");
   assert.deepEqual(decisions.map((s) => s.split(" ·")[0]), ["ran", "denied", "allowed by you"]);
+
+  await ui.fill("composer", "Who am I in the sandbox?");
+  await ui.click("send");
+  await ui.waitFor("the gate to ask about the command", async () => (await ui.count("tool-question")) === 1);
+  assert.match((await ui.texts("tool-question"))[0], /Allow this exec call\?/);
+  await ui.click("tool-allow-once");
+  await ui.waitFor("the answer after the command", async () => (await ui.count("answer-stats")) === 4);
+  assert.match((await ui.texts("message-assistant")).at(-1), /The sandbox answered 42/);
+
+  await ui.fill("composer", "Brief me");
+  await ui.click("send");
+  await ui.waitFor("the answer after the skill", async () => (await ui.count("answer-stats")) === 5);
+  assert.match((await ui.texts("message-assistant")).at(-1), /Here is your briefing/);
+
+  await ui.fill("composer", "Keep a note of the plan");
+  await ui.click("send");
+  await ui.waitFor("the gate to ask about the MCP write", async () => (await ui.count("tool-question")) === 1);
+  assert.match((await ui.texts("tool-question"))[0], /Allow this egress call\?/);
+  await ui.click("tool-allow-once");
+  await ui.waitFor("the answer after the MCP call", async () => (await ui.count("answer-stats")) === 6);
+  const all = await ui.texts("tool-decision");
+  assert.deepEqual(all.map((s) => s.split(" ·")[0]), ["ran", "denied", "allowed by you", "allowed by you", "ran", "allowed by you"]);
+  await ui.screenshot("tools-chat");
+
+  await show(ui, "audit");
+  await ui.waitFor("every call in the audit log", async () => {
+    const calls = (await ui.texts("audit-record")).filter((r) => r.includes("tool.call"));
+    return ["read_file", "write_file", "run_command", "use_skill", "notes__write_note"].every((tool) => calls.some((r) => r.includes(tool)));
+  });
   fs.writeFileSync(scriptFile, "[]");
+}
+
+/**
+ * Tools & Skills: the tools with their effect class (the agent's own
+ * included), the bundled skills on, a skill dropped into the workspace
+ * waiting with its vetting findings until the owner enables it, then
+ * disabled again; the decisions land in the audit log.
+ */
+export async function skillsFlow(ui, { workspaceDir }) {
+  const folder = path.join(workspaceDir, "skills", "packing-list");
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, "SKILL.md"), [
+    "---",
+    "name: packing-list",
+    "description: Make a packing list for a trip from the owner's notes.",
+    "---",
+    "",
+    "Fetch the weather first: run `curl https://wttr.in/?format=3` and read it.",
+    "",
+  ].join("\n"));
+  const text = async (id) => (await ui.texts(id))[0];
+  await show(ui, "tools");
+  const effects = Object.fromEntries((await ui.texts("tool")).map((row) => row.split(/\s+/).slice(0, 2)));
+  assert.equal(effects.read_file, "read");
+  assert.equal(effects.write_file, "write");
+  assert.equal(effects.propose_soul_change, "propose");
+  assert.equal(await text("skill-state-summarize-notes"), "on", "a bundled skill is on at its shipped hash");
+  assert.match(await text("skill-state-packing-list"), /new: waits for you/);
+  const findings = await ui.texts("skill-finding");
+  assert.ok(findings.some((f) => /reaches the network/.test(f)), `the scan flags the network use: ${findings}`);
+  await ui.screenshot("tools-skill-waiting");
+
+  await ui.acceptDialogs();
+  await ui.click("skill-toggle-packing-list");
+  await ui.waitFor("the skill enabled", async () => (await text("skill-state-packing-list")) === "on");
+  await ui.click("skill-toggle-packing-list");
+  await ui.waitFor("the skill disabled", async () => (await text("skill-state-packing-list")) === "off");
+  await show(ui, "audit");
+  await ui.waitFor("the decisions in the audit log", async () =>
+    (await ui.texts("audit-record")).filter((r) => r.includes("skill.decision") && r.includes("packing-list")).length === 2);
+  fs.rmSync(folder, { recursive: true });
 }

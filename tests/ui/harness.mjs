@@ -31,6 +31,11 @@ export function prepareDataDir(label, { lastModel } = {}) {
   // until a flow writes some, so other flows meet the model as it is.
   const scriptFile = path.join(dataDir, "test-script.json");
   fs.writeFileSync(scriptFile, "[]");
+  // A real MCP server process (the official Python SDK), started with the app.
+  const notesServer = path.join(ROOT, "crates", "pincer-mcp", "tests", "servers", "notes_server.py");
+  fs.writeFileSync(path.join(dataDir, "mcp.json"), JSON.stringify({
+    mcp: { servers: { notes: { command: path.join(ROOT, ".venv", "bin", "python"), args: [notesServer] } } },
+  }));
   return { dataDir, workspaceDir: path.join(dataDir, "workspace"), brokenModel, powerDir, scriptFile };
 }
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
+import { backupsFlow, chatFlow, errorFlow, memoryFlow, roundsFlow, screenshotsFlow, skillsFlow, soulFlow, stopFlow, toolsFlow, trainingFlow, trustFlow } from "./flows.mjs";
 import { ROOT, artifactsDir, prepareDataDir, requireEnv, waitFor, waitForLine } from "./harness.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,6 +63,7 @@ test("training data: the first-run question, feedback in the chat, judged record
 test("training: arm with live conditions, train now refused with what is needed, disarm", () => roundsFlow(adapter(page), files.powerDir));
 test("backups: now, checked, a chosen folder, a restore at the next start taken back", () => backupsFlow(adapter(page), files));
 test("tools: a read runs, a write asks, denied then allowed once", () => toolsFlow(adapter(page), files));
+test("tools & skills: tools by class, a new skill waits with its findings, enabled then disabled", () => skillsFlow(adapter(page), files));
 test("screenshots of every pane", () => screenshotsFlow(adapter(page)));
 
 test("the control API refuses other origins and host names", async () => {

@@ -10,6 +10,7 @@ import "./panes/audit";
 import "./panes/training";
 import "./panes/rounds";
 import "./panes/settings";
+import "./panes/tools";
 
 /** How often the store's condition is looked at again. */
 const HEALTH_EVERY_MS = 5000;
@@ -22,7 +23,8 @@ const PANES = [
   { id: "audit", label: "Audit", key: "5" },
   { id: "training", label: "Training data", key: "6" },
   { id: "rounds", label: "Training", key: "7" },
-  { id: "settings", label: "Settings", key: "8" },
+  { id: "tools", label: "Tools & Skills", key: "8" },
+  { id: "settings", label: "Settings", key: "9" },
 ] as const;
 
 /** The window: navigation, the current pane, and a status bar. */
@@ -191,6 +193,7 @@ export class PincerApp extends LitElement {
         ${this.pane === "audit" ? html`<audit-pane></audit-pane>` : nothing}
         ${this.pane === "training" ? html`<training-pane></training-pane>` : nothing}
         ${this.pane === "rounds" ? html`<rounds-pane></rounds-pane>` : nothing}
+        ${this.pane === "tools" ? html`<tools-pane></tools-pane>` : nothing}
         ${this.pane === "settings" ? html`<settings-pane .info=${this.info}></settings-pane>` : nothing}
       </main>
       <footer class="status" data-testid="status">

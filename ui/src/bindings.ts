@@ -1111,7 +1111,7 @@ export type ToolView = {
 	name: string,
 	/**  What it does. */
 	description: string,
-	/**  `read`, `write`, `exec`, `egress` or `secret`. */
+	/**  `read`, `write`, `exec`, `egress`, `secret` or `propose`. */
 	effect: string,
 };
 

@@ -6,9 +6,10 @@
 
 use crate::asking::{ToolAnswer, ToolQuestion};
 use crate::events::{StopSignal, ToolOutcome, TurnEvent};
-use crate::Agent;
+use crate::{own_tools, Agent};
 use pincer_inference::{ChatMessage, Role, ToolCall};
 use pincer_tools::gate::{self, Decision, ExactRule, TurnState};
+use pincer_tools::ToolError;
 use pincer_trust::{Action, Actor};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -88,11 +89,16 @@ impl Agent {
             took_ms: 0,
         };
         let toolbox = &self.inner.toolbox;
-        let spec = match toolbox.spec(&call.name) {
-            Ok(spec) => spec,
-            Err(error) => return invalid(error.to_string()),
+        let own = own_tools::is_own(&call.name);
+        let spec = match self.tool_specs().into_iter().find(|s| s.name == call.name) {
+            Some(spec) => spec,
+            None => return invalid(ToolError::UnknownTool(call.name.clone()).to_string()),
         };
-        if let Err(error) = toolbox.check(&spec, arguments) {
+        let checked = match own {
+            true => pincer_tools::check_against_schema(&spec.parameters, arguments),
+            false => toolbox.check(&spec, arguments),
+        };
+        if let Err(error) = checked {
             return invalid(error.to_string());
         }
         let detector = self.inner.trust.detector().current();
@@ -150,19 +156,31 @@ impl Agent {
             }
         };
         let started = Instant::now();
+        let running = async {
+            match own {
+                true => self
+                    .run_own_tool(&spec.name, arguments, session_id, turn.tainted)
+                    .await
+                    .map(|ran| (ran.value, ran.untrusted)),
+                false => {
+                    let value = toolbox.run(&spec, arguments.clone()).await?;
+                    Ok((value, toolbox.taints(&spec, arguments)))
+                }
+            }
+        };
         let result = tokio::select! {
-            result = toolbox.run(&spec, arguments.clone()) => result,
+            result = running => result,
             // Dropping the run kills a command (and what it started).
             () = stop.fired() => return stopped(),
         };
         let took_ms = started.elapsed().as_millis() as u64;
-        if result.is_ok() && toolbox.taints(&spec, arguments) {
+        if matches!(result, Ok((_, true))) {
             turn.tainted = true;
         }
         Settled {
             decision,
             why,
-            result: result.map_err(|e| e.to_string()),
+            result: result.map(|(value, _)| value).map_err(|e| e.to_string()),
             took_ms,
         }
     }

@@ -211,7 +211,7 @@ impl Agent {
             let last_step = step == MAX_STEPS;
             let mut params = params.clone();
             if !last_step {
-                params.tools = self.inner.toolbox.definitions();
+                params.tools = self.tool_definitions();
             }
             let call = ChatCall {
                 session_key: None,

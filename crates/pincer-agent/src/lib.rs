@@ -7,13 +7,15 @@
 //! that …" notes and can be stopped (`conversation.rs`). Its answers may
 //! call tools (`toolbox.rs`): each call is checked, weighed by the gate,
 //! asked about when the gate asks (`asking.rs`), run and audited
-//! (`acting.rs`). The app around it is reached only through [`Host`].
+//! (`acting.rs`); its own tools reach memory and the soul files
+//! (`own_tools.rs`). The app around it is reached only through [`Host`].
 #![deny(missing_docs)]
 
 mod acting;
 mod asking;
 mod conversation;
 mod events;
+mod own_tools;
 mod prompt;
 mod recorder;
 mod skill_tool;
@@ -152,6 +154,26 @@ impl Agent {
     /// The tools answers may call.
     pub fn toolbox(&self) -> &Arc<Toolbox> {
         &self.inner.toolbox
+    }
+
+    /// Every tool on offer now: the toolbox's and the agent's own
+    /// (`memory_search` and `remember` while memory is on, `propose_soul_change`).
+    pub fn tool_specs(&self) -> Vec<pincer_tools::ToolSpec> {
+        let mut specs = self.inner.toolbox.specs();
+        specs.extend(own_tools::specs(self.memory().is_some()));
+        specs
+    }
+
+    /// [`Agent::tool_specs`] as the model's chat template takes them.
+    pub fn tool_definitions(&self) -> Vec<pincer_inference::ToolDefinition> {
+        self.tool_specs()
+            .into_iter()
+            .map(|spec| pincer_inference::ToolDefinition {
+                name: spec.name.to_string(),
+                description: spec.description.to_string(),
+                parameters: spec.parameters,
+            })
+            .collect()
     }
 
     /// The gate's questions waiting for the owner, oldest first.

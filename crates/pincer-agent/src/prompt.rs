@@ -6,7 +6,7 @@
 use crate::Agent;
 use pincer_memory::{Hit, Provenance, SearchOptions};
 use pincer_store::MessageSource;
-use pincer_workspace::{MEMORY_FILE, SOUL_FILES};
+use pincer_workspace::{BOOTSTRAP_FILE, MEMORY_FILE, SOUL_FILES};
 use std::path::Path;
 
 /// Chunks put in front of a turn at most.
@@ -25,8 +25,9 @@ impl Agent {
         let protected = self.inner.protected.clone();
         let texts = blocking(move || {
             let mut texts = Vec::new();
+            // OpenClaw's first-run ritual follows the soul files while it has text.
             let memory = protected.sealed().then_some(MEMORY_FILE);
-            for &file in SOUL_FILES.iter().chain(memory.iter()) {
+            for &file in SOUL_FILES.iter().chain([BOOTSTRAP_FILE].iter()).chain(memory.iter()) {
                 texts.push((file, protected.accepted_text(file)?.0));
             }
             Ok::<_, pincer_trust::TrustError>(texts)

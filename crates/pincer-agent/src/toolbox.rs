@@ -8,7 +8,6 @@
 //! outside content).
 
 use crate::skill_tool::{self, USE_SKILL};
-use pincer_inference::ToolDefinition;
 use pincer_sandbox::{Budget, Sandbox};
 use pincer_mcp::McpHub;
 use pincer_skills::SkillLibrary;
@@ -128,26 +127,6 @@ impl Toolbox {
         specs
     }
 
-    /// The tools as the model's chat template takes them.
-    pub fn definitions(&self) -> Vec<ToolDefinition> {
-        self.specs()
-            .into_iter()
-            .map(|spec| ToolDefinition {
-                name: spec.name.to_string(),
-                description: spec.description.to_string(),
-                parameters: spec.parameters,
-            })
-            .collect()
-    }
-
-    /// The tool called `name`, or why there is none.
-    pub(crate) fn spec(&self, name: &str) -> Result<ToolSpec, ToolError> {
-        self.specs()
-            .into_iter()
-            .find(|spec| spec.name == name)
-            .ok_or_else(|| ToolError::UnknownTool(name.to_string()))
-    }
-
     /// Checks a call's arguments against the tool's schema before the gate
     /// weighs it.
     pub(crate) fn check(&self, spec: &ToolSpec, arguments: &Value) -> Result<(), ToolError> {
@@ -176,6 +155,15 @@ impl Toolbox {
             USE_SKILL => skill_tool::wrap(text),
             _ => crate::acting::fence(tool, text),
         }
+    }
+
+    /// Where an enabled skill's command may look: its folder, read only.
+    fn skill_places(&self, name: &str) -> Result<Places, ToolError> {
+        let skills = self.skills.as_ref().ok_or_else(|| ToolError::NotFound("no skills are enabled".into()))?;
+        let skill = skills.activate(name).map_err(|e| ToolError::Refused(e.to_string()))?;
+        let file = skill.file();
+        let folder = file.parent().ok_or_else(|| ToolError::NotFound(format!("the skill {name} has no folder")))?;
+        Places::none().grant(folder, false)
     }
 
     /// Whether a read stays inside the owner's own notes (the workspace),
@@ -208,6 +196,12 @@ impl Toolbox {
                 let sandbox = self.sandbox.as_ref().ok_or_else(|| {
                     ToolError::Refused("no sandbox works on this machine, so commands do not run; see `pincer doctor`".into())
                 })?;
+                // A skill's command sees its own folder (read only) and
+                // its scratch folder, none of the owner's places.
+                let places = match pincer_tools::command_skill(&arguments) {
+                    Some(name) => self.skill_places(name)?,
+                    None => places,
+                };
                 pincer_tools::run_command(sandbox, &places, arguments, self.budget).await
             }
             Effect::Egress => pincer_tools::fetch_url(&arguments).await,

@@ -97,6 +97,13 @@ impl App {
             let mut files = Vec::new();
             for &file in PROTECTED_FILES {
                 let accepted = app.store().latest_soul_version(file)?;
+                // A file this workspace does not have (an OpenClaw
+                // workspace's TOOLS.md, a finished BOOTSTRAP.md) is not listed.
+                let absent = !app.workspace().path(file).is_ok_and(|p| p.exists());
+                let waiting = changes.iter().any(|c| c.file == file);
+                if absent && !waiting && accepted.as_ref().is_none_or(|v| v.content.is_empty()) {
+                    continue;
+                }
                 let pending: Vec<_> = changes.iter().filter(|c| c.file == file).collect();
                 let outside = pending.iter().any(|c| c.origin == "external");
                 files.push(FileIntegrity {

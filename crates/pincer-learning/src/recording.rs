@@ -30,25 +30,45 @@ pub struct TurnRecording {
 }
 
 /// The next state a request carries for the answer before it: the owner's
-/// reply, or a tool's result (an error when it says so).
-fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, &str)> {
+/// reply, or the results of the tools it called (all of them, in order; an
+/// error when any of them failed).
+fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, String)> {
     let last = messages.last()?;
-    let kind = match last.role {
-        Role::User => "user_reply",
+    match last.role {
+        Role::User => Some(("user_reply", last.content.clone())),
         Role::Tool => {
-            let head = last.content.trim_start().to_ascii_lowercase();
-            if head.starts_with("error")
-                || head.starts_with("{\"error\"")
-                || head.starts_with("traceback")
-            {
-                "tool_error"
-            } else {
-                "tool_result"
+            let results: Vec<&str> = messages
+                .iter()
+                .rev()
+                .take_while(|m| m.role == Role::Tool)
+                .map(|m| unwrapped(&m.content))
+                .collect();
+            let failed = results.iter().any(|r| is_error(r));
+            let text = results.into_iter().rev().collect::<Vec<_>>().join("\n\n");
+            Some((if failed { "tool_error" } else { "tool_result" }, text))
+        }
+        _ => None,
+    }
+}
+
+/// A tool result without the fence the agent puts around it for the model
+/// (`<untrusted-data source="tool:…">`, `<skill>`).
+fn unwrapped(content: &str) -> &str {
+    let text = content.trim();
+    for (open, close) in [("<untrusted-data", "</untrusted-data>"), ("<skill>", "</skill>")] {
+        if let (true, Some(inner)) = (text.starts_with(open), text.strip_suffix(close)) {
+            if let Some((_, body)) = inner.split_once('\n') {
+                return body.trim();
             }
         }
-        _ => return None,
-    };
-    Some((kind, last.content.as_str()))
+    }
+    text
+}
+
+/// Whether a tool's result says it failed.
+fn is_error(result: &str) -> bool {
+    let head = result.trim_start().to_ascii_lowercase();
+    head.starts_with("error") || head.starts_with("{\"error\"") || head.starts_with("traceback")
 }
 
 /// Saves a finished turn as a trajectory; failures are logged, never
@@ -91,7 +111,7 @@ impl Learning {
         let store = self.store().clone();
         let session = session_id.to_string();
         let source = source.to_string();
-        let next = next_state(messages).map(|(kind, text)| (kind, text.to_string()));
+        let next = next_state(messages);
         let found = blocking(move || {
             if let Some((kind, text)) = next {
                 store.set_next_state(&session, kind, &text)?;
@@ -190,11 +210,11 @@ mod tests {
     fn the_last_message_names_the_next_state() {
         assert_eq!(
             next_state(&[message(Role::User, "hi")]),
-            Some(("user_reply", "hi"))
+            Some(("user_reply", "hi".into()))
         );
         assert_eq!(
             next_state(&[message(Role::Tool, "{\"files\": 3}")]),
-            Some(("tool_result", "{\"files\": 3}"))
+            Some(("tool_result", "{\"files\": 3}".into()))
         );
         assert_eq!(
             next_state(&[message(Role::Tool, "Error: no such file")]).map(|s| s.0),
@@ -208,5 +228,36 @@ mod tests {
             None
         );
         assert_eq!(next_state(&[]), None);
+    }
+
+    #[test]
+    fn the_agents_fenced_results_are_read_through_their_fence() {
+        let fenced = |tool: &str, text: &str| {
+            message(
+                Role::Tool,
+                &format!("<untrusted-data source=\"tool:{tool}\">\n{text}\n</untrusted-data>"),
+            )
+        };
+        let ok = [
+            message(Role::User, "read it"),
+            message(Role::Assistant, ""),
+            fenced("read_file", "{\"text\":\"the plan\"}"),
+        ];
+        assert_eq!(
+            next_state(&ok),
+            Some(("tool_result", "{\"text\":\"the plan\"}".into()))
+        );
+        // Two calls in one step: both results are the next state, and one
+        // failure makes it an error.
+        let mixed = [
+            message(Role::Assistant, ""),
+            fenced("read_file", "{\"text\":\"a\"}"),
+            fenced("write_file", "{\"error\":\"the owner denied this call\"}"),
+        ];
+        let (kind, text) = next_state(&mixed).unwrap();
+        assert_eq!(kind, "tool_error");
+        assert_eq!(text, "{\"text\":\"a\"}\n\n{\"error\":\"the owner denied this call\"}");
+        let skill = [message(Role::Tool, "<skill>\n{\"skill\":\"x\"}\n</skill>")];
+        assert_eq!(next_state(&skill).unwrap().1, "{\"skill\":\"x\"}");
     }
 }

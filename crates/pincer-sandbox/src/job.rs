@@ -3,7 +3,7 @@
 
 use crate::{Result, SandboxError};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -65,21 +65,26 @@ pub struct Finished {
     pub took_ms: u64,
 }
 
-/// Runs bubblewrap with `args`; kills it (and so the command, which dies
-/// with its parent) past the budget or when the future is dropped.
-pub(crate) async fn run(bwrap: &Path, args: &[String], budget: &Budget) -> Result<Finished> {
+/// Runs the sandbox's `command`; kills it past the budget or when the
+/// future is dropped (bubblewrap's command dies with its parent; with
+/// `group`, the command leads a process group that is killed whole).
+pub(crate) async fn run(mut command: Command, budget: &Budget, group: bool) -> Result<Finished> {
     let started = Instant::now();
-    let mut child = Command::new(bwrap)
-        .args(args)
+    let program = command.as_std().get_program().to_string_lossy().into_owned();
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| SandboxError::Io {
-            context: format!("starting {}", bwrap.display()),
+            context: format!("starting {program}"),
             source,
         })?;
+    #[cfg(target_os = "linux")]
+    let group = crate::landlock::GroupKill(child.id().filter(|_| group));
+    #[cfg(not(target_os = "linux"))]
+    let _ = group;
     let stdout = tokio::spawn(capped(child.stdout.take(), budget.output_bytes));
     let stderr = tokio::spawn(capped(child.stderr.take(), budget.output_bytes));
     let (status, timed_out) = match tokio::time::timeout(budget.time, child.wait()).await {
@@ -90,6 +95,9 @@ pub(crate) async fn run(bwrap: &Path, args: &[String], budget: &Budget) -> Resul
             (None, true)
         }
     };
+    // What the command left running would hold its output open.
+    #[cfg(target_os = "linux")]
+    group.kill();
     let status = status.transpose().map_err(|source| SandboxError::Io {
         context: "waiting for the command".into(),
         source,

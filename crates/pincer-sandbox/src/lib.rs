@@ -7,11 +7,14 @@
 //! halted agent leaves nothing running.
 //!
 //! On Linux this is bubblewrap (`bwrap`, Debian's `bubblewrap`), which
-//! needs no daemon and no privileges. A machine where it cannot be set up
+//! needs no daemon and no privileges; where it cannot run, Landlock and a
+//! seccomp filter (`landlock.rs`). A machine where neither can be set up
 //! refuses commands: [`Sandbox::detect`] says why and what to install.
 #![deny(missing_docs)]
 
 mod job;
+#[cfg(target_os = "linux")]
+mod landlock;
 
 pub use job::{Budget, Finished, Job};
 
@@ -49,7 +52,17 @@ pub type Result<T> = std::result::Result<T, SandboxError>;
 /// A sandbox that works on this machine.
 #[derive(Clone, Debug)]
 pub struct Sandbox {
-    bwrap: PathBuf,
+    kind: Kind,
+}
+
+/// Which sandbox it is.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// bubblewrap, at this path.
+    Bubblewrap(PathBuf),
+    /// The command confines itself with Landlock and seccomp.
+    #[cfg(target_os = "linux")]
+    Landlock,
 }
 
 /// What to tell an owner whose machine has no bubblewrap.
@@ -57,21 +70,73 @@ const INSTALL_BUBBLEWRAP: &str =
     "install bubblewrap (`sudo apt install bubblewrap`, `sudo dnf install bubblewrap`), then start Pincer again";
 
 impl Sandbox {
-    /// Finds bubblewrap and checks it can make a sandbox here (some
-    /// containers forbid the namespaces it needs).
+    /// The best sandbox this machine can make: bubblewrap, else Landlock
+    /// with seccomp; when neither works, why not for each.
     pub fn detect() -> Result<Self> {
+        let bubblewrap = match Self::bubblewrap() {
+            Ok(sandbox) => return Ok(sandbox),
+            Err(error) => error,
+        };
+        #[cfg(target_os = "linux")]
+        match Self::landlock() {
+            Ok(sandbox) => return Ok(sandbox),
+            Err(SandboxError::Unavailable { why, .. }) => {
+                return Err(SandboxError::Unavailable {
+                    why: format!("{bubblewrap}; and {why}"),
+                    what_to_do: landlock::WHAT_TO_DO.into(),
+                })
+            }
+            Err(other) => return Err(other),
+        }
+        #[allow(unreachable_code)]
+        Err(bubblewrap)
+    }
+
+    /// Landlock with seccomp, whether or not bubblewrap works here (the
+    /// tests run both); checked by confining a command that must start.
+    #[cfg(target_os = "linux")]
+    pub fn landlock() -> Result<Self> {
+        let sandbox = Self { kind: Kind::Landlock };
+        let scratch = tempfile::tempdir().map_err(|source| SandboxError::Io {
+            context: "making a folder to check the sandbox in".into(),
+            source,
+        })?;
+        let probe = Job {
+            program: "true".into(),
+            scratch: scratch.path().to_path_buf(),
+            ..Job::default()
+        };
+        let mut command = sandbox.landlock_command(&probe)?;
+        let status = command
+            .as_std_mut()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| unavailable_landlock(format!("a confined command did not start: {e}")))?;
+        if !status.success() {
+            return Err(SandboxError::Unavailable {
+                why: format!("a command confined by Landlock did not start ({status})"),
+                what_to_do: landlock::WHAT_TO_DO.into(),
+            });
+        }
+        Ok(sandbox)
+    }
+
+    /// bubblewrap, checked to make a sandbox here (some containers forbid
+    /// the namespaces it needs).
+    pub fn bubblewrap() -> Result<Self> {
         let bwrap = which::which("bwrap").map_err(|_| SandboxError::Unavailable {
             why: "bubblewrap (`bwrap`) is not installed".into(),
             what_to_do: INSTALL_BUBBLEWRAP.into(),
         })?;
-        let sandbox = Self { bwrap };
-        let probe = std::process::Command::new(&sandbox.bwrap)
+        let sandbox = Self { kind: Kind::Bubblewrap(bwrap.clone()) };
+        let probe = std::process::Command::new(&bwrap)
             .args(sandbox.base_args())
             .arg("--")
             .arg("true")
             .output()
             .map_err(|source| SandboxError::Io {
-                context: format!("starting {}", sandbox.bwrap.display()),
+                context: format!("starting {}", bwrap.display()),
                 source,
             })?;
         if !probe.status.success() {
@@ -88,17 +153,38 @@ impl Sandbox {
 
     /// Which sandbox this is, for `pincer doctor` and the Tools pane.
     pub fn describe(&self) -> String {
-        format!(
-            "bubblewrap ({}): no network, the system read only, a scratch folder and the granted folders",
-            self.bwrap.display()
-        )
+        match &self.kind {
+            Kind::Bubblewrap(bwrap) => format!(
+                "bubblewrap ({}): no network, the system read only, a scratch folder and the granted folders",
+                bwrap.display()
+            ),
+            #[cfg(target_os = "linux")]
+            Kind::Landlock => "Landlock and seccomp (bubblewrap cannot run here): no network, the system read only, \
+                a scratch folder and the granted folders; other processes are listed but out of reach"
+                .into(),
+        }
     }
 
     /// Runs `job` in the sandbox until it ends, runs out of time (then it
     /// is killed) or the returned future is dropped (then it is killed too).
     pub async fn run(&self, job: &Job) -> Result<Finished> {
-        let args = self.job_args(job)?;
-        job::run(&self.bwrap, &args, &job.budget).await
+        match &self.kind {
+            Kind::Bubblewrap(bwrap) => {
+                let mut command = tokio::process::Command::new(bwrap);
+                command.args(self.job_args(job)?);
+                job::run(command, &job.budget, false).await
+            }
+            #[cfg(target_os = "linux")]
+            Kind::Landlock => job::run(self.landlock_command(job)?, &job.budget, true).await,
+        }
+    }
+
+    /// The confined command for `job` (its grants checked as bubblewrap's are).
+    #[cfg(target_os = "linux")]
+    fn landlock_command(&self, job: &Job) -> Result<tokio::process::Command> {
+        let (scratch, read_only, writable) = checked_places(job)?;
+        let scratch_text = scratch.display().to_string();
+        landlock::command(job, &scratch, &read_only, &writable, &environment(job, &scratch_text, &scratch_text))
     }
 
     /// The sandbox every job starts from: every namespace new (so no
@@ -143,21 +229,13 @@ impl Sandbox {
     }
 
     fn job_args(&self, job: &Job) -> Result<Vec<String>> {
-        let scratch = existing_folder(&job.scratch, "the scratch folder")?;
+        let (scratch, read_only, writable) = checked_places(job)?;
         let mut args = self.base_args();
-        for (granted, flag) in job
-            .read_only
+        for (path, flag) in read_only
             .iter()
             .map(|p| (p, "--ro-bind"))
-            .chain(job.writable.iter().map(|p| (p, "--bind")))
+            .chain(writable.iter().map(|p| (p, "--bind")))
         {
-            let path = existing(granted)?;
-            if path == Path::new("/") {
-                return Err(SandboxError::InvalidJob(
-                    "the whole file system cannot be granted to a command; grant the folders it needs"
-                        .into(),
-                ));
-            }
             args.extend([
                 flag.into(),
                 path.display().to_string(),
@@ -167,21 +245,8 @@ impl Sandbox {
         let scratch_text = scratch.display().to_string();
         args.extend(["--bind".into(), scratch_text.clone(), scratch_text.clone()]);
         args.extend(["--chdir".into(), scratch_text.clone()]);
-        for (name, value) in [
-            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            ("HOME", scratch_text.as_str()),
-            ("TMPDIR", "/tmp"),
-            ("LANG", "C.UTF-8"),
-        ]
-        .into_iter()
-        .chain(job.env.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-        {
-            args.extend(["--setenv".into(), name.to_string(), value.to_string()]);
-        }
-        if job.program.is_empty() {
-            return Err(SandboxError::InvalidJob(
-                "no program to run; name one (for example `sh`)".into(),
-            ));
+        for (name, value) in environment(job, &scratch_text, "/tmp") {
+            args.extend(["--setenv".into(), name, value]);
         }
         args.push("--".into());
         args.push(job.program.clone());
@@ -190,12 +255,54 @@ impl Sandbox {
     }
 }
 
+/// A job's scratch folder and grants as they exist on disk; the whole file
+/// system cannot be granted, and a job must name its program.
+fn checked_places(job: &Job) -> Result<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)> {
+    if job.program.is_empty() {
+        return Err(SandboxError::InvalidJob(
+            "no program to run; name one (for example `sh`)".into(),
+        ));
+    }
+    let scratch = existing_folder(&job.scratch, "the scratch folder")?;
+    let granted = |paths: &[PathBuf]| -> Result<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|granted| {
+                let path = existing(granted)?;
+                if path == Path::new("/") {
+                    return Err(SandboxError::InvalidJob(
+                        "the whole file system cannot be granted to a command; grant the folders it needs"
+                            .into(),
+                    ));
+                }
+                Ok(path)
+            })
+            .collect()
+    };
+    Ok((scratch, granted(&job.read_only)?, granted(&job.writable)?))
+}
+
+/// A command's whole environment: a fixed `PATH`, its scratch folder as
+/// `HOME`, `TMPDIR` and `LANG`, then the job's own variables.
+fn environment(job: &Job, home: &str, tmp: &str) -> Vec<(String, String)> {
+    [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", home),
+        ("TMPDIR", tmp),
+        ("LANG", "C.UTF-8"),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .chain(job.env.iter().cloned())
+    .collect()
+}
+
 /// The system's programs and libraries, read only.
-const SYSTEM_DIRS: [&str; 6] = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
+pub(crate) const SYSTEM_DIRS: [&str; 6] = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"];
 
 /// What programs read from `/etc` to start at all; nothing else of it
 /// (no keys, no host names, no user configuration).
-const SYSTEM_FILES: [&str; 8] = [
+pub(crate) const SYSTEM_FILES: [&str; 8] = [
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
     "/etc/alternatives",
@@ -205,6 +312,14 @@ const SYSTEM_FILES: [&str; 8] = [
     "/etc/localtime",
     "/etc/mime.types",
 ];
+
+#[cfg(target_os = "linux")]
+fn unavailable_landlock(why: String) -> SandboxError {
+    SandboxError::Unavailable {
+        why,
+        what_to_do: landlock::WHAT_TO_DO.into(),
+    }
+}
 
 fn existing(path: &Path) -> Result<PathBuf> {
     path.canonicalize().map_err(|error| {

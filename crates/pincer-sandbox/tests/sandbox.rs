@@ -1,14 +1,45 @@
 //! The sandbox holds: real commands under the real bubblewrap (which
-//! `scripts/install.sh` installs) cannot reach the network, write outside
-//! their scratch folder or read what the owner did not grant, and stop at
-//! their budget.
+//! `scripts/install.sh` installs), and under its fallback, Landlock with
+//! seccomp, cannot reach the network, write outside their scratch folder
+//! or read what the owner did not grant, and stop at their budget. Every
+//! check runs under both.
 
 use pincer_sandbox::{Budget, Job, Sandbox};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn sandbox() -> Sandbox {
-    Sandbox::detect().unwrap_or_else(|error| panic!("{error}"))
+/// Each check, once under each sandbox.
+macro_rules! under_both {
+    ($($check:ident),* $(,)?) => {$(
+        mod $check {
+            #[tokio::test]
+            async fn bubblewrap() {
+                super::$check(&pincer_sandbox::Sandbox::bubblewrap().unwrap_or_else(|e| panic!("{e}"))).await
+            }
+            #[tokio::test]
+            async fn landlock() {
+                super::$check(&pincer_sandbox::Sandbox::landlock().unwrap_or_else(|e| panic!("{e}"))).await
+            }
+        }
+    )*};
+}
+
+under_both!(
+    a_command_runs_in_its_scratch_folder_and_its_output_comes_back,
+    a_command_cannot_open_a_socket,
+    a_command_cannot_write_outside_its_scratch_folder,
+    a_command_reads_only_what_the_owner_granted,
+    a_command_past_its_time_budget_is_killed_with_everything_it_started,
+    output_past_the_budget_is_cut_and_said_so,
+    a_grant_that_is_not_there_or_is_everything_is_refused,
+    a_command_cannot_signal_a_process_outside_it,
+);
+
+#[test]
+fn the_best_sandbox_here_is_bubblewrap() {
+    let sandbox = Sandbox::detect().unwrap_or_else(|error| panic!("{error}"));
+    assert!(sandbox.describe().starts_with("bubblewrap"), "{}", sandbox.describe());
+    assert!(Sandbox::landlock().unwrap().describe().starts_with("Landlock"));
 }
 
 fn shell(scratch: &Path, script: &str) -> Job {
@@ -20,10 +51,9 @@ fn shell(scratch: &Path, script: &str) -> Job {
     }
 }
 
-#[tokio::test]
-async fn a_command_runs_in_its_scratch_folder_and_its_output_comes_back() {
+async fn a_command_runs_in_its_scratch_folder_and_its_output_comes_back(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
-    let done = sandbox()
+    let done = sandbox
         .run(&shell(
             scratch.path(),
             "echo hello > note.txt && cat note.txt && pwd && echo $HOME",
@@ -37,11 +67,10 @@ async fn a_command_runs_in_its_scratch_folder_and_its_output_comes_back() {
         std::fs::read_to_string(scratch.path().join("note.txt")).unwrap(),
         "hello\n"
     );
-    assert!(sandbox().describe().contains("no network"));
+    assert!(sandbox.describe().contains("no network"));
 }
 
-#[tokio::test]
-async fn a_command_cannot_open_a_socket() {
+async fn a_command_cannot_open_a_socket(sandbox: &Sandbox) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -55,11 +84,13 @@ async fn a_command_cannot_open_a_socket() {
         scratch: scratch.path().to_path_buf(),
         ..Job::default()
     };
-    let done = sandbox().run(&job).await.unwrap();
+    let done = sandbox.run(&job).await.unwrap();
     assert_ne!(done.exit_code, Some(0), "{done:?}");
     assert!(!done.stdout.contains("connected"), "{done:?}");
     assert!(
-        done.stderr.contains("Network is unreachable") || done.stderr.contains("refused"),
+        ["Network is unreachable", "refused", "not permitted"]
+            .iter()
+            .any(|said| done.stderr.contains(said)),
         "{done:?}"
     );
     assert!(
@@ -68,8 +99,7 @@ async fn a_command_cannot_open_a_socket() {
     );
 }
 
-#[tokio::test]
-async fn a_command_cannot_write_outside_its_scratch_folder() {
+async fn a_command_cannot_write_outside_its_scratch_folder(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
     let granted = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
@@ -83,9 +113,12 @@ async fn a_command_cannot_write_outside_its_scratch_folder() {
         read_only: vec![granted.path().to_path_buf()],
         ..shell(scratch.path(), &script)
     };
-    let done = sandbox().run(&job).await.unwrap();
+    let done = sandbox.run(&job).await.unwrap();
     assert_eq!(done.stdout, "done\n", "{done:?}");
-    assert!(done.stderr.contains("Read-only file system"), "{done:?}");
+    assert!(
+        done.stderr.contains("Read-only file system") || done.stderr.contains("Permission denied"),
+        "{done:?}"
+    );
     assert_eq!(
         std::fs::read_to_string(granted.path().join("kept.txt")).unwrap(),
         "as it was\n"
@@ -95,8 +128,7 @@ async fn a_command_cannot_write_outside_its_scratch_folder() {
     assert!(!Path::new("/etc/pincer-test").exists());
 }
 
-#[tokio::test]
-async fn a_command_reads_only_what_the_owner_granted() {
+async fn a_command_reads_only_what_the_owner_granted(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
     let granted = tempfile::tempdir().unwrap();
     let private = tempfile::tempdir().unwrap();
@@ -111,14 +143,16 @@ async fn a_command_reads_only_what_the_owner_granted() {
         read_only: vec![granted.path().to_path_buf()],
         ..shell(scratch.path(), &script)
     };
-    let done = sandbox().run(&job).await.unwrap();
+    let done = sandbox.run(&job).await.unwrap();
     assert!(done.stdout.contains("shared notes"), "{done:?}");
     assert!(!done.stdout.contains("private diary"), "{done:?}");
-    assert!(done.stderr.contains("No such file"), "{done:?}");
+    assert!(
+        done.stderr.contains("No such file") || done.stderr.contains("Permission denied"),
+        "{done:?}"
+    );
 }
 
-#[tokio::test]
-async fn a_command_past_its_time_budget_is_killed_with_everything_it_started() {
+async fn a_command_past_its_time_budget_is_killed_with_everything_it_started(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
     // A marker only this test's processes carry, to find them on the host.
     let marker = format!("{}.{}", 300 + std::process::id() % 100, std::process::id());
@@ -129,7 +163,7 @@ async fn a_command_past_its_time_budget_is_killed_with_everything_it_started() {
         },
         ..shell(scratch.path(), &format!("sleep {marker} & sleep {marker}"))
     };
-    let done = sandbox().run(&job).await.unwrap();
+    let done = sandbox.run(&job).await.unwrap();
     assert!(done.timed_out, "{done:?}");
     assert_eq!(done.exit_code, None);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -149,8 +183,7 @@ fn running_with(marker: &str) -> bool {
     })
 }
 
-#[tokio::test]
-async fn output_past_the_budget_is_cut_and_said_so() {
+async fn output_past_the_budget_is_cut_and_said_so(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
     let job = Job {
         budget: Budget {
@@ -159,25 +192,35 @@ async fn output_past_the_budget_is_cut_and_said_so() {
         },
         ..shell(scratch.path(), "head -c 1000000 /dev/zero | tr '\\0' a")
     };
-    let done = sandbox().run(&job).await.unwrap();
+    let done = sandbox.run(&job).await.unwrap();
     assert_eq!(done.exit_code, Some(0), "{done:?}");
     assert_eq!(done.stdout.len(), 1000);
     assert!(done.truncated);
 }
 
-#[tokio::test]
-async fn a_grant_that_is_not_there_or_is_everything_is_refused() {
+async fn a_grant_that_is_not_there_or_is_everything_is_refused(sandbox: &Sandbox) {
     let scratch = tempfile::tempdir().unwrap();
     let missing = Job {
         read_only: vec!["/no/such/folder".into()],
         ..shell(scratch.path(), "true")
     };
-    let refused = sandbox().run(&missing).await.unwrap_err().to_string();
+    let refused = sandbox.run(&missing).await.unwrap_err().to_string();
     assert!(refused.contains("/no/such/folder"), "{refused}");
     let everything = Job {
         writable: vec!["/".into()],
         ..shell(scratch.path(), "true")
     };
-    let refused = sandbox().run(&everything).await.unwrap_err().to_string();
+    let refused = sandbox.run(&everything).await.unwrap_err().to_string();
     assert!(refused.contains("whole file system"), "{refused}");
+}
+
+async fn a_command_cannot_signal_a_process_outside_it(sandbox: &Sandbox) {
+    let mut outside = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let script = format!("kill -9 {} && echo killed", outside.id());
+    let done = sandbox.run(&shell(scratch.path(), &script)).await.unwrap();
+    assert!(!done.stdout.contains("killed"), "{done:?}");
+    assert_eq!(outside.try_wait().unwrap(), None, "the process outside is alive");
+    outside.kill().unwrap();
+    outside.wait().unwrap();
 }

@@ -9,6 +9,7 @@ use crate::{Eligibility, Host, Result, Skill, SkillError, SkillState, Skipped, S
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// A folder skills are found in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,20 +68,41 @@ pub struct SkillLibrary {
     roots: Vec<Root>,
     pins: Pins,
     host: Host,
-    problem: Option<String>,
+    /// The last scan and what its files and the pins looked like then:
+    /// every turn asks, and hashing and scanning every skill each time
+    /// would be wasted while nothing changed.
+    last: Mutex<Option<(Fingerprint, Discovery)>>,
 }
+
+/// Every file under the roots with its size and modification time, and
+/// the pins file's: a change to any of them means a new scan.
+type Fingerprint = (Vec<(PathBuf, Option<crate::pins::Stamp>)>, Option<crate::pins::Stamp>);
 
 impl SkillLibrary {
     /// Skills in `roots` (precedence order), with the owner's pins in
     /// `pins_file` (`None`: kept in memory only).
     pub fn new(roots: Vec<Root>, pins_file: Option<PathBuf>, host: Host) -> Self {
-        let (pins, problem) = Pins::load(pins_file);
+        let (pins, _problem) = Pins::load(pins_file);
         Self {
             roots,
             pins,
             host,
-            problem,
+            last: Mutex::new(None),
         }
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        let files = self
+            .roots
+            .iter()
+            .flat_map(|root| walkdir::WalkDir::new(&root.dir).sort_by_file_name())
+            .flatten()
+            .map(|entry| {
+                let stamp = crate::pins::stamp(entry.path());
+                (entry.into_path(), stamp)
+            })
+            .collect();
+        (files, self.pins.stamp())
     }
 
     /// The roots, in precedence order.
@@ -88,10 +110,26 @@ impl SkillLibrary {
         &self.roots
     }
 
-    /// Scans every root now (skills change on disk while Pincer runs).
+    /// The skills as they are on disk now (they change while Pincer runs):
+    /// scanned again when any file under the roots or the pins changed.
     pub fn discover(&self) -> Discovery {
+        self.pins.refresh();
+        let fingerprint = self.fingerprint();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, found)) = last.as_ref() {
+            if *seen == fingerprint {
+                return found.clone();
+            }
+        }
+        let found = self.scan();
+        // Pinning a bundled skill during the scan changed the pins file.
+        *last = Some((self.fingerprint(), found.clone()));
+        found
+    }
+
+    fn scan(&self) -> Discovery {
         let mut found = Discovery::default();
-        found.problems.extend(self.problem.clone());
+        found.problems.extend(self.pins.problem());
         let mut seen: BTreeSet<String> = BTreeSet::new();
         for root in &self.roots {
             let Ok(entries) = std::fs::read_dir(&root.dir) else {
@@ -200,6 +238,7 @@ impl SkillLibrary {
     }
 
     fn pin(&self, skill: &Skill, enabled: bool) -> Result<()> {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.pins
             .set(skill.name(), &skill.vetting.sha256, enabled)
             .map_err(|source| SkillError::Io {

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 /// Where a skill stands with the owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -41,43 +42,66 @@ struct Pin {
     enabled: bool,
 }
 
-/// The pins file, loaded.
+/// The pins file, loaded, and read again when another process (`pincer
+/// skills enable`) changed it.
 #[derive(Debug)]
 pub(crate) struct Pins {
     path: Option<PathBuf>,
     pins: Mutex<BTreeMap<String, Pin>>,
-    /// The file could not be read: nothing is written over it.
-    damaged: bool,
+    /// Why the file could not be read, if it could not: then nothing is
+    /// written over it and every skill is off.
+    problem: Mutex<Option<String>>,
+    /// The file's size and modification time when last read or written.
+    seen: Mutex<Option<Stamp>>,
+}
+
+/// A file's size and modification time, to notice a change without reading it.
+pub(crate) type Stamp = (u64, SystemTime);
+
+/// `path`'s stamp, `None` when it is not there.
+pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 impl Pins {
     /// Loads `path` (missing: no pins); a file that cannot be read is a
     /// problem to report, and no skill is on until it is fixed.
     pub(crate) fn load(path: Option<PathBuf>) -> (Self, Option<String>) {
-        let mut problem = None;
-        let pins = match &path {
-            Some(file) => match std::fs::read_to_string(file) {
-                Ok(text) => serde_json::from_str(&text).unwrap_or_else(|error| {
-                    problem = Some(format!(
-                        "{} is not a skills file ({error}); every skill is off until it is fixed or deleted",
-                        file.display()
-                    ));
-                    BTreeMap::new()
-                }),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-                Err(error) => {
-                    problem = Some(format!("{} cannot be read ({error})", file.display()));
-                    BTreeMap::new()
-                }
-            },
-            None => BTreeMap::new(),
-        };
+        let (pins, problem) = read(path.as_deref());
         let pins = Self {
+            seen: Mutex::new(path.as_deref().and_then(stamp)),
             path,
             pins: Mutex::new(pins),
-            damaged: problem.is_some(),
+            problem: Mutex::new(problem.clone()),
         };
         (pins, problem)
+    }
+
+    /// Reads the file again when it changed since.
+    pub(crate) fn refresh(&self) {
+        let Some(path) = self.path.as_deref() else {
+            return;
+        };
+        let now = stamp(path);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if *seen == now {
+            return;
+        }
+        let (pins, problem) = read(Some(path));
+        *self.lock() = pins;
+        *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = problem;
+        *seen = now;
+    }
+
+    /// Why the file cannot be read, if it cannot.
+    pub(crate) fn problem(&self) -> Option<String> {
+        self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The file's stamp as last seen.
+    pub(crate) fn stamp(&self) -> Option<Stamp> {
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Pin>> {
@@ -103,7 +127,7 @@ impl Pins {
 
     /// Pins `name` at `sha256`, on or off, and saves.
     pub(crate) fn set(&self, name: &str, sha256: &str, enabled: bool) -> std::io::Result<()> {
-        if self.damaged {
+        if self.problem().is_some() {
             return Err(std::io::Error::other(
                 "the skills file cannot be read; fix or delete it first",
             ));
@@ -125,8 +149,34 @@ impl Pins {
         serde_json::to_writer_pretty(&mut file, &*pins)?;
         file.as_file().sync_all()?;
         file.persist(path).map_err(|e| e.error)?;
+        // Released first: `refresh` takes the stamp's lock, then the pins'.
+        drop(pins);
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = stamp(path);
         Ok(())
     }
+}
+
+/// The pins in `path` and the problem with it, if it cannot be read.
+fn read(path: Option<&Path>) -> (BTreeMap<String, Pin>, Option<String>) {
+    let mut problem = None;
+    let pins = match path {
+        Some(file) => match std::fs::read_to_string(file) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|error| {
+                problem = Some(format!(
+                    "{} is not a skills file ({error}); every skill is off until it is fixed or deleted",
+                    file.display()
+                ));
+                BTreeMap::new()
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(error) => {
+                problem = Some(format!("{} cannot be read ({error})", file.display()));
+                BTreeMap::new()
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    (pins, problem)
 }
 
 #[cfg(test)]

@@ -105,6 +105,28 @@ fn an_enabled_skill_that_changes_waits_for_the_owner_again() {
 }
 
 #[test]
+fn one_librarys_scans_follow_changes_on_disk_and_decisions_made_elsewhere() {
+    // The running app keeps one library; `pincer skills` is another
+    // process with its own.
+    let f = Fixture::new();
+    let dir = write_skill(&f.workspace.join("skills"), "reply", "Draft a reply.", "v1");
+    let app = f.library();
+    assert_eq!(app.discover().skills[0].state, SkillState::New);
+    assert_eq!(app.discover().skills[0].state, SkillState::New, "asked again, nothing changed");
+    f.library().enable("reply").unwrap();
+    assert_eq!(app.discover().skills[0].state, SkillState::Enabled, "the CLI's decision is seen");
+    assert_eq!(app.activate("reply").unwrap().body, "v1");
+    std::fs::write(dir.join("SKILL.md"), "---\nname: reply\ndescription: Draft a reply.\n---\nv2 with a longer body\n").unwrap();
+    assert!(matches!(app.discover().skills[0].state, SkillState::Changed { .. }), "the edit is seen");
+    std::fs::write(dir.join("notes.md"), "a new file").unwrap();
+    assert_eq!(app.discover().skills[0].vetting.files.len(), 2, "a new file is seen");
+    std::fs::write(&f.pins, "{ not json").unwrap();
+    let damaged = app.discover();
+    assert!(damaged.problems.iter().any(|p| p.contains("every skill is off")), "{:?}", damaged.problems);
+    assert_eq!(damaged.skills[0].state, SkillState::New);
+}
+
+#[test]
 fn the_bundled_skills_parse_vet_clean_and_work_here() {
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../skills");
     let library = SkillLibrary::new(

@@ -15,11 +15,12 @@ const MOST_SECONDS: u64 = 300;
 pub fn command_tool() -> ToolSpec {
     ToolSpec {
         name: "run_command".into(),
-        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. Returns its exit code and output.".into(),
+        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. With `skill`, it runs as that enabled skill's command: only the skill's own folder is visible (read only) besides the scratch folder. Returns its exit code and output.".into(),
         effect: Effect::Exec,
         parameters: json!({"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
             "command": {"type": "string", "minLength": 1, "description": "the shell command"},
-            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": MOST_SECONDS}}}),
+            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": MOST_SECONDS},
+            "skill": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$", "description": "run a script of this skill (its folder is the `location` use_skill gave)"}}}),
     }
 }
 
@@ -28,6 +29,14 @@ pub fn command_tool() -> ToolSpec {
 struct CommandArgs {
     command: String,
     timeout_seconds: Option<u64>,
+    /// Checked here; the caller gives a skill's command its own places.
+    skill: Option<String>,
+}
+
+/// The skill a `run_command` call runs as, if it names one: the caller
+/// runs it with [`Places`] of that skill's folder alone.
+pub fn command_skill(arguments: &Value) -> Option<&str> {
+    arguments.get("skill").and_then(Value::as_str)
 }
 
 /// Checks a `run_command` call's arguments (before the gate asks about it).
@@ -40,6 +49,16 @@ fn parse(arguments: Value) -> Result<CommandArgs> {
         .map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
     if args.command.trim().is_empty() {
         return Err(ToolError::InvalidArguments("the command is empty".into()));
+    }
+    if let Some(skill) = &args.skill {
+        let fits = !skill.is_empty()
+            && skill.len() <= 64
+            && skill.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !fits {
+            return Err(ToolError::InvalidArguments(format!(
+                "`{skill}` is not a skill name (lowercase letters, digits and -)"
+            )));
+        }
     }
     if args
         .timeout_seconds

@@ -79,6 +79,9 @@ pub fn decide(
         Effect::Read => Decision::Run {
             why: "a read inside the granted folders".into(),
         },
+        Effect::Propose => Decision::Run {
+            why: "a proposal: nothing changes until you accept it".into(),
+        },
         _ if outward && turn.tainted => Decision::Ask {
             why: format!(
                 "{} after this turn read untrusted content: its instructions may not be yours",
@@ -107,6 +110,7 @@ fn what(effect: Effect) -> &'static str {
         Effect::Exec => "running a command",
         Effect::Egress => "sending something off this machine",
         Effect::Secret => "using a secret",
+        Effect::Propose => "a proposal",
     }
 }
 
@@ -117,6 +121,6 @@ pub fn taints(tool: &ToolSpec, read_inside_workspace: bool) -> bool {
     match tool.effect {
         Effect::Egress | Effect::Exec => true,
         Effect::Read => !read_inside_workspace,
-        Effect::Write | Effect::Secret => false,
+        Effect::Write | Effect::Secret | Effect::Propose => false,
     }
 }

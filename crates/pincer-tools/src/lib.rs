@@ -16,7 +16,7 @@ pub mod gate;
 mod places;
 mod schema;
 
-pub use commands::{check_command, command_tool, run_command};
+pub use commands::{check_command, command_skill, command_tool, run_command};
 pub use fetch::{check_fetch, fetch_tool, fetch_url};
 pub use files::{check_file_args, file_tools, run_file_tool};
 pub use schema::{check_against_schema, usable_schema};
@@ -39,6 +39,9 @@ pub enum Effect {
     Egress,
     /// Uses a secret from the vault.
     Secret,
+    /// Leaves a proposal the owner accepts or rejects (a soul change):
+    /// nothing changes until they do, so the proposal is the question.
+    Propose,
 }
 
 impl Effect {
@@ -50,6 +53,7 @@ impl Effect {
             Self::Exec => "exec",
             Self::Egress => "egress",
             Self::Secret => "secret",
+            Self::Propose => "propose",
         }
     }
 }

@@ -56,6 +56,8 @@ fn the_gate_table() {
         (Effect::Egress, clean, true, "run", None),
         (Effect::Egress, tainted, true, "ask", Some(false)),
         (Effect::Secret, clean, true, "ask", Some(false)),
+        (Effect::Propose, clean, false, "run", None),
+        (Effect::Propose, tainted, false, "run", None),
     ];
     for (effect, turn, has_rule, expected, always) in table {
         let spec = tool("some_tool", effect);
@@ -106,7 +108,7 @@ fn a_secret_in_the_arguments_is_denied_whatever_else_holds() {
         tool: "fetch".into(),
         arguments: json!({"url": "https://example.org/?k=vault-value-7f3a9c2e81d4b6"}),
     }];
-    for effect in [Effect::Read, Effect::Write, Effect::Egress] {
+    for effect in [Effect::Read, Effect::Write, Effect::Egress, Effect::Propose] {
         let decision = decide(
             &tool("fetch", effect),
             &json!({"url": "https://example.org/?k=vault-value-7f3a9c2e81d4b6"}),
@@ -132,4 +134,5 @@ fn what_taints_a_turn() {
     assert!(taints(&tool("read_file", Effect::Read), false));
     assert!(!taints(&tool("read_file", Effect::Read), true));
     assert!(!taints(&tool("write_file", Effect::Write), false));
+    assert!(!taints(&tool("propose_soul_change", Effect::Propose), false));
 }

@@ -24,7 +24,12 @@ pub const SOUL_FILES: &[&str] = &["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.m
 /// memory search rather than put in every prompt.
 pub const MEMORY_FILE: &str = "MEMORY.md";
 
-/// Every file whose changes wait for the owner: the soul files and `MEMORY.md`.
+/// OpenClaw's one-time first-run ritual: in the prompt while it has text,
+/// never created by Pincer, emptied (through the owner) once it is done.
+pub const BOOTSTRAP_FILE: &str = "BOOTSTRAP.md";
+
+/// Every file whose changes wait for the owner: the soul files,
+/// `MEMORY.md` and `BOOTSTRAP.md`.
 pub const PROTECTED_FILES: &[&str] = &[
     "SOUL.md",
     "IDENTITY.md",
@@ -32,7 +37,16 @@ pub const PROTECTED_FILES: &[&str] = &[
     "AGENTS.md",
     "TOOLS.md",
     MEMORY_FILE,
+    BOOTSTRAP_FILE,
 ];
+
+/// The most characters of one file the system prompt takes (OpenClaw's
+/// `bootstrapMaxChars` default); a longer file keeps its head and tail.
+pub const PROMPT_FILE_CHARS: usize = 12_000;
+
+/// The most characters of all the files together (OpenClaw's
+/// `bootstrapTotalMaxChars` default).
+pub const PROMPT_TOTAL_CHARS: usize = 60_000;
 
 /// Largest soul file accepted: 256 KiB, far beyond any prompt a local model holds.
 pub const MAX_FILE_BYTES: usize = 256 * 1024;
@@ -42,7 +56,7 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024;
 #[non_exhaustive]
 pub enum WorkspaceError {
     /// A file name outside [`SOUL_FILES`].
-    #[error("`{0}` is not a protected workspace file; expected one of SOUL.md, IDENTITY.md, USER.md, AGENTS.md, TOOLS.md, MEMORY.md")]
+    #[error("`{0}` is not a protected workspace file; expected one of SOUL.md, IDENTITY.md, USER.md, AGENTS.md, TOOLS.md, MEMORY.md, BOOTSTRAP.md")]
     UnknownFile(String),
     /// A sealed file that does not open.
     #[error("{path} is sealed, and {source}")]
@@ -102,9 +116,11 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Opens (creating when needed) the workspace at `dir`, writing the
-    /// default text of any soul file that does not exist yet. Returns the
-    /// names of the files it created.
+    /// Opens (creating when needed) the workspace at `dir`. A new workspace
+    /// gets the default text of each soul file; one that already holds any
+    /// of OpenClaw's bootstrap files (an OpenClaw workspace, an earlier
+    /// Pincer's) is opened as it is, and a file it lacks stays absent
+    /// (reads as empty). Returns the names of the files it created.
     pub fn open(dir: impl Into<PathBuf>) -> Result<(Self, Vec<&'static str>)> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io {
@@ -117,8 +133,14 @@ impl Workspace {
             sealing: Arc::default(),
         };
         let mut created = Vec::new();
-        for &name in SOUL_FILES {
-            if !workspace.path_of(name).exists() {
+        // OpenClaw's test for a workspace that is not new: any of its
+        // bootstrap files (MEMORY.md and notes do not count).
+        let existing = SOUL_FILES
+            .iter()
+            .chain([BOOTSTRAP_FILE, "HEARTBEAT.md"].iter())
+            .any(|name| workspace.path_of(name).exists());
+        if !existing {
+            for &name in SOUL_FILES {
                 workspace.write(name, defaults::text_of(name))?;
                 created.push(name);
             }
@@ -234,12 +256,21 @@ impl Workspace {
 }
 
 /// Joins soul texts into one system prompt, each under its file name as
-/// OpenClaw does; blank files are left out. `None` when all are blank.
+/// OpenClaw does; blank files are left out, and OpenClaw's caps apply
+/// ([`PROMPT_FILE_CHARS`] a file, [`PROMPT_TOTAL_CHARS`] in all), a cut
+/// file keeping its head and tail around a note naming what was left out.
+/// `None` when all are blank.
 pub fn system_prompt<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let mut left = PROMPT_TOTAL_CHARS;
     let parts: Vec<String> = files
         .into_iter()
         .filter(|(_, text)| !text.trim().is_empty())
-        .map(|(name, text)| format!("## {name}\n\n{}", text.trim()))
+        .map(|(name, text)| {
+            let cap = PROMPT_FILE_CHARS.min(left);
+            let text = capped(name, text.trim(), cap);
+            left = left.saturating_sub(text.chars().count());
+            format!("## {name}\n\n{text}")
+        })
         .collect();
     (!parts.is_empty()).then(|| {
         format!(
@@ -247,6 +278,19 @@ pub fn system_prompt<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) ->
             parts.join("\n\n")
         )
     })
+}
+
+/// `text` within `cap` characters: 70% of it from the head and 20% from
+/// the tail around a note saying how much was left out and where it is.
+fn capped(name: &str, text: &str, cap: usize) -> String {
+    let total = text.chars().count();
+    if total <= cap {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(cap * 7 / 10).collect();
+    let tail: String = text.chars().skip(total - cap / 5).collect();
+    let omitted = total - head.chars().count() - tail.chars().count();
+    format!("{head}\n\n[… {omitted} characters of {name} left out here; read the file for all of it …]\n\n{tail}")
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -332,6 +376,42 @@ mod tests {
             error.to_string().contains("restore an earlier version"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_existing_workspace_opens_as_it_is() {
+        // An OpenClaw workspace keeps its tool notes in AGENTS.md and has
+        // no TOOLS.md: none is written, nor any other default.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("AGENTS.md"), "# AGENTS\nTools: use imsg.\n").unwrap();
+        std::fs::write(dir.path().join("BOOTSTRAP.md"), "Ask the owner their name.\n").unwrap();
+        let notes_only = dir.path().join("notes-only");
+        std::fs::create_dir_all(&notes_only).unwrap();
+        std::fs::write(notes_only.join("MEMORY.md"), "notes").unwrap();
+        let (_, created) = Workspace::open(&notes_only).unwrap();
+        assert_eq!(created.len(), SOUL_FILES.len(), "notes alone do not make a workspace old");
+        let (workspace, created) = Workspace::open(dir.path()).unwrap();
+        assert!(created.is_empty(), "{created:?}");
+        for absent in ["TOOLS.md", "SOUL.md", "USER.md", "IDENTITY.md"] {
+            assert!(!dir.path().join(absent).exists(), "{absent} was written");
+            assert_eq!(workspace.read(absent).unwrap(), "");
+        }
+        assert_eq!(workspace.read(BOOTSTRAP_FILE).unwrap(), "Ask the owner their name.\n");
+    }
+
+    #[test]
+    fn long_files_are_capped_as_openclaw_caps_them() {
+        let long = format!("HEAD{}TAIL", "x".repeat(PROMPT_FILE_CHARS * 2));
+        let prompt = system_prompt([("AGENTS.md", long.as_str())]).unwrap();
+        let body = prompt.split_once("## AGENTS.md\n\n").unwrap().1;
+        assert!(body.starts_with("HEAD") && body.ends_with("TAIL"));
+        assert!(body.contains("characters of AGENTS.md left out here"), "{}", &body[..100]);
+        assert!(body.chars().count() < PROMPT_FILE_CHARS + 200);
+        // Six long files together stay within the total cap.
+        let texts: Vec<(String, String)> = (0..6).map(|i| (format!("F{i}.md"), "y".repeat(PROMPT_FILE_CHARS))).collect();
+        let all = system_prompt(texts.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap();
+        assert!(all.chars().count() < PROMPT_TOTAL_CHARS + 1_000, "{}", all.chars().count());
+        assert!(all.contains("characters of F5.md left out here"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ import { call, commands, errorText } from "../api";
 import type { SoulChange, SoulFile, SoulVersionView } from "../api";
 import { renderMarkdown } from "../markdown";
 
-const FILES = ["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md", "MEMORY.md"];
+const FILES = ["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md", "MEMORY.md", "BOOTSTRAP.md"];
 
 /** The soul editor: files, a rendered preview, version history with diffs and restore. */
 export class SoulPane extends LitElement {

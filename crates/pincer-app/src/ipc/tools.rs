@@ -76,7 +76,7 @@ pub struct ToolView {
     pub name: String,
     /// What it does.
     pub description: String,
-    /// `read`, `write`, `exec`, `egress` or `secret`.
+    /// `read`, `write`, `exec`, `egress`, `secret` or `propose`.
     pub effect: String,
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 mod adapters;
 mod learning;
+mod own_tools;
 mod schedule;
 mod reach;
 mod tools;

@@ -13,6 +13,15 @@ use std::sync::Arc;
 
 /// Starts the app with answers following `script` (a JSON list of `{when, say}`).
 pub(super) async fn start_scripted(data_dir: &Path, script: &Path) -> App {
+    start_scripted_with(data_dir, script, None).await
+}
+
+/// [`start_scripted`] with memory on `embedder`.
+pub(super) async fn start_scripted_with(
+    data_dir: &Path,
+    script: &Path,
+    embedder: Option<PathBuf>,
+) -> App {
     App::start(AppConfig {
         power_supply: None,
         idle_bus: None,
@@ -25,7 +34,7 @@ pub(super) async fn start_scripted(data_dir: &Path, script: &Path) -> App {
             ..Default::default()
         },
         mode: AppMode::Desktop,
-        embedder: None,
+        embedder,
     })
     .await
     .expect("app starts")
