@@ -103,7 +103,8 @@ impl Agent {
         }
         let detector = self.inner.trust.detector().current();
         let rules = self.inner.rules.list();
-        let (decision, why) = match gate::decide(&spec, arguments, *turn, &rules, &detector) {
+        let decided = gate::decide(&spec, arguments, *turn, &rules, &detector);
+        let (decision, why) = match own_tools::weigh_taint(&call.name, *turn, decided) {
             Decision::Run { why } => ("ran", why),
             Decision::Deny { why } => {
                 return Settled {

@@ -8,6 +8,7 @@
 use crate::prompt::blocking;
 use crate::Agent;
 use pincer_memory::{Provenance, SearchOptions};
+use pincer_tools::gate::{Decision, TurnState};
 use pincer_tools::{Effect, ToolError, ToolSpec};
 use pincer_trust::{Action, Actor};
 use pincer_workspace::{BOOTSTRAP_FILE, SOUL_FILES};
@@ -29,6 +30,20 @@ const MOST_NOTE_CHARS: u64 = 2_000;
 pub(crate) struct OwnResult {
     pub(crate) value: Value,
     pub(crate) untrusted: bool,
+}
+
+/// The gate's decision for `name`, made stricter for a note filed into
+/// memory after the turn read outside content: later turns read it back as
+/// the agent's own words, so it asks, with no "allow always".
+pub(crate) fn weigh_taint(name: &str, turn: TurnState, decided: Decision) -> Decision {
+    match decided {
+        Decision::Deny { .. } => decided,
+        _ if name == REMEMBER && turn.tainted => Decision::Ask {
+            why: "filing a note after this turn read untrusted content: its words may not be yours".into(),
+            offer_always: false,
+        },
+        _ => decided,
+    }
 }
 
 /// Whether `name` is one of the agent's own tools.
@@ -174,5 +189,24 @@ impl Agent {
             Ok(json!({"proposal": change.id, "file": file, "status": "waiting for the owner to accept or reject it"}))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_after_outside_content_always_asks() {
+        let run = || Decision::Run { why: "you allowed exactly this call always".into() };
+        let tainted = TurnState { tainted: true };
+        assert!(matches!(
+            weigh_taint(REMEMBER, tainted, run()),
+            Decision::Ask { offer_always: false, .. }
+        ));
+        assert_eq!(weigh_taint(REMEMBER, TurnState::default(), run()), run());
+        assert_eq!(weigh_taint(MEMORY_SEARCH, tainted, run()), run());
+        let denied = Decision::Deny { why: "a secret".into() };
+        assert_eq!(weigh_taint(REMEMBER, tainted, denied.clone()), denied);
     }
 }

@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 impl App {
     /// The tools on offer, the skills found and where they were looked for.
     pub async fn tools_overview(&self) -> Result<ToolsOverview> {
-        let toolbox = self.inner.agent.toolbox().clone();
-        let specs = self.inner.agent.tool_specs();
+        let agent = self.inner.agent.clone();
+        let toolbox = agent.toolbox().clone();
         let mcp_problem = self.inner.mcp_problem.clone();
         tokio::task::spawn_blocking(move || {
-            let tools = specs
+            let tools = agent
+                .tool_specs()
                 .into_iter()
                 .map(|spec| ToolView {
                     name: spec.name.to_string(),

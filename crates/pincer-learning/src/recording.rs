@@ -30,8 +30,9 @@ pub struct TurnRecording {
 }
 
 /// The next state a request carries for the answer before it: the owner's
-/// reply, or the results of the tools it called (all of them, in order; an
-/// error when any of them failed).
+/// reply, or the results of the tools it called (all of them, in order, in
+/// the fence the agent gave them, so the judge too reads outside text as
+/// data; an error when any of them failed).
 fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, String)> {
     let last = messages.last()?;
     match last.role {
@@ -41,9 +42,9 @@ fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, String)> {
                 .iter()
                 .rev()
                 .take_while(|m| m.role == Role::Tool)
-                .map(|m| unwrapped(&m.content))
+                .map(|m| m.content.as_str())
                 .collect();
-            let failed = results.iter().any(|r| is_error(r));
+            let failed = results.iter().any(|r| is_error(unwrapped(r)));
             let text = results.into_iter().rev().collect::<Vec<_>>().join("\n\n");
             Some((if failed { "tool_error" } else { "tool_result" }, text))
         }
@@ -51,8 +52,8 @@ fn next_state(messages: &[ChatMessage]) -> Option<(&'static str, String)> {
     }
 }
 
-/// A tool result without the fence the agent puts around it for the model
-/// (`<untrusted-data source="tool:…">`, `<skill>`).
+/// A tool result inside the fence the agent puts around it for the model
+/// (`<untrusted-data source="tool:…">`, `<skill>`), to see whether it failed.
 fn unwrapped(content: &str) -> &str {
     let text = content.trim();
     for (open, close) in [("<untrusted-data", "</untrusted-data>"), ("<skill>", "</skill>")] {
@@ -231,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn the_agents_fenced_results_are_read_through_their_fence() {
+    fn the_agents_fenced_results_are_judged_inside_their_fence() {
         let fenced = |tool: &str, text: &str| {
             message(
                 Role::Tool,
@@ -243,10 +244,9 @@ mod tests {
             message(Role::Assistant, ""),
             fenced("read_file", "{\"text\":\"the plan\"}"),
         ];
-        assert_eq!(
-            next_state(&ok),
-            Some(("tool_result", "{\"text\":\"the plan\"}".into()))
-        );
+        let (kind, text) = next_state(&ok).unwrap();
+        assert_eq!(kind, "tool_result");
+        assert!(text.starts_with("<untrusted-data source=\"tool:read_file\">"), "kept fenced: {text}");
         // Two calls in one step: both results are the next state, and one
         // failure makes it an error.
         let mixed = [
@@ -256,8 +256,11 @@ mod tests {
         ];
         let (kind, text) = next_state(&mixed).unwrap();
         assert_eq!(kind, "tool_error");
-        assert_eq!(text, "{\"text\":\"a\"}\n\n{\"error\":\"the owner denied this call\"}");
+        assert_eq!(text.matches("<untrusted-data").count(), 2, "{text}");
+        assert!(text.find("\"a\"") < text.find("owner denied"), "in order: {text}");
         let skill = [message(Role::Tool, "<skill>\n{\"skill\":\"x\"}\n</skill>")];
-        assert_eq!(next_state(&skill).unwrap().1, "{\"skill\":\"x\"}");
+        assert_eq!(next_state(&skill).unwrap().0, "tool_result");
+        let skill_error = [message(Role::Tool, "<skill>\n{\"error\":\"off\"}\n</skill>")];
+        assert_eq!(next_state(&skill_error).unwrap().0, "tool_error");
     }
 }

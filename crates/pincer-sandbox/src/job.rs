@@ -82,7 +82,7 @@ pub(crate) async fn run(mut command: Command, budget: &Budget, group: bool) -> R
             source,
         })?;
     #[cfg(target_os = "linux")]
-    let group = crate::landlock::GroupKill(child.id().filter(|_| group));
+    let mut group = crate::landlock::GroupKill(child.id().filter(|_| group));
     #[cfg(not(target_os = "linux"))]
     let _ = group;
     let stdout = tokio::spawn(capped(child.stdout.take(), budget.output_bytes));
@@ -90,6 +90,9 @@ pub(crate) async fn run(mut command: Command, budget: &Budget, group: bool) -> R
     let (status, timed_out) = match tokio::time::timeout(budget.time, child.wait()).await {
         Ok(status) => (Some(status), false),
         Err(_) => {
+            // The group first, while its leader is not yet reaped.
+            #[cfg(target_os = "linux")]
+            group.kill();
             // `kill` waits for bubblewrap; the command gets SIGKILL with it.
             let _already_gone = child.kill().await;
             (None, true)

@@ -2,21 +2,25 @@
 //! forbids its namespaces): the command confines itself just before it
 //! starts. Landlock lets it read the system's programs and libraries, `/proc`
 //! and a few `/etc` files, write its scratch folder and the writable grants,
-//! read the read-only grants, and nothing else; it may not use TCP, signal a
-//! process outside its sandbox or reach an abstract socket made outside it.
-//! A seccomp filter refuses every socket (so no network at all, UDP and
-//! local sockets included), `io_uring` (which could open sockets past the
-//! filter) and leaving its process group, so the whole group is killed when
-//! it ends, times out or is stopped. Unlike bubblewrap it has no private
-//! `/tmp` (its `TMPDIR` is the scratch folder) and the machine's other
-//! processes are listed in `/proc`, though it cannot touch them.
+//! read the read-only grants, and open nothing else; it may not use TCP,
+//! signal a process outside its sandbox or reach an abstract socket made
+//! outside it. A seccomp filter refuses every socket (so no network at all,
+//! UDP and local sockets included), `io_uring` (which could open sockets past
+//! the filter), changing any file's permissions, owner or extended attributes
+//! (Landlock does not cover those), leaving its process group, and every x32
+//! system call (another way to the same calls), so the whole group is killed
+//! when it ends, times out or is stopped. Unlike bubblewrap it has no private
+//! `/tmp` (its `TMPDIR` is the scratch folder), the machine's other processes
+//! are listed in `/proc` though out of reach, and if Pincer itself is killed
+//! only the command's first process dies with it: what that process started
+//! in the background may run on.
 
 use crate::{Job, Result, SandboxError};
 use landlock::{
     path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset,
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use seccompiler::{sock_filter, BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -63,27 +67,65 @@ fn ruleset(read_only: &[PathBuf], writable: &[PathBuf]) -> Result<RulesetCreated
         .map_err(unavailable)
 }
 
-/// The seccomp filter: no sockets, no `io_uring`, no new session or group.
+/// `fchmodat2`, the same number on every architecture (Linux 6.6).
+const SYS_FCHMODAT2: i64 = 452;
+
+/// The calls the filter refuses with `EPERM`.
+fn refused_calls() -> Vec<i64> {
+    let mut calls = vec![
+        libc::SYS_socket,
+        libc::SYS_io_uring_setup,
+        libc::SYS_setsid,
+        libc::SYS_setpgid,
+        libc::SYS_fchmod,
+        libc::SYS_fchmodat,
+        SYS_FCHMODAT2,
+        libc::SYS_fchown,
+        libc::SYS_fchownat,
+        libc::SYS_setxattr,
+        libc::SYS_lsetxattr,
+        libc::SYS_fsetxattr,
+        libc::SYS_removexattr,
+        libc::SYS_lremovexattr,
+        libc::SYS_fremovexattr,
+    ];
+    // Calls only x86-64 has; aarch64 reaches the same through the `*at` ones.
+    #[cfg(target_arch = "x86_64")]
+    calls.extend([libc::SYS_chmod, libc::SYS_chown, libc::SYS_lchown]);
+    calls
+}
+
+/// The seccomp filter: the refused calls, then (on x86-64) every call
+/// numbered past the x32 bit, which would otherwise reach them again.
 fn filter() -> Result<BpfProgram> {
     let arch = match std::env::consts::ARCH {
         "x86_64" => TargetArch::x86_64,
         "aarch64" => TargetArch::aarch64,
         other => return Err(unavailable(format!("no seccomp filter for {other}"))),
     };
-    let refused = [
-        libc::SYS_socket,
-        libc::SYS_io_uring_setup,
-        libc::SYS_setsid,
-        libc::SYS_setpgid,
-    ];
     let filter = SeccompFilter::new(
-        refused.into_iter().map(|call| (call, Vec::new())).collect(),
+        refused_calls().into_iter().map(|call| (call, Vec::new())).collect(),
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM as u32),
         arch,
     )
     .map_err(unavailable)?;
-    filter.try_into().map_err(unavailable)
+    let mut program: BpfProgram = filter.try_into().map_err(unavailable)?;
+    if arch == TargetArch::x86_64 {
+        // seccompiler checks the architecture but not the x32 bit: after
+        // its check (three instructions), refuse any number at or past it.
+        const LD_W_ABS: u16 = 0x20;
+        const JGE_K: u16 = 0x35;
+        const RET_K: u16 = 0x06;
+        const X32_BIT: u32 = 0x4000_0000;
+        let x32 = [
+            sock_filter { code: LD_W_ABS, jt: 0, jf: 0, k: 0 },
+            sock_filter { code: JGE_K, jt: 0, jf: 1, k: X32_BIT },
+            sock_filter { code: RET_K, jt: 0, jf: 0, k: libc::SECCOMP_RET_ERRNO | libc::EPERM as u32 },
+        ];
+        program.splice(3..3, x32);
+    }
+    Ok(program)
 }
 
 /// The command for `job`, which confines itself between fork and exec:
@@ -100,8 +142,10 @@ pub(crate) fn command(
     all_writable.extend(writable.iter().cloned());
     let ruleset = Mutex::new(Some(ruleset(read_only, &all_writable)?));
     let filter = filter()?;
+    // The last one wins, as it does in the environment the command gets.
     let path = env
         .iter()
+        .rev()
         .find(|(name, _)| name == "PATH")
         .map(|(_, value)| value.clone())
         .unwrap_or_default();
@@ -118,8 +162,9 @@ pub(crate) fn command(
         .envs(env.iter().map(|(n, v)| (n, v)))
         .current_dir(scratch);
     let confine = move || -> std::io::Result<()> {
-        // Only async-signal-safe work happens here: the rules and the
-        // filter were built before the fork.
+        // Between fork and exec: the rules and the filter were built before
+        // the fork, and every failure is an errno, never an allocation.
+        let refused = || std::io::Error::from_raw_os_error(libc::EPERM);
         // SAFETY: plain syscalls on the calling (child) process.
         #[allow(unsafe_code)]
         unsafe {
@@ -133,15 +178,16 @@ pub(crate) fn command(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
-            .ok_or_else(|| std::io::Error::other("the sandbox's rules were already used"))?;
-        let status = ruleset.restrict_self().map_err(std::io::Error::other)?;
-        if status.ruleset != RulesetStatus::FullyEnforced || !status.no_new_privs {
-            return Err(std::io::Error::other("Landlock did not enforce every rule"));
+            .ok_or_else(refused)?;
+        match ruleset.restrict_self() {
+            Ok(status) if status.ruleset == RulesetStatus::FullyEnforced && status.no_new_privs => {}
+            _ => return Err(refused()),
         }
-        seccompiler::apply_filter(&filter).map_err(std::io::Error::other)
+        seccompiler::apply_filter(&filter).map_err(|_| refused())
     };
     // SAFETY: `confine` only makes syscalls and takes an uncontended lock
-    // it owns; it allocates nothing the child could deadlock on.
+    // it owns; it allocates nothing on its own paths (Landlock's crate may
+    // on a failure it reports, after which the child exits).
     #[allow(unsafe_code)]
     unsafe {
         command.pre_exec(confine);
@@ -150,13 +196,15 @@ pub(crate) fn command(
 }
 
 /// Kills the command's process group when the run ends or is dropped, so
-/// nothing it started outlives it.
+/// nothing it started outlives it; once only, so a group number the system
+/// gives out again later is never signalled.
 pub(crate) struct GroupKill(pub(crate) Option<u32>);
 
 impl GroupKill {
-    /// Kills what is left of the group now.
-    pub(crate) fn kill(&self) {
-        if let Some(group) = self.0.and_then(|pid| i32::try_from(pid).ok()) {
+    /// Kills what is left of the group now (members keep its number taken
+    /// while they live, so it is still this group's).
+    pub(crate) fn kill(&mut self) {
+        if let Some(group) = self.0.take().and_then(|pid| i32::try_from(pid).ok()) {
             // SAFETY: a signal to the group the command leads (it cannot leave it).
             #[allow(unsafe_code)]
             unsafe {

@@ -81,10 +81,14 @@ impl Sandbox {
         match Self::landlock() {
             Ok(sandbox) => return Ok(sandbox),
             Err(SandboxError::Unavailable { why, .. }) => {
+                let (bubblewrap_why, bubblewrap_fix) = match bubblewrap {
+                    SandboxError::Unavailable { why, what_to_do } => (why, what_to_do),
+                    other => (other.to_string(), INSTALL_BUBBLEWRAP.to_string()),
+                };
                 return Err(SandboxError::Unavailable {
-                    why: format!("{bubblewrap}; and {why}"),
-                    what_to_do: landlock::WHAT_TO_DO.into(),
-                })
+                    why: format!("{bubblewrap_why}, and {why}"),
+                    what_to_do: format!("{bubblewrap_fix}; or run Pincer on Linux 6.12 or later with Landlock enabled"),
+                });
             }
             Err(other) => return Err(other),
         }

@@ -33,6 +33,7 @@ under_both!(
     output_past_the_budget_is_cut_and_said_so,
     a_grant_that_is_not_there_or_is_everything_is_refused,
     a_command_cannot_signal_a_process_outside_it,
+    a_command_cannot_change_permissions_outside_its_scratch_folder,
 );
 
 #[test]
@@ -223,4 +224,50 @@ async fn a_command_cannot_signal_a_process_outside_it(sandbox: &Sandbox) {
     assert_eq!(outside.try_wait().unwrap(), None, "the process outside is alive");
     outside.kill().unwrap();
     outside.wait().unwrap();
+}
+
+async fn a_command_cannot_change_permissions_outside_its_scratch_folder(sandbox: &Sandbox) {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let granted = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    for folder in [granted.path(), outside.path()] {
+        std::fs::write(folder.join("key"), "secret").unwrap();
+        std::fs::set_permissions(folder.join("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let script = format!(
+        "chmod 644 {g}/key; chmod 644 {o}/key; echo done",
+        g = granted.path().display(),
+        o = outside.path().display()
+    );
+    let job = Job {
+        read_only: vec![granted.path().to_path_buf()],
+        ..shell(scratch.path(), &script)
+    };
+    let done = sandbox.run(&job).await.unwrap();
+    assert_eq!(done.stdout, "done\n", "{done:?}");
+    for folder in [granted.path(), outside.path()] {
+        let mode = std::fs::metadata(folder.join("key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} was changed: {done:?}", folder.display());
+    }
+}
+
+/// seccompiler checks the architecture but not the x32 bit; the fallback
+/// adds that check (on kernels with or without x32, the filter sees the call first).
+#[cfg(target_arch = "x86_64")]
+#[tokio::test]
+async fn landlock_refuses_the_x32_way_to_a_socket() {
+    let sandbox = Sandbox::landlock().unwrap_or_else(|e| panic!("{e}"));
+    let scratch = tempfile::tempdir().unwrap();
+    let job = Job {
+        program: "python3".into(),
+        args: vec![
+            "-c".into(),
+            "import ctypes; c = ctypes.CDLL(None, use_errno=True); fd = c.syscall(0x40000000 + 41, 2, 1, 0); print(fd, ctypes.get_errno())".into(),
+        ],
+        scratch: scratch.path().to_path_buf(),
+        ..Job::default()
+    };
+    let done = sandbox.run(&job).await.unwrap();
+    assert_eq!(done.stdout.trim(), "-1 1", "refused with EPERM: {done:?}");
 }

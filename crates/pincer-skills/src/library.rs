@@ -122,8 +122,9 @@ impl SkillLibrary {
             }
         }
         let found = self.scan();
-        // Pinning a bundled skill during the scan changed the pins file.
-        *last = Some((self.fingerprint(), found.clone()));
+        // Kept under the fingerprint from before the scan: a decision saved
+        // while it ran (or a bundled skill pinned by it) means a new scan.
+        *last = Some((fingerprint, found.clone()));
         found
     }
 

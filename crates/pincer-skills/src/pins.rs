@@ -55,13 +55,22 @@ pub(crate) struct Pins {
     seen: Mutex<Option<Stamp>>,
 }
 
-/// A file's size and modification time, to notice a change without reading it.
-pub(crate) type Stamp = (u64, SystemTime);
+/// A file's size, modification time and (on Unix) inode and change time,
+/// to notice a change without reading it: a program can put a file's
+/// modification time back, but not its change time.
+pub(crate) type Stamp = (u64, SystemTime, u64, i64, i64);
 
 /// `path`'s stamp, `None` when it is not there.
 pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?))
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    #[cfg(unix)]
+    let (inode, changed, changed_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (inode, changed, changed_ns) = (0, 0, 0);
+    Some((meta.len(), meta.modified().ok()?, inode, changed, changed_ns))
 }
 
 impl Pins {

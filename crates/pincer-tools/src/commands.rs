@@ -15,7 +15,7 @@ const MOST_SECONDS: u64 = 300;
 pub fn command_tool() -> ToolSpec {
     ToolSpec {
         name: "run_command".into(),
-        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. With `skill`, it runs as that enabled skill's command: only the skill's own folder is visible (read only) besides the scratch folder. Returns its exit code and output.".into(),
+        description: "Run a shell command (sh -c) in a sandbox: no network, the system read only, the workspace and granted folders visible, a scratch folder as the working directory. With `skill`, it runs on behalf of that enabled skill and sees only the skill's own folder (read only) besides the scratch folder. Returns its exit code and output.".into(),
         effect: Effect::Exec,
         parameters: json!({"type": "object", "additionalProperties": false, "required": ["command"], "properties": {
             "command": {"type": "string", "minLength": 1, "description": "the shell command"},

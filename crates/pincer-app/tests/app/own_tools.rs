@@ -131,8 +131,8 @@ async fn memory_and_soul_tools_run_through_the_gate_and_teach_with_their_results
     );
     let first = next[0].1.as_deref().unwrap();
     assert!(
-        first.contains("larch-ribbon-42") && !first.contains("<untrusted-data"),
-        "the result, read through its fence: {first}"
+        first.contains("larch-ribbon-42") && first.starts_with("<untrusted-data source=\"tool:memory_search\">"),
+        "the result, in its fence for the judge: {first}"
     );
     assert!(next[1].1.as_deref().unwrap().contains("owner denied"));
 }
