@@ -54,8 +54,10 @@ fn recording_sink() -> (EventSink, Events) {
 }
 
 /// How many prompt tokens a one-token answer to "Hi" took: the system
-/// prompt's size, as the model saw it.
+/// prompt's size, as the model saw it. Memory is let finish starting
+/// first: its tools are offered (and in the prompt) only once it is on.
 async fn prompt_tokens(app: &App) -> u32 {
+    let _on_or_off = app.memory_ready().await;
     let (sink, _) = recording_sink();
     app.send_message(message(None, "Hi", 1), sink)
         .await
