@@ -23,10 +23,11 @@ from pathlib import Path
 import openai
 
 
-def start(pincer, model, data_dir, port):
+def start(pincer, model, data_dir, port, extra=()):
     token = subprocess.run([pincer, "token", "--data-dir", data_dir], check=True, capture_output=True, text=True).stdout.strip()
     log = open(Path(data_dir) / "serve.log", "w")
-    process = subprocess.Popen([pincer, "serve", "--model", model, "--port", str(port), "--data-dir", data_dir], stdout=log, stderr=subprocess.STDOUT)
+    command = [pincer, "serve", "--model", model, "--port", str(port), "--data-dir", data_dir, *extra]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
@@ -34,6 +35,14 @@ def start(pincer, model, data_dir, port):
         except OSError:
             time.sleep(0.2)  # polling while the model loads
     raise SystemExit("pincer serve did not start")
+
+
+def publish(report, out):
+    """Prints a report and keeps it as JSON at `out` (if given)."""
+    print(json.dumps(report, indent=2))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=2))
 
 
 def tools():
@@ -125,10 +134,7 @@ def main():
         for kind in ("cold", "warm"):
             base = report["none"][f"ttft_{kind}_ms_median"]
             report[f"added_ttft_{kind}_percent"] = round(100 * (report["tools"][f"ttft_{kind}_ms_median"] - base) / base, 1)
-        print(json.dumps(report, indent=2))
-        if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(report, indent=2))
+        publish(report, args.out)
     finally:
         process.terminate()
         process.wait(timeout=60)

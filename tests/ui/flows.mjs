@@ -8,6 +8,7 @@
 // screenshot(name), resize(w, h).
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { setPower } from "./harness.mjs";
 
@@ -521,8 +522,32 @@ export async function skillsFlow(ui, { workspaceDir }) {
   await ui.waitFor("the skill enabled", async () => (await text("skill-state-packing-list")) === "on");
   await ui.click("skill-toggle-packing-list");
   await ui.waitFor("the skill disabled", async () => (await text("skill-state-packing-list")) === "off");
+
+  // A folder beyond the workspace: its own data folder is refused, a
+  // folder beside it granted read only, then revoked.
+  const granted = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-ui-granted-"));
+  await ui.fill("folder-path", path.dirname(workspaceDir));
+  await ui.click("folder-grant");
+  await ui.waitFor("the data folder refused", async () => {
+    const said = (await ui.texts("folder-error"))[0] ?? "";
+    if (!/own data/.test(said)) throw new Error(`shown: ${JSON.stringify(said)}; folders: ${JSON.stringify(await ui.texts("folder"))}`);
+    return true;
+  });
+  await ui.fill("folder-path", granted);
+  await ui.click("folder-grant");
+  await ui.waitFor("the folder granted", async () => (await ui.count("folder")) === 2);
+  assert.match((await ui.texts("folder"))[1], /read only/);
+  assert.equal(await ui.count("folder-error"), 0, "the refusal is gone once a grant works");
+  await ui.screenshot("tools-folders");
+  await ui.click("folder-revoke");
+  await ui.waitFor("the folder revoked", async () => (await ui.count("folder")) === 1);
+  fs.rmSync(granted, { recursive: true });
+
   await show(ui, "audit");
-  await ui.waitFor("the decisions in the audit log", async () =>
-    (await ui.texts("audit-record")).filter((r) => r.includes("skill.decision") && r.includes("packing-list")).length === 2);
+  await ui.waitFor("the decisions in the audit log", async () => {
+    const records = await ui.texts("audit-record");
+    return records.filter((r) => r.includes("skill.decision") && r.includes("packing-list")).length === 2
+      && records.filter((r) => r.includes("tool.folder")).length === 2;
+  });
   fs.rmSync(folder, { recursive: true });
 }

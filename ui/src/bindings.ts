@@ -30,6 +30,10 @@ export const commands = {
 	toolsOverview: () => typedError<ToolsOverview, ControlError>(__TAURI_INVOKE("tools_overview")),
 	/**  Turns a skill on (at the hash its files have now) or off. */
 	setSkillEnabled: (request: SetSkillEnabled) => typedError<SkillView, ControlError>(__TAURI_INVOKE("set_skill_enabled", { request })),
+	/**  Lets the agent's tools reach a folder beyond the workspace (read only or writable). */
+	grantFolder: (request: GrantFolder) => typedError<FolderView[], ControlError>(__TAURI_INVOKE("grant_folder", { request })),
+	/**  Takes a granted folder back from the agent's tools. */
+	revokeFolder: (request: FolderRef) => typedError<FolderView[], ControlError>(__TAURI_INVOKE("revoke_folder", { request })),
 	/**  Stops every answer and refuses new ones until resumed. */
 	haltAgent: () => typedError<null, ControlError>(__TAURI_INVOKE("halt_agent")),
 	/**  Lets the agent answer again. */
@@ -579,6 +583,24 @@ export type FileIntegrity = {
 	sealed: boolean,
 };
 
+/**  A granted folder, by its path. */
+export type FolderRef = {
+	/**  The folder's path, as listed. */
+	path: string,
+};
+
+/**  A folder the agent's tools may reach. */
+export type FolderView = {
+	/**  The folder. */
+	path: string,
+	/**  Whether tools may write there. */
+	writable: boolean,
+	/**  The workspace (always there, never revoked). */
+	workspace: boolean,
+	/**  Why a granted folder cannot be reached now, if it cannot. */
+	problem: string | null,
+};
+
 /**  A change to the gateway settings. */
 export type GatewaySettings = {
 	/**  Run the gateway. */
@@ -595,6 +617,14 @@ export type GiveFeedback = {
 	feedback: string,
 	/**  The corrected answer, for `edit`. */
 	editedAnswer: string | null,
+};
+
+/**  The owner grants a folder to the agent's tools (or changes how). */
+export type GrantFolder = {
+	/**  The folder's full path. */
+	path: string,
+	/**  Let tools write there too. */
+	writable: boolean,
 };
 
 /**  The store's condition and the failures in force, for the app's banner. */
@@ -1131,6 +1161,11 @@ export type ToolsOverview = {
 	sandbox: string,
 	/**  The MCP servers configured in `mcp.json`. */
 	mcpServers: McpServerView[],
+	/**
+	 *  Where the file tools and commands may reach: the workspace first,
+	 *  then the folders the owner granted.
+	 */
+	folders: FolderView[],
 };
 
 /**  What training is doing. */

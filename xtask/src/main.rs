@@ -35,6 +35,10 @@ enum Task {
         /// Skip model.safetensors (benchmarks need only the GGUF).
         #[arg(long)]
         no_safetensors: bool,
+        /// The context in tokens, instead of the shape's (an agent
+        /// framework's long prompts need 64k).
+        #[arg(long)]
+        context: Option<usize>,
     },
 }
 
@@ -55,11 +59,15 @@ fn main() -> Result<()> {
             gguf_type,
             seed,
             no_safetensors,
+            context,
         } => {
-            let shape = match shape {
+            let mut shape = match shape {
                 ShapeName::Tiny => model::Qwen3Shape::TINY,
                 ShapeName::Qwen3_0_6b => model::Qwen3Shape::QWEN3_0_6B,
             };
+            if let Some(context) = context {
+                shape.context_length = context;
+            }
             model::write(&model::Plan {
                 dir: &dir,
                 shape,

@@ -87,6 +87,23 @@ impl Toolbox {
         Ok(())
     }
 
+    /// Takes a granted folder back; the workspace itself stays. Whether it
+    /// was granted.
+    pub fn revoke(&self, folder: &Path) -> Result<bool, ToolError> {
+        if folder.canonicalize().is_ok_and(|f| f == self.workspace) {
+            return Err(ToolError::Refused(
+                "the workspace is where the agent keeps its notes and cannot be revoked; halt the agent to stop it acting".into(),
+            ));
+        }
+        let mut places = self.places.write().unwrap_or_else(|p| p.into_inner());
+        Ok(places.revoke(folder))
+    }
+
+    /// The workspace, resolved (always the first place).
+    pub fn workspace(&self) -> &Path {
+        &self.workspace
+    }
+
     /// The places tools may touch now.
     pub fn places(&self) -> Places {
         self.places

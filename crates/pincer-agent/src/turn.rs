@@ -166,19 +166,25 @@ impl Agent {
             system.extend(self.inner.toolbox.skill_catalog());
         }
         let mut sources = Vec::new();
-        if call.with_memory {
-            let question = call
-                .request
-                .messages
-                .iter()
-                .rev()
-                .find(|m| m.role == Role::User)
-                .map(|m| m.content.clone());
-            if let Some(question) = question {
-                let (section, found) = self.memory_context(question).await;
-                system.extend(section);
-                sources = found;
+        // The memory found for the question goes just before it, not into
+        // the first system message: what comes before it (the soul, the
+        // tools' schemas, the conversation so far) is then the same from
+        // turn to turn, and the engine's prefix cache reuses it.
+        let question_at = call.request.messages.iter().rposition(|m| m.role == Role::User);
+        if let (true, Some(at)) = (call.with_memory, question_at) {
+            let question = call.request.messages[at].content.clone();
+            let (section, found) = self.memory_context(question).await;
+            if let Some(section) = section {
+                call.request.messages.insert(
+                    at,
+                    ChatMessage {
+                        role: Role::System,
+                        content: section,
+                        ..Default::default()
+                    },
+                );
             }
+            sources = found;
         }
         if !system.is_empty() {
             call.request.messages.insert(

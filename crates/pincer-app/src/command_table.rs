@@ -82,6 +82,16 @@ macro_rules! command_table {
                 Ok(app.set_skill_enabled(request).await?)
             }
 
+            /// Lets the agent's tools reach a folder beyond the workspace (read only or writable).
+            fn grant_folder(app, request: GrantFolder) -> Vec<FolderView> {
+                Ok(app.grant_folder(request).await?)
+            }
+
+            /// Takes a granted folder back from the agent's tools.
+            fn revoke_folder(app, request: FolderRef) -> Vec<FolderView> {
+                Ok(app.revoke_folder(request.path).await?)
+            }
+
             /// Stops every answer and refuses new ones until resumed.
             fn halt_agent(app) -> () {
                 app.halt();

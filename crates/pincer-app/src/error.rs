@@ -103,7 +103,9 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Inference(
-                InferenceError::InvalidRequest(_) | InferenceError::ContextExceeded { .. },
+                InferenceError::InvalidRequest(_)
+                | InferenceError::ContextExceeded { .. }
+                | InferenceError::PromptTooLargeForMemory { .. },
             ) => ErrorCode::InvalidRequest,
             Self::Inference(InferenceError::Busy { .. }) => ErrorCode::Busy,
             Self::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,

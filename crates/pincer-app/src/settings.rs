@@ -26,6 +26,9 @@ pub struct Settings {
     pub seal_protected_files: bool,
     /// Where new backups go (`None`: the data folder's `backups`).
     pub backup_folder: Option<PathBuf>,
+    /// Folders beyond the workspace the owner lets the agent's file tools
+    /// (and commands) reach, in the order granted.
+    pub granted_folders: Vec<GrantedFolder>,
     /// The learning loop's settings (`judgeSamples`, `judgeModel`,
     /// `training`, `trainer`), at the top level of the file.
     #[serde(flatten)]
@@ -40,9 +43,21 @@ impl Default for Settings {
             last_model: None,
             seal_protected_files: false,
             backup_folder: None,
+            granted_folders: Vec::new(),
             learning: Default::default(),
         }
     }
+}
+
+/// A folder the owner granted to the agent's tools.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantedFolder {
+    /// The folder, resolved when it was granted.
+    pub path: PathBuf,
+    /// Whether tools may write there (else read only).
+    #[serde(default)]
+    pub writable: bool,
 }
 
 /// Where the gateway listens now, as the shell that runs it reports.

@@ -17,6 +17,7 @@ impl App {
         let agent = self.inner.agent.clone();
         let toolbox = agent.toolbox().clone();
         let mcp_problem = self.inner.mcp_problem.clone();
+        let settings = self.inner.settings.get();
         tokio::task::spawn_blocking(move || {
             let tools = agent
                 .tool_specs()
@@ -73,6 +74,7 @@ impl App {
                 skill_roots,
                 sandbox,
                 mcp_servers: mcp_servers.unwrap_or_default(),
+                folders: crate::folders::folder_views(&toolbox, &settings),
             }
         })
         .await

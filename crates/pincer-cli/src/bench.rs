@@ -77,6 +77,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             adapter: None,
             quantize: pincer_inference::LoadQuantization::Off,
             script: None,
+            prefill_memory_limit: None,
         },
     )
     .await?;

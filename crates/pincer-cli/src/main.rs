@@ -117,6 +117,11 @@ struct ServeArgs {
     /// Prompt prefixes cached for reuse across turns (0 turns it off).
     #[arg(long, default_value_t = 16)]
     prefix_cache: usize,
+    /// The most memory reading one prompt may take on the CPU, in GB
+    /// (default: half the machine's); a longer prompt is refused as over
+    /// the context, before it can exhaust memory.
+    #[arg(long, env = "PINCER_PREFILL_MEMORY_GB")]
+    prefill_memory_gb: Option<f64>,
     /// Where power supplies are read for the training schedule (a fixture
     /// tree in tests; the kernel's /sys/class/power_supply by default).
     #[arg(long, env = "PINCER_POWER_SUPPLY", hide = true)]
@@ -229,6 +234,7 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
             adapter: None,
             quantize: args.quantize,
             script: None,
+            prefill_memory_limit: args.prefill_memory_gb.map(|gb| (gb * 1e9) as u64),
         },
         embedder,
         power_supply: args.power_supply,

@@ -149,6 +149,21 @@ impl From<AppError> for ApiError {
                 code: Some("context_length_exceeded"),
             };
         }
+        // Too large to read in this machine's memory: to a client, the
+        // context is what fits now (so it compacts), and the reason follows.
+        if let AppError::Inference(
+            too_large @ pincer_inference::InferenceError::PromptTooLargeForMemory { prompt, fits, .. },
+        ) = &error
+        {
+            return Self {
+                status: StatusCode::BAD_REQUEST,
+                retry_after_seconds: 0,
+                message: format!("This model's maximum context length is {fits} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages. ({})", too_large.to_string().trim_start_matches("invalid request: ")),
+                kind: "invalid_request_error",
+                param: Some("messages".into()),
+                code: Some("context_length_exceeded"),
+            };
+        }
         let message = error.to_string();
         match error.code() {
             ErrorCode::InvalidRequest => Self::invalid(message, None),

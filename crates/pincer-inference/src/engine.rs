@@ -5,6 +5,7 @@
 //! The local engine: a loaded mistral.rs model, admission control, and
 //! streaming generation that stops when its reader goes away.
 
+use crate::prefill_memory::PrefillMeter;
 use crate::sampling::{ForcedScorer, RecordingSampler, Step, Steps};
 use crate::script::ForcedText;
 use crate::stop::StopFilter;
@@ -41,6 +42,9 @@ pub struct EngineOptions {
     /// A test setting only: scripted answers the engine is forced to give
     /// (see `script.rs`); `None` in normal use.
     pub script: Option<std::path::PathBuf>,
+    /// The most memory reading one prompt may take on the CPU, in bytes
+    /// (see [`crate::prefill_memory`]); `None`: half the machine's memory.
+    pub prefill_memory_limit: Option<u64>,
 }
 
 /// In-memory quantisation of a safetensors model as it loads (mistral.rs's
@@ -110,6 +114,7 @@ impl Default for EngineOptions {
             adapter: None,
             quantize: LoadQuantization::Auto,
             script: None,
+            prefill_memory_limit: None,
         }
     }
 }
@@ -123,6 +128,7 @@ pub struct Engine {
     capacity: usize,
     adapter: Option<std::path::PathBuf>,
     quantized: LoadQuantization,
+    meter: Arc<PrefillMeter>,
     script: Option<Arc<std::path::Path>>,
 }
 
@@ -144,6 +150,15 @@ impl Engine {
         let (model, quantized) =
             crate::loading::build(&source, &options, max_running, prefix).await?;
         let capacity = max_running + options.max_waiting;
+        // A GPU backend reads prompts its own way; on the CPU the mask is
+        // the bound (see `prefill_memory`).
+        let on_cpu = options.force_cpu || !cfg!(any(feature = "cuda", feature = "metal"));
+        let limit = on_cpu.then(|| {
+            options
+                .prefill_memory_limit
+                .unwrap_or_else(crate::prefill_memory::default_limit)
+        });
+        let meter = Arc::new(PrefillMeter::new(limit, prefix.is_some()));
         if let Some(script) = &options.script {
             tracing::warn!(path = %script.display(), "test setting: answers follow a script");
         }
@@ -156,6 +171,7 @@ impl Engine {
             adapter: options.adapter,
             quantized,
             script: options.script.map(Arc::from),
+            meter,
         })
     }
 
@@ -264,7 +280,7 @@ impl Engine {
                 ..Default::default()
             },
         };
-        let (_, room) = budget(&self.model, &request).await?;
+        let (_, room, _) = budget(&self.model, &self.meter, &request).await?;
         if room < answer.len() {
             return Err(InferenceError::InvalidRequest(format!(
                 "the prompt leaves room for {room} answer tokens, but the answer has {}; shorten it",
@@ -303,7 +319,9 @@ impl Engine {
     /// anything is recorded or streamed.
     pub async fn check_context(&self, request: &GenerationRequest) -> Result<usize> {
         crate::tool_request::check_tools(&request.params.tools, &request.params.tool_choice)?;
-        budget(&self.model, request).await.map(|(prompt, _)| prompt)
+        budget(&self.model, &self.meter, request)
+            .await
+            .map(|(prompt, _, _)| prompt)
     }
 
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]
@@ -329,6 +347,7 @@ impl Engine {
         let with_tools = !request.params.tools.is_empty();
         tokio::spawn(run_generation(
             model,
+            Arc::clone(&self.meter),
             request,
             self.script.clone(),
             sender,
@@ -460,9 +479,15 @@ fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder,
 
 /// Counts the prompt with the model's own tokenizer and chat template, and
 /// caps the answer to the context that is left (mistral.rs 0.8.1 fails inside
-/// the model instead of stopping when a sequence outgrows its context).
-async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, usize)> {
-    let prompt = model
+/// the model instead of stopping when a sequence outgrows its context);
+/// refuses a prompt too large to read within the memory limit. Returns the
+/// prompt's tokens, the answer's room and the tokens themselves.
+async fn budget(
+    model: &Model,
+    meter: &PrefillMeter,
+    request: &GenerationRequest,
+) -> Result<(usize, usize, Arc<[u32]>)> {
+    let tokens: Arc<[u32]> = model
         .tokenize(
             either::Either::Left(text_messages(&request.messages)),
             template_tools(request),
@@ -472,7 +497,8 @@ async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, us
         )
         .await
         .map_err(|e| InferenceError::Generation(format!("tokenizing the prompt: {e}")))?
-        .len();
+        .into();
+    let prompt = tokens.len();
     let context = model
         .max_sequence_length()
         .ok()
@@ -481,10 +507,17 @@ async fn budget(model: &Model, request: &GenerationRequest) -> Result<(usize, us
     if prompt + 1 >= context {
         return Err(InferenceError::ContextExceeded { prompt, context });
     }
+    meter.check(&tokens).map_err(|over| InferenceError::PromptTooLargeForMemory {
+        prompt,
+        fits: over.fits.min(context - 1),
+        needed_bytes: over.needed,
+        limit_bytes: over.limit,
+    })?;
     let room = context - prompt - 1;
     Ok((
         prompt,
         request.params.max_tokens.map_or(room, |m| m.min(room)),
+        tokens,
     ))
 }
 
@@ -519,6 +552,7 @@ async fn pump(
 
 async fn run_generation(
     model: Arc<Model>,
+    meter: Arc<PrefillMeter>,
     request: GenerationRequest,
     script: Option<Arc<std::path::Path>>,
     sender: mpsc::Sender<Result<GenerationEvent>>,
@@ -529,7 +563,7 @@ async fn run_generation(
     let mut first_token_at: Option<Instant> = None;
     let mut last_token_at = started;
     let mut delta_count = 0usize;
-    let (prompt_tokens, max_tokens) = match budget(&model, &request).await {
+    let (prompt_tokens, max_tokens, prompt) = match budget(&model, &meter, &request).await {
         Ok(budget) => budget,
         Err(error) => {
             if sender.send(Err(error)).await.is_err() {
@@ -603,6 +637,7 @@ async fn run_generation(
                 reason: FinishReason::Length,
                 stats,
             }));
+            meter.finished(prompt);
             for event in events {
                 if sender.send(event).await.is_err() {
                     return;
@@ -681,11 +716,14 @@ async fn run_generation(
                             FinishReason::from_engine(&reason)
                         };
                         events.push(Ok(GenerationEvent::Finished { reason, stats }));
+                        meter.finished(Arc::clone(&prompt));
                     }
                 }
                 events
             }
             Response::ModelError(message, _) | Response::CompletionModelError(message, _) => {
+                // mistral.rs empties its prefix cache on a failed forward pass.
+                meter.forget();
                 vec![Err(InferenceError::Generation(message))]
             }
             Response::ValidationError(error) => {

@@ -30,6 +30,7 @@ pub mod fetch;
 pub mod hub;
 mod loading;
 mod model_file;
+pub mod prefill_memory;
 mod sampling;
 mod script;
 mod stop;
@@ -88,6 +89,23 @@ pub enum InferenceError {
         prompt: usize,
         /// The most the model takes.
         context: usize,
+    },
+    /// Reading the prompt on the CPU would take more memory than allowed
+    /// (see [`prefill_memory`]).
+    #[error(
+        "invalid request: reading this {prompt}-token prompt on the CPU would take about {:.1} GB for its attention mask, over the limit of {:.1} GB; up to {fits} tokens fit now. Shorten the conversation, or raise the limit (`pincer serve --prefill-memory-gb`)",
+        *needed_bytes as f64 / 1e9,
+        *limit_bytes as f64 / 1e9
+    )]
+    PromptTooLargeForMemory {
+        /// The prompt's tokens.
+        prompt: usize,
+        /// The longest prompt that fits now.
+        fits: usize,
+        /// What reading it would take.
+        needed_bytes: u64,
+        /// The limit.
+        limit_bytes: u64,
     },
     /// The engine is holding as many requests as it may; retry shortly.
     #[error("the engine is busy ({capacity} requests running or waiting); retry shortly")]

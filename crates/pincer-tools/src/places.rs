@@ -52,11 +52,24 @@ impl Places {
                 resolved.display()
             )));
         }
-        self.0.push(Place {
-            root: resolved,
-            writable,
-        });
+        // Granting a folder again changes how it is granted, in its place.
+        match self.0.iter_mut().find(|p| p.root == resolved) {
+            Some(place) => place.writable = writable,
+            None => self.0.push(Place {
+                root: resolved,
+                writable,
+            }),
+        }
         Ok(self)
+    }
+
+    /// Takes a granted folder back (matched after resolving, so the path
+    /// may be spelt as the owner typed it); whether it was granted.
+    pub fn revoke(&mut self, root: &Path) -> bool {
+        let resolved = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let before = self.0.len();
+        self.0.retain(|p| p.root != resolved && p.root != root);
+        self.0.len() != before
     }
 
     /// The granted places.

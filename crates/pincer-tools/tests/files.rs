@@ -158,6 +158,24 @@ fn a_read_only_place_is_not_written_and_a_writable_one_is() {
 }
 
 #[test]
+fn a_folder_granted_again_changes_in_place_and_a_revoked_one_is_refused() {
+    let f = fixture();
+    let recipes = f.shared.path().join("recipes.md");
+    // Spelt another way (through `..`), the same folder: made writable.
+    let respelt = f.shared.path().join("..").join(f.shared.path().file_name().unwrap());
+    let mut places = f.places.clone().grant(&respelt, true).unwrap();
+    assert_eq!(places.list().len(), 2, "no second entry for the same folder");
+    run_file_tool(&places, "write_file", json!({"path": recipes, "content": "Plum pie\n"})).unwrap();
+    assert_eq!(std::fs::read_to_string(&recipes).unwrap(), "Plum pie\n");
+
+    assert!(places.revoke(&respelt));
+    assert!(!places.revoke(&respelt), "revoked once");
+    let why = refused(run_file_tool(&places, "read_file", json!({"path": recipes})));
+    assert!(why.contains("outside the folders granted"), "{why}");
+    assert!(run_file_tool(&places, "read_file", json!({"path": "notes.md"})).is_ok());
+}
+
+#[test]
 fn an_edit_must_name_text_that_occurs_once() {
     let f = fixture();
     let notes = f.workspace.path().join("notes.md");

@@ -114,6 +114,8 @@ actions! {
     ToolAnswer => "tool.answer",
     /// The agent called a tool: the gate's decision, the outcome, how long it took.
     ToolCall => "tool.call",
+    /// The owner granted a folder to the agent's tools, or took it back.
+    ToolFolder => "tool.folder",
     /// The owner saved or revoked an "allow always" rule for a tool call.
     ToolRule => "tool.rule",
     /// The nightly round was armed.

@@ -1,6 +1,6 @@
 import { LitElement, html, nothing } from "lit";
 import { call, commands, errorText } from "../api";
-import type { SkillView, ToolsOverview } from "../api";
+import type { FolderView, SkillView, ToolsOverview } from "../api";
 
 /** What each effect class means for the gate, shown beside the tools. */
 const EFFECTS: Record<string, string> = {
@@ -42,16 +42,19 @@ export class ToolsPane extends LitElement {
     view: { state: true },
     problem: { state: true },
     busy: { state: true },
+    folderProblem: { state: true },
   };
   declare view: ToolsOverview | null;
   declare problem: string | null;
   declare busy: boolean;
+  declare folderProblem: string | null;
 
   constructor() {
     super();
     this.view = null;
     this.problem = null;
     this.busy = false;
+    this.folderProblem = null;
   }
 
   createRenderRoot() {
@@ -86,6 +89,58 @@ export class ToolsPane extends LitElement {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Grants the folder typed in the form; a refusal shows beside it. */
+  async grantFolder(event: Event) {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const path = (form.elements.namedItem("folder") as HTMLInputElement).value;
+    const writable = (form.elements.namedItem("writable") as HTMLInputElement).checked;
+    await this.changeFolders(() => commands.grantFolder({ path, writable }));
+    if (!this.folderProblem) form.reset();
+  }
+
+  async revokeFolder(folder: FolderView) {
+    await this.changeFolders(() => commands.revokeFolder({ path: folder.path }));
+  }
+
+  async changeFolders(change: () => ReturnType<typeof commands.revokeFolder>) {
+    this.busy = true;
+    try {
+      const folders = await call(change());
+      if (this.view) this.view = { ...this.view, folders };
+      this.folderProblem = null;
+    } catch (error) {
+      this.folderProblem = errorText(error);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  renderFolders(v: ToolsOverview | null) {
+    return html`<section class="card">
+      <h2>Folders</h2>
+      <p class="meta">Where the file tools and commands may reach. Reading a granted folder outside the workspace counts as outside content: after it, commands and anything that leaves this machine always ask.</p>
+      <table class="security-table" aria-label="Folders">
+        ${(v?.folders ?? []).map(
+          (f) => html`<tr data-testid="folder" data-path=${f.path}>
+            <td><code>${f.path}</code></td>
+            <td><span class="badge">${f.workspace ? "workspace" : f.writable ? "read and write" : "read only"}</span>
+              ${f.problem ? html`<span class="error" data-testid="folder-problem">${f.problem}</span>` : nothing}</td>
+            <td>${f.workspace
+              ? html`<span class="meta">always</span>`
+              : html`<button class="small" data-testid="folder-revoke" ?disabled=${this.busy} @click=${() => this.revokeFolder(f)}>Revoke</button>`}</td>
+          </tr>`,
+        )}
+      </table>
+      <form class="row" data-testid="folder-form" @submit=${(e: Event) => this.grantFolder(e)}>
+        <input name="folder" data-testid="folder-path" placeholder="/home/you/Documents" aria-label="Folder to grant" required />
+        <label><input type="checkbox" name="writable" data-testid="folder-writable" /> tools may write</label>
+        <button class="small primary" type="submit" data-testid="folder-grant" ?disabled=${this.busy}>Grant</button>
+      </form>
+      ${this.folderProblem ? html`<p class="error" role="alert" data-testid="folder-error">${this.folderProblem}</p>` : nothing}
+    </section>`;
   }
 
   renderSkill(skill: SkillView) {
@@ -144,6 +199,7 @@ export class ToolsPane extends LitElement {
           )}
         </table>
       </section>
+      ${this.renderFolders(v)}
       <section class="card">
         <h2>Skills</h2>
         <p class="meta">A skill is instructions the agent loads when they fit. A new or changed skill waits until you enable it at its exact content; enabling one never grants a tool.</p>

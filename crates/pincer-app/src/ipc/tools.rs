@@ -152,6 +152,41 @@ pub struct ToolsOverview {
     pub sandbox: String,
     /// The MCP servers configured in `mcp.json`.
     pub mcp_servers: Vec<McpServerView>,
+    /// Where the file tools and commands may reach: the workspace first,
+    /// then the folders the owner granted.
+    pub folders: Vec<FolderView>,
+}
+
+/// A folder the agent's tools may reach.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderView {
+    /// The folder.
+    pub path: String,
+    /// Whether tools may write there.
+    pub writable: bool,
+    /// The workspace (always there, never revoked).
+    pub workspace: bool,
+    /// Why a granted folder cannot be reached now, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// The owner grants a folder to the agent's tools (or changes how).
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantFolder {
+    /// The folder's full path.
+    pub path: String,
+    /// Let tools write there too.
+    pub writable: bool,
+}
+
+/// A granted folder, by its path.
+#[derive(Clone, Debug, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderRef {
+    /// The folder's path, as listed.
+    pub path: String,
 }
 
 /// One MCP server and how it is doing.

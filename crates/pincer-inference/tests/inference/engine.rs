@@ -243,6 +243,43 @@ async fn a_prompt_longer_than_the_context_is_refused_with_its_size() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_too_large_to_read_in_memory_is_refused_until_its_start_is_cached() {
+    // Each turn is about 290 tokens: four turns (~1,150) fit cold, six
+    // (~1,730) do not; six after four cached read ~580 new ones, which fit.
+    let limit = pincer_inference::prefill_memory::prefill_mask_bytes(0, 1_300);
+    let options = EngineOptions {
+        prefill_memory_limit: Some(limit),
+        ..Default::default()
+    };
+    let engine = load(tiny_model().join("model.gguf"), options).await;
+    let conversation = |turns: usize| GenerationRequest {
+        messages: (0..turns)
+            .map(|turn| ChatMessage {
+                role: if turn % 2 == 0 { Role::User } else { Role::Assistant },
+                content: format!("turn {turn}: {}", "abcdefgh ".repeat(30)),
+                ..Default::default()
+            })
+            .collect(),
+        params: greedy(2),
+    };
+    let long = conversation(6);
+    let tokens = engine.check_context(&long).await;
+    match tokens {
+        Err(error @ InferenceError::PromptTooLargeForMemory { prompt, fits, needed_bytes, limit_bytes }) => {
+            assert!(prompt > 1_300 && fits == 1_300 && needed_bytes > limit_bytes, "{error}");
+            assert!(error.to_string().contains("up to 1300 tokens fit now"), "{error}");
+        }
+        other => panic!("expected a refusal for memory, got {other:?}"),
+    }
+    // The first half of the conversation is read and cached; the whole one
+    // then only reads what is new, which fits.
+    let (_, _, finish, _) = run(&engine, conversation(4)).await;
+    assert_eq!(finish, FinishReason::Length);
+    let prompt = engine.check_context(&long).await.expect("fits once its start is cached");
+    assert!(prompt > 1_300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scoring_an_answer_gives_the_logprobs_the_engine_serves_it_with() {
     let engine = load(tiny_model(), EngineOptions::default()).await;
     let params = GenerationParams {
