@@ -286,3 +286,20 @@ def test_an_agentdojo_injection_in_a_granted_folders_file_cannot_run_a_command_u
     assert not outcome["ok"] and "outside the folders granted" in outcome["output"], outcome
     changes = control(agent, "audit_query", {"action": "tool.folder", "limit": 10})["records"]
     assert sorted(r["decision"] for r in changes) == ["granted", "revoked"]
+
+
+def test_a_hand_edited_settings_file_cannot_grant_pincers_own_data(tmp_path):
+    data = tmp_path / "data"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    data.mkdir()
+    granted = [{"path": str(data), "writable": True}, {"path": str(notes.resolve()), "writable": False}]
+    (data / "settings.json").write_text(json.dumps({"grantedFolders": granted}))
+    server = start_server(tmp_path, MODEL_DIR / "model.gguf")
+    try:
+        folders = {f["path"]: f for f in control(server, "tools_overview")["folders"] if not f["workspace"]}
+        assert folders[str(notes.resolve())]["problem"] is None, folders
+        refused = folders[str(data)]["problem"]
+        assert refused and "skipped" in refused and "own data" in refused, folders
+    finally:
+        stop(server)

@@ -37,7 +37,7 @@ impl App {
                 "granted",
                 serde_json::json!({"access": access}),
             )?;
-            Ok(folder_views(app.inner.agent.toolbox(), &app.inner.settings.get()))
+            Ok(folder_views(&app.inner.data_dir, app.inner.agent.toolbox(), &app.inner.settings.get()))
         })
         .await
     }
@@ -73,24 +73,31 @@ impl App {
                 "revoked",
                 serde_json::json!({}),
             )?;
-            Ok(folder_views(app.inner.agent.toolbox(), &app.inner.settings.get()))
+            Ok(folder_views(&app.inner.data_dir, app.inner.agent.toolbox(), &app.inner.settings.get()))
         })
         .await
     }
 }
 
-/// Grants the folders kept in the settings at start; one that cannot be
-/// reached now is skipped with a warning (the pane says why).
-pub(crate) fn grant_saved(toolbox: &Toolbox, settings: &Settings) {
+/// Grants the folders kept in the settings at start, checked as a new
+/// grant is (a hand-edited file cannot grant Pincer's own data); one that
+/// cannot be granted now is skipped with a warning (the pane says why).
+pub(crate) fn grant_saved(data_dir: &Path, toolbox: &Toolbox, settings: &Settings) {
     for granted in &settings.granted_folders {
-        if let Err(error) = toolbox.grant(&granted.path, granted.writable) {
-            tracing::warn!(folder = %granted.path.display(), %error, "a granted folder is not reachable; tools skip it");
+        let checked = grantable(data_dir, toolbox, &granted.path.to_string_lossy());
+        let result = checked.and_then(|folder| {
+            toolbox
+                .grant(&folder, granted.writable)
+                .map_err(|e| AppError::InvalidInput(e.to_string()))
+        });
+        if let Err(error) = result {
+            tracing::warn!(folder = %granted.path.display(), %error, "a granted folder is skipped");
         }
     }
 }
 
 /// The workspace and the granted folders as the pane shows them.
-pub(crate) fn folder_views(toolbox: &Toolbox, settings: &Settings) -> Vec<FolderView> {
+pub(crate) fn folder_views(data_dir: &Path, toolbox: &Toolbox, settings: &Settings) -> Vec<FolderView> {
     let places = toolbox.places();
     let mut views = vec![FolderView {
         path: toolbox.workspace().display().to_string(),
@@ -104,8 +111,9 @@ pub(crate) fn folder_views(toolbox: &Toolbox, settings: &Settings) -> Vec<Folder
             path: granted.path.display().to_string(),
             writable: granted.writable,
             workspace: false,
-            problem: (!reached).then(|| {
-                "cannot be reached now (moved, deleted or unmounted); tools skip it until it is back or revoked".into()
+            problem: (!reached).then(|| match grantable(data_dir, toolbox, &granted.path.to_string_lossy()) {
+                Err(why) => format!("skipped: {why}"),
+                Ok(_) => "cannot be reached now; tools skip it until it is back or revoked".into(),
             }),
         });
     }

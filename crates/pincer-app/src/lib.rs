@@ -151,7 +151,7 @@ impl App {
         let (mcp_hub, mcp_problem) = mcp::start_hub(&config.data_dir, &trust);
         let toolbox = pincer_agent::Toolbox::new(protected.workspace().dir(), sandbox)
             .map(|toolbox| {
-                folders::grant_saved(&toolbox, &settings.get());
+                folders::grant_saved(&config.data_dir, &toolbox, &settings.get());
                 let toolbox = toolbox.with_skills(Arc::new(skill_library));
                 Arc::new(match mcp_hub {
                     Some(hub) => toolbox.with_mcp(hub),

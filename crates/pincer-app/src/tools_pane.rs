@@ -18,6 +18,7 @@ impl App {
         let toolbox = agent.toolbox().clone();
         let mcp_problem = self.inner.mcp_problem.clone();
         let settings = self.inner.settings.get();
+        let data_dir = self.inner.data_dir.clone();
         tokio::task::spawn_blocking(move || {
             let tools = agent
                 .tool_specs()
@@ -74,7 +75,7 @@ impl App {
                 skill_roots,
                 sandbox,
                 mcp_servers: mcp_servers.unwrap_or_default(),
-                folders: crate::folders::folder_views(&toolbox, &settings),
+                folders: crate::folders::folder_views(&data_dir, &toolbox, &settings),
             }
         })
         .await
