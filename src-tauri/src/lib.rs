@@ -40,6 +40,9 @@ pub fn run() -> anyhow::Result<()> {
             tauri_app.manage(app.clone());
             let judge = app.clone();
             tauri::async_runtime::spawn(async move { judge.learning().start_judging() });
+            // The chat's shared start is read before the owner's first question.
+            let ahead = app.clone();
+            tauri::async_runtime::spawn(async move { ahead.read_prompt_ahead() });
             tauri::async_runtime::spawn(gateway::supervise(app.clone()));
             let schedule = app.clone();
             tauri::async_runtime::spawn(

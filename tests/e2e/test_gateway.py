@@ -52,6 +52,24 @@ def test_non_streamed_completion_reports_usage_and_provenance(server, model_id):
     assert extra["decode_tokens_per_second"] > 0
 
 
+def test_the_start_a_request_shares_with_an_earlier_one_is_reported_as_cached(server, model_id):
+    # A system prompt no other test sends: only the second request can have it cached.
+    system = f"You help with run {time.time_ns()}. " + "Keep answers short and plain. " * 40
+    usages = []
+    for question in ["What is the plan?", "And after that?"]:
+        response = server.client().chat.completions.create(
+            model=model_id,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
+            max_tokens=2,
+            **GREEDY,
+        )
+        usages.append(response.usage)
+    first, second = (u.prompt_tokens_details.cached_tokens for u in usages)
+    assert first < usages[0].prompt_tokens and second < usages[1].prompt_tokens
+    # OpenAI's field: the second request did not read the shared system prompt again.
+    assert second - first > 200, f"cached {first} then {second} of {usages[1].prompt_tokens}"
+
+
 def test_streamed_completion_ends_with_usage_and_matches_the_unstreamed_text(server, model_id):
     messages = [{"role": "user", "content": "Stream please"}]
     client = server.client()

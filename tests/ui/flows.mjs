@@ -25,6 +25,9 @@ export async function chatFlow(ui, { model }) {
   assert.ok(stats.includes(model), `the answer names its model: ${stats}`);
   assert.match(stats, /\d+ tokens/, "the answer shows its token count");
   assert.match(stats, /tok\/s/, "the answer shows its speed");
+  // The chat's shared start was read ahead at start: the first answer found it held.
+  const held = /(\d+) of (\d+) prompt tokens held/.exec(stats);
+  assert.ok(held && Number(held[1]) > Number(held[2]) / 2, `most of the first prompt was read ahead: ${stats}`);
   await ui.waitFor("the new session in the list", async () =>
     (await ui.texts("session")).some((t) => t.includes("Say hello to the tests")),
   );

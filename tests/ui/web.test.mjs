@@ -40,12 +40,17 @@ before(async () => {
     "--data-dir", files.dataDir, "--ui", path.join(ROOT, "ui", "dist"), "--max-running", "2"],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINCER_POWER_SUPPLY: files.powerDir, PINCER_TEST_SCRIPT: files.scriptFile } });
   [url] = await waitForLine(server, /http:\/\/127\.0\.0\.1:\d+\/#pair=[0-9a-f]+/, "pincer serve to print the UI address");
+  // With the UI, the chat's shared start (soul, skills, tools: ~9k tokens of
+  // the tiny model's vocabulary) is read at start; the flows' first answers
+  // then pay only for their questions.
+  const ahead = waitForLine(server, /shared start is read ahead/, "the chat's shared start to be read ahead", 240_000);
   token = execFileSync(requireEnv("PINCER_BIN"), ["token", "--data-dir", files.dataDir], { encoding: "utf8" }).trim();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (error) => console.error("page error:", error));
   await page.goto(url);
   await page.waitForSelector('[data-testid="status-model"]:has-text("tiny-qwen3")');
+  await ahead;
 });
 
 after(async () => {

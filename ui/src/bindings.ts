@@ -207,6 +207,11 @@ export type AnswerStats = {
 	finishReason: string,
 	/**  Prompt tokens. */
 	promptTokens: number,
+	/**
+	 *  Of them, the start the engine held from earlier prompts and did not
+	 *  read again (live answers only; `None` once saved).
+	 */
+	cachedPromptTokens: number | null,
 	/**  Generated tokens. */
 	completionTokens: number,
 	/**  Milliseconds to the first token. */

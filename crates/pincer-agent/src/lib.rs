@@ -8,7 +8,9 @@
 //! call tools (`toolbox.rs`): each call is checked, weighed by the gate,
 //! asked about when the gate asks (`asking.rs`), run and audited
 //! (`acting.rs`); its own tools reach memory and the soul files
-//! (`own_tools.rs`). The app around it is reached only through [`Host`].
+//! (`own_tools.rs`). The shared start of its turns can be read into the
+//! engine before the first one (`read_ahead.rs`). The app around it is
+//! reached only through [`Host`].
 #![deny(missing_docs)]
 
 mod acting;
@@ -17,6 +19,7 @@ mod conversation;
 mod events;
 mod own_tools;
 mod prompt;
+mod read_ahead;
 mod recorder;
 mod skill_tool;
 mod steps;

@@ -44,6 +44,28 @@ impl Agent {
         }
     }
 
+    /// The first system message of a turn: the soul files (when asked for)
+    /// and, with the tool that loads a skill, the skill catalog; with the
+    /// soul's hash. What the engine can keep from turn to turn starts here.
+    pub(crate) async fn leading_system(
+        &self,
+        with_soul: bool,
+        tools: &[pincer_inference::ToolDefinition],
+    ) -> (Option<String>, Option<String>) {
+        let mut system = Vec::new();
+        let mut soul_sha256 = None;
+        if with_soul {
+            let soul = self.soul_prompt().await;
+            soul_sha256 = soul.as_deref().map(pincer_store::content_sha256);
+            system.extend(soul);
+        }
+        if tools.iter().any(|t| t.name == crate::skill_tool::USE_SKILL) {
+            system.extend(self.inner.toolbox.skill_catalog());
+        }
+        let system = (!system.is_empty()).then(|| system.join("\n\n"));
+        (system, soul_sha256)
+    }
+
     /// The memory section of a turn's system prompt and the chunks in it.
     /// Untrusted text is fenced as data. Empty when memory is off or has
     /// nothing relevant.

@@ -154,17 +154,9 @@ impl Agent {
                 ..NewMessage::new(m.role.as_str(), m.content.clone())
             })
             .collect();
-        let mut system = Vec::new();
-        let mut soul_sha256 = None;
-        if call.with_soul {
-            let soul = self.soul_prompt().await;
-            soul_sha256 = soul.as_deref().map(pincer_store::content_sha256);
-            system.extend(soul);
-        }
-        // The skill catalog goes with the tool that loads a skill.
-        if call.request.params.tools.iter().any(|t| t.name == crate::skill_tool::USE_SKILL) {
-            system.extend(self.inner.toolbox.skill_catalog());
-        }
+        let (system, soul_sha256) = self
+            .leading_system(call.with_soul, &call.request.params.tools)
+            .await;
         let mut sources = Vec::new();
         // The memory found for the question goes just before it, not into
         // the first system message: what comes before it (the soul, the
@@ -186,12 +178,12 @@ impl Agent {
             }
             sources = found;
         }
-        if !system.is_empty() {
+        if let Some(system) = system {
             call.request.messages.insert(
                 0,
                 ChatMessage {
                     role: Role::System,
-                    content: system.join("\n\n"),
+                    content: system,
                     ..Default::default()
                 },
             );

@@ -16,6 +16,7 @@ mod memory;
 mod memory_upkeep;
 mod models;
 mod paths;
+mod read_ahead;
 mod sessions;
 mod folders;
 mod settings;
@@ -101,6 +102,7 @@ struct Inner {
     /// Why no MCP server runs, when `mcp.json` is not usable.
     mcp_problem: Option<String>,
     memory: memory::MemoryState,
+    read_ahead: read_ahead::ReadAhead,
     /// Held while this app runs on the data folder, so a restore waits
     /// for it to quit (`None` when another Pincer already holds it).
     _serving_lock: Option<std::fs::File>,
@@ -196,6 +198,7 @@ impl App {
                 halted: AtomicBool::new(false),
                 mcp_problem,
                 memory: memory::MemoryState::default(),
+                read_ahead: read_ahead::ReadAhead::default(),
                 _serving_lock: serving_lock,
             }
         });

@@ -43,6 +43,7 @@ impl App {
         }
         let active = describe(&engine);
         *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(engine));
+        self.start_read_ahead();
         Ok(active)
     }
 

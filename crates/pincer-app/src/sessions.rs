@@ -109,6 +109,7 @@ pub(crate) fn message_view(
                 .prompt_tokens
                 .unwrap_or_default()
                 .clamp(0, i64::from(u32::MAX)) as u32,
+            cached_prompt_tokens: None,
             completion_tokens: s
                 .completion_tokens
                 .unwrap_or_default()

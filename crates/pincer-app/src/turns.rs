@@ -20,6 +20,8 @@ impl App {
         request: SendMessage,
         mut sink: EventSink,
     ) -> Result<TurnSummary> {
+        // A read ahead in flight reads this turn's start too: wait for it.
+        self.read_ahead_done().await;
         let message = OwnerMessage {
             session_id: request.session_id,
             text: request.text,
@@ -150,6 +152,7 @@ fn stats_of(model: &str, reason: &str, deltas: u32, stats: &GenerationStats) -> 
         model: model.to_string(),
         finish_reason: reason.to_string(),
         prompt_tokens: stats.prompt_tokens.min(u32::MAX as usize) as u32,
+        cached_prompt_tokens: Some(stats.cached_prompt_tokens.min(u32::MAX as usize) as u32),
         completion_tokens: if stats.completion_tokens > 0 {
             stats.completion_tokens.min(u32::MAX as usize) as u32
         } else {

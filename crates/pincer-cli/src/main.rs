@@ -138,7 +138,8 @@ struct ServeArgs {
     /// Trained adapters merge in before quantisation.
     #[arg(long, default_value = "auto")]
     quantize: pincer_inference::LoadQuantization,
-    /// The built web UI (`ui/dist`) to serve at `/` ("web mode").
+    /// The built web UI (`ui/dist`) to serve at `/` ("web mode"); the
+    /// chat's shared start is then read ahead at start.
     #[arg(long, env = "PINCER_UI_DIR")]
     ui: Option<PathBuf>,
 }
@@ -270,6 +271,9 @@ async fn serve(data_dir: PathBuf, embedder: Option<PathBuf>, args: ServeArgs) ->
         None => None,
     };
     if ui_dir.is_some() {
+        // The owner chats here: the chat's shared start is read before
+        // the first question (an API-only server leaves the engine alone).
+        app.read_prompt_ahead();
         // A one-time pairing code, not the token: addresses end up in
         // shell history, browser history and screenshots.
         eprintln!(

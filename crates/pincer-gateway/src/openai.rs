@@ -372,6 +372,14 @@ pub struct Usage {
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
     pub total_tokens: usize,
+    pub prompt_tokens_details: PromptTokensDetails,
+}
+
+/// `usage.prompt_tokens_details`: how much of the prompt was not read
+/// again, as OpenAI reports its prompt caching.
+#[derive(Debug, Serialize, Clone)]
+pub struct PromptTokensDetails {
+    pub cached_tokens: usize,
 }
 
 impl From<&GenerationStats> for Usage {
@@ -380,6 +388,9 @@ impl From<&GenerationStats> for Usage {
             prompt_tokens: stats.prompt_tokens,
             completion_tokens: stats.completion_tokens,
             total_tokens: stats.prompt_tokens + stats.completion_tokens,
+            prompt_tokens_details: PromptTokensDetails {
+                cached_tokens: stats.cached_prompt_tokens,
+            },
         }
     }
 }

@@ -280,7 +280,7 @@ impl Engine {
                 ..Default::default()
             },
         };
-        let (_, room, _) = budget(&self.model, &self.meter, &request).await?;
+        let Budget { room, .. } = budget(&self.model, &self.meter, &request).await?;
         if room < answer.len() {
             return Err(InferenceError::InvalidRequest(format!(
                 "the prompt leaves room for {room} answer tokens, but the answer has {}; shorten it",
@@ -321,7 +321,7 @@ impl Engine {
         crate::tool_request::check_tools(&request.params.tools, &request.params.tool_choice)?;
         budget(&self.model, &self.meter, request)
             .await
-            .map(|(prompt, _, _)| prompt)
+            .map(|budget| budget.prompt)
     }
 
     /// Starts a generation, or refuses at once with [`InferenceError::Busy`]
@@ -480,13 +480,12 @@ fn to_builder(request: GenerationRequest, max_tokens: usize) -> (RequestBuilder,
 /// Counts the prompt with the model's own tokenizer and chat template, and
 /// caps the answer to the context that is left (mistral.rs 0.8.1 fails inside
 /// the model instead of stopping when a sequence outgrows its context);
-/// refuses a prompt too large to read within the memory limit. Returns the
-/// prompt's tokens, the answer's room and the tokens themselves.
+/// refuses a prompt too large to read within the memory limit.
 async fn budget(
     model: &Model,
     meter: &PrefillMeter,
     request: &GenerationRequest,
-) -> Result<(usize, usize, Arc<[u32]>)> {
+) -> Result<Budget> {
     let tokens: Arc<[u32]> = model
         .tokenize(
             either::Either::Left(text_messages(&request.messages)),
@@ -507,18 +506,31 @@ async fn budget(
     if prompt + 1 >= context {
         return Err(InferenceError::ContextExceeded { prompt, context });
     }
-    meter.check(&tokens).map_err(|over| InferenceError::PromptTooLargeForMemory {
+    let cached = meter.check(&tokens).map_err(|over| InferenceError::PromptTooLargeForMemory {
         prompt,
         fits: over.fits.min(context - 1),
         needed_bytes: over.needed,
         limit_bytes: over.limit,
     })?;
     let room = context - prompt - 1;
-    Ok((
+    Ok(Budget {
         prompt,
-        request.params.max_tokens.map_or(room, |m| m.min(room)),
+        cached,
+        room: request.params.max_tokens.map_or(room, |m| m.min(room)),
         tokens,
-    ))
+    })
+}
+
+/// What [`budget`] found out about a request.
+struct Budget {
+    /// Prompt tokens.
+    prompt: usize,
+    /// Of them, the start the prefix cache holds (a lower bound).
+    cached: usize,
+    /// The most answer tokens: what the context leaves, or fewer if asked.
+    room: usize,
+    /// The prompt's tokens themselves.
+    tokens: Arc<[u32]>,
 }
 
 /// Reads the mistral.rs stream into an unbounded channel, so the engine never
@@ -563,7 +575,12 @@ async fn run_generation(
     let mut first_token_at: Option<Instant> = None;
     let mut last_token_at = started;
     let mut delta_count = 0usize;
-    let (prompt_tokens, max_tokens, prompt) = match budget(&model, &meter, &request).await {
+    let Budget {
+        prompt: prompt_tokens,
+        cached: cached_prompt_tokens,
+        room: max_tokens,
+        tokens: prompt,
+    } = match budget(&model, &meter, &request).await {
         Ok(budget) => budget,
         Err(error) => {
             if sender.send(Err(error)).await.is_err() {
@@ -624,6 +641,7 @@ async fn run_generation(
             let decode_seconds = last_token_at.duration_since(first).as_secs_f64();
             let stats = GenerationStats {
                 prompt_tokens,
+                cached_prompt_tokens,
                 completion_tokens: max_tokens,
                 time_to_first_token: first.duration_since(started),
                 prefill_tokens_per_second: 0.0,
@@ -697,6 +715,7 @@ async fn run_generation(
                             prompt_tokens: usage
                                 .as_ref()
                                 .map_or(prompt_tokens, |u| u.prompt_tokens),
+                            cached_prompt_tokens,
                             completion_tokens,
                             time_to_first_token: first.duration_since(started),
                             prefill_tokens_per_second: usage

@@ -93,13 +93,14 @@ impl PrefillMeter {
         }
     }
 
-    /// Refuses a prompt whose mask would pass the limit.
-    pub(crate) fn check(&self, prompt: &[u32]) -> Result<(), OverLimit> {
-        let Some(limit) = self.limit else { return Ok(()) };
+    /// Refuses a prompt whose mask would pass the limit; otherwise the
+    /// tokens at its start that the prefix cache holds.
+    pub(crate) fn check(&self, prompt: &[u32]) -> Result<usize, OverLimit> {
+        let Some(limit) = self.limit else { return Ok(0) };
         let cached = self.cached(prompt);
         let needed = prefill_mask_bytes(cached, prompt.len() - cached);
         if needed <= limit {
-            return Ok(());
+            return Ok(cached);
         }
         Err(OverLimit {
             prompt: prompt.len(),
@@ -176,7 +177,7 @@ mod tests {
         meter.check(&shorter).unwrap();
         meter.finished(shorter);
         // 3,000 new tokens after 9,000 the cache holds: well inside.
-        meter.check(&first).unwrap();
+        assert_eq!(meter.check(&first).unwrap(), 9_000);
         // A prompt that shares nothing is read in full.
         let other = tokens(100_000..112_000);
         assert!(meter.check(&other).is_err());
@@ -203,6 +204,6 @@ mod tests {
     #[test]
     fn an_unbounded_meter_takes_anything() {
         let meter = PrefillMeter::new(None, true);
-        meter.check(&tokens(0..1_000_000)).unwrap();
+        assert_eq!(meter.check(&tokens(0..1_000_000)).unwrap(), 0);
     }
 }

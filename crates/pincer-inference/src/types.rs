@@ -199,6 +199,10 @@ impl FinishReason {
 pub struct GenerationStats {
     /// Tokens in the prompt.
     pub prompt_tokens: usize,
+    /// Of them, the start the prefix cache held, so it was not read again
+    /// (on the CPU, Pincer's lower bound from the prompts that finished
+    /// before; 0 where that is not tracked).
+    pub cached_prompt_tokens: usize,
     /// Tokens generated.
     pub completion_tokens: usize,
     /// From submitting the request to the first generated token.

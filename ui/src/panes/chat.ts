@@ -35,6 +35,9 @@ function describeStats(stats: AnswerStats): string {
   const firstToken = stats.timeToFirstTokenMs ?? 0;
   if (speed > 0) parts.push(`${speed.toFixed(1)} tok/s`);
   if (firstToken > 0) parts.push(`first token ${Math.round(firstToken)} ms`);
+  // How much of the prompt the engine held already (live answers only).
+  if (stats.cachedPromptTokens != null && stats.promptTokens > 0)
+    parts.push(`${stats.cachedPromptTokens} of ${stats.promptTokens} prompt tokens held`);
   if (stats.finishReason && stats.finishReason !== "stop") parts.push(stats.finishReason === "length" ? "cut at the length limit" : stats.finishReason);
   return parts.join(" · ");
 }
@@ -221,7 +224,7 @@ export class ChatPane extends LitElement {
       if (event.type === "started") {
         this.current = event.sessionId;
         sessionStorage.setItem("pincer.session", event.sessionId);
-        answer.stats = { model: event.model, finishReason: "", promptTokens: 0, completionTokens: 0, timeToFirstTokenMs: 0, tokensPerSecond: 0 };
+        answer.stats = { model: event.model, finishReason: "", promptTokens: 0, cachedPromptTokens: null, completionTokens: 0, timeToFirstTokenMs: 0, tokensPerSecond: 0 };
         answer.sources = event.sources;
       } else if (event.type === "remembered") {
         answer.remembered = `${sourceLabel({ path: event.note.path, startLine: event.note.line, endLine: event.note.line, provenance: "agent" })}`;

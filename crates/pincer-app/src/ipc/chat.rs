@@ -68,6 +68,9 @@ pub struct AnswerStats {
     pub finish_reason: String,
     /// Prompt tokens.
     pub prompt_tokens: u32,
+    /// Of them, the start the engine held from earlier prompts and did not
+    /// read again (live answers only; `None` once saved).
+    pub cached_prompt_tokens: Option<u32>,
     /// Generated tokens.
     pub completion_tokens: u32,
     /// Milliseconds to the first token.

@@ -126,6 +126,27 @@ async fn a_turn_streams_and_is_saved_before_it_returns() {
     );
 }
 
+/// Read ahead at start, the soul, skill catalog and tool schemas are in
+/// the engine before the first question: that turn waits for the read and
+/// then reads little more than its question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_turn_reads_only_its_question_once_the_shared_start_is_read_ahead() {
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), true).await;
+    app.read_prompt_ahead();
+    let (sink, _) = recording_sink();
+    let summary = app
+        .send_message(message(None, "What is on my list today?", 2), sink)
+        .await
+        .unwrap();
+    let prompt = summary.stats.prompt_tokens;
+    let cached = summary.stats.cached_prompt_tokens.expect("a live answer's figures");
+    assert!(
+        cached > 1_000 && cached * 10 >= prompt * 9,
+        "{cached} of {prompt} prompt tokens were read ahead"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_saved_soul_enters_the_next_prompt() {
     let data = tempfile::tempdir().unwrap();
