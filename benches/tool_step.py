@@ -31,7 +31,8 @@ def call_text(name, arguments):
 
 
 def turn(port, token, text):
-    """Sends `text` as a new chat; returns the arrival time of each event."""
+    """Sends `text` as a new chat; returns the arrival time of each event and,
+    last, `("stats", …)` with the last step's figures."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/control/send_message",
         data=json.dumps({"request": {"sessionId": None, "text": text, "maxTokens": 200}}).encode(),
@@ -45,14 +46,23 @@ def turn(port, token, text):
             at = 1000 * (time.perf_counter() - started)
             if "event" in item:
                 seen.append((item["event"]["type"], at))
+            elif "result" in item:
+                stats = item["result"]["stats"]
             elif "error" in item:
                 raise SystemExit(f"the turn failed: {item['error']}")
     seen.append(("end", 1000 * (time.perf_counter() - started)))
+    seen.append(("stats", stats))
     return seen
 
 
 def first(seen, kind, after=0.0):
-    return next(at for k, at in seen if k == kind and at >= after)
+    return next(at for k, at in seen if k == kind and k != "stats" and at >= after)
+
+
+def new_tokens(seen):
+    """The last step's prompt tokens the engine did not hold already."""
+    stats = seen[-1][1]
+    return stats["promptTokens"] - (stats["cachedPromptTokens"] or 0)
 
 
 def main():
@@ -79,6 +89,7 @@ def main():
         turn(args.port, token, "Direct question 0?")  # warm-up
         turn(args.port, token, "Tool question 0?")
         direct, tool, gate_and_run, back_to_first_token = [], [], [], []
+        direct_new, step_two_new = [], []
         for n in range(1, args.rounds + 1):
             order = ("direct", "tool") if n % 2 else ("tool", "direct")
             for kind in order:
@@ -86,8 +97,10 @@ def main():
                 end = first(seen, "end")
                 if kind == "direct":
                     direct.append(end)
+                    direct_new.append(new_tokens(seen))
                     continue
                 tool.append(end)
+                step_two_new.append(new_tokens(seen))
                 called, result = first(seen, "toolCall"), first(seen, "toolResult")
                 gate_and_run.append(result - called)
                 back_to_first_token.append(first(seen, "delta", after=result) - result)
@@ -99,6 +112,8 @@ def main():
             "added_by_the_step_ms_median": round(median(tool) - median(direct), 1),
             "call_parsed_to_result_ms_median": median(gate_and_run),
             "result_to_next_first_token_ms_median": median(back_to_first_token),
+            "direct_new_prompt_tokens_median": median(direct_new),
+            "step_two_new_prompt_tokens_median": median(step_two_new),
         }
         publish(report, args.out)
     finally:
