@@ -7,10 +7,7 @@
 #   bash benches/backup.sh [--gigabytes 1] [--rounds 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
-cargo build --release --locked --workspace --all-targets
+source benches/prepare.sh
 "$target_dir/release/xtask" tiny-model "$bench_dir/tiny"
 # A throwaway keyring of its own, as the tests use.
 export PINCER_KEYRING_PASSWORD="${PINCER_KEYRING_PASSWORD:-pincer-bench-keyring}"

@@ -6,12 +6,9 @@
 #   bash benches/compare.sh [--threads N] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
+source benches/prepare.sh
 .venv/bin/python -c 'import llama_cpp.server' 2>/dev/null || \
   CMAKE_ARGS="-DGGML_NATIVE=ON" .venv/bin/python -m pip install -q 'llama-cpp-python[server]==0.3.36'
-cargo build --release --locked --workspace --all-targets
 "$target_dir/release/xtask" tiny-model "$bench_dir/tiny"
 [ -f "$bench_dir/qwen3-0.6b/model.gguf" ] || \
   "$target_dir/release/xtask" tiny-model "$bench_dir/qwen3-0.6b" --shape qwen3-0.6b --gguf-type f16 --no-safetensors

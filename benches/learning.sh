@@ -7,10 +7,7 @@
 #   [PINCER_LEARNING_MODEL=…gguf] bash benches/learning.sh [--rounds N] [--max-tokens N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
-cargo build --release --locked --workspace --all-targets
+source benches/prepare.sh
 model="${PINCER_LEARNING_MODEL:-}"
 if [ -z "$model" ]; then
   "$target_dir/release/xtask" tiny-model "$bench_dir/tiny"

@@ -7,10 +7,7 @@
 #   bash benches/long_prompt.sh [--chars N] [--raised-gb G]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
-cargo build --release --locked --workspace --all-targets
+source benches/prepare.sh
 model="$bench_dir/tiny-64k/model.gguf"
 [ -f "$model" ] || "$target_dir/release/xtask" tiny-model "$(dirname "$model")" --context 65536 --no-safetensors
 .venv/bin/python benches/long_prompt.py --pincer "$target_dir/release/pincer" --model "$model" \

@@ -6,11 +6,8 @@
 #   bash benches/read_ahead.sh [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
+source benches/prepare.sh
 [ -f ui/dist/index.html ] || npm run --silent ui:build
-cargo build --release --locked --workspace --all-targets
 model="$target_dir/tiny-model/model.gguf"
 [ -f "$model" ] || "$target_dir/release/xtask" tiny-model "$(dirname "$model")"
 .venv/bin/python benches/read_ahead.py --pincer "$target_dir/release/pincer" --model "$model" \

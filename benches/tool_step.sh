@@ -6,10 +6,7 @@
 #   bash benches/tool_step.sh [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
-cargo build --release --locked --workspace --all-targets
+source benches/prepare.sh
 model="$target_dir/tiny-model/model.gguf"
 [ -f "$model" ] || "$target_dir/release/xtask" tiny-model "$(dirname "$model")"
 .venv/bin/python benches/tool_step.py --pincer "$target_dir/release/pincer" --model "$model" \

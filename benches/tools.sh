@@ -7,10 +7,7 @@
 #   [PINCER_TOOLS_MODEL=…gguf] bash benches/tools.sh [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
-bench_dir="${PINCER_BENCH_DIR:-$target_dir/bench}"
-[ -x .venv/bin/python ] || bash scripts/install.sh
-cargo build --release --locked --workspace --all-targets
+source benches/prepare.sh
 model="${PINCER_TOOLS_MODEL:-$bench_dir/qwen3-0.6b-q8/model.gguf}"
 [ -f "$model" ] || "$target_dir/release/xtask" tiny-model "$(dirname "$model")" --shape qwen3-0.6b --no-safetensors
 .venv/bin/python benches/tools.py --pincer "$target_dir/release/pincer" --model "$model" \
